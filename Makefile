@@ -1,0 +1,31 @@
+# Two entry points (see README): `make demo` and `make test`. Both create .venv if needed.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+QUESTION ?= how are changed files detected and re-embedded incrementally?
+
+.PHONY: venv demo test lint completions clean
+
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $@
+
+venv: $(VENV)/.installed
+
+demo: venv  ## index this repository (pack arrives with the pack issue)
+	$(VENV)/bin/agentctx index .
+
+test: venv  ## the whole test suite (what CI runs)
+	$(PY) -m pytest -q
+
+lint: venv
+	$(VENV)/bin/ruff check agentctx tests
+	$(VENV)/bin/ruff format --check agentctx tests
+
+completions: venv  ## regenerate completions/ from the CLI
+	for sh in bash zsh fish; do \
+	  _AGENTCTX_COMPLETE=complete_$$sh $(VENV)/bin/agentctx > completions/agentctx.$$sh; done
+
+clean:
+	rm -rf $(VENV) .agentctx .pytest_cache .ruff_cache

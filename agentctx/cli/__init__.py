@@ -1,0 +1,45 @@
+"""The command line: the only package that imports typer or rich.
+
+Each command lives in its own module and is registered here; commands stay thin
+(parse flags, build settings, call the pipeline, render).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from .. import __version__
+from .index import index_command
+
+app = typer.Typer(
+    name="agentctx",
+    help="Give an LLM or a coding agent exactly the code it needs, and no more.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"agentctx {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
+    ] = False,
+) -> None:
+    """Index a repository into symbols, then pack the relevant ones into a token budget."""
+
+
+app.command("index")(index_command)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,68 @@
+"""Embedding backends behind one small protocol, registered like plugins.
+
+``get_embedder(name)`` returns a backend *without loading it*: the heavy model (torch,
+sentence-transformers) is loaded on the first ``embed_batch`` call, so runs that embed
+nothing never pay for it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Protocol, runtime_checkable
+
+from typing import TYPE_CHECKING
+
+from ..errors import ConfigError
+
+if TYPE_CHECKING:
+    import numpy as np
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """What the pipeline needs from an embedding backend."""
+
+    model_id: str  # stable id of model + text recipe: keys the cache and the stored vectors
+    dim: int
+
+    def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
+        """float32 array (len(texts), dim), rows L2-normalized."""
+        ...
+
+
+_REGISTRY: dict[str, Callable[[], Embedder]] = {}
+
+
+def register(name: str, factory: Callable[[], Embedder]) -> None:
+    """Register a backend factory (built-ins use this too; a plugin would)."""
+    _REGISTRY[name] = factory
+
+
+def available() -> list[str]:
+    return sorted(_REGISTRY)
+
+
+def get_embedder(name: str) -> Embedder:
+    try:
+        factory = _REGISTRY[name]
+    except KeyError:
+        raise ConfigError(
+            f"unknown embedder {name!r}", hint=f"choose one of: {', '.join(available())}"
+        ) from None
+    return factory()
+
+
+def _minilm() -> Embedder:
+    from .sentence import SentenceTransformerEmbedder
+
+    return SentenceTransformerEmbedder()
+
+
+def _hashing() -> Embedder:
+    from .hashing import HashingEmbedder
+
+    return HashingEmbedder()
+
+
+register("minilm", _minilm)
+register("hash", _hashing)

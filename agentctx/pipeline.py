@@ -1,0 +1,459 @@
+"""The only wiring: discover -> parse -> chunk -> embed -> store.
+
+``build_index`` turns a tree into an up-to-date ``.agentctx/`` index, touching only
+what changed, down to the symbol. It never prints: progress goes to a ``Reporter``
+the caller supplies, and the result is an ``IndexReport`` the CLI renders.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol
+
+from .chunk import chunk_file
+from .config import Settings
+from .discover import SourceText, discover, ensure_excluded, read_source
+from .embed import Embedder, get_embedder
+from .errors import AgentctxError, ExitCode
+from .models import MODULE_SYMBOL, Chunk, SourceFile
+from .parse import PARSER_VERSION, language_for, parse_file
+from .store import FileRecord, IndexStore
+
+if TYPE_CHECKING:
+    import numpy as np
+
+
+class Reporter(Protocol):
+    """Progress sink. The CLI implements it with Rich on stderr; tests may record it."""
+
+    def stage(self, name: str, total: int | None = None) -> None:
+        """A stage starts (``total`` units of work, if known)."""
+
+    def advance(self, n: int = 1) -> None:
+        """``n`` units of the current stage are done."""
+
+    def notice(self, message: str) -> None:
+        """A one-line fact the user should see (rebuilds, skipped work...)."""
+
+
+class NullReporter:
+    def stage(self, name: str, total: int | None = None) -> None:
+        pass
+
+    def advance(self, n: int = 1) -> None:
+        pass
+
+    def notice(self, message: str) -> None:
+        pass
+
+
+class Interrupted(AgentctxError):
+    exit_code = ExitCode.INTERRUPTED
+
+
+@dataclass(frozen=True, slots=True)
+class SymbolRef:
+    path: str
+    symbol: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"path": self.path, "symbol": self.symbol}
+
+
+@dataclass(slots=True)
+class IndexReport:
+    """Everything a run did, for the one-line summary and ``--json``."""
+
+    root: str
+    created: bool = False
+    files_total: int = 0
+    symbols_total: int = 0
+    chunks_total: int = 0
+    languages: dict[str, int] = field(default_factory=dict)
+    files_added: list[str] = field(default_factory=list)
+    files_modified: list[str] = field(default_factory=list)
+    files_removed: list[str] = field(default_factory=list)
+    files_unchanged: int = 0
+    files_read: int = 0
+    files_touched: int = 0  # stat changed, content identical
+    symbols_added: list[SymbolRef] = field(default_factory=list)
+    symbols_modified: list[SymbolRef] = field(default_factory=list)
+    symbols_removed: list[SymbolRef] = field(default_factory=list)
+    symbols_unchanged: int = 0  # in files that changed
+    chunks_embedded: int = 0
+    chunks_from_cache: int = 0
+    chunks_pending: int = 0
+    bytes_embedded: int = 0
+    bytes_full_refresh: int = 0
+    decode_errors: list[str] = field(default_factory=list)
+    parse_errors: list[str] = field(default_factory=list)
+    skipped: dict[str, int] = field(default_factory=dict)
+    notices: list[str] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)
+    embedder: str = ""
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.files_added or self.files_modified or self.files_removed)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "root": self.root,
+            "created": self.created,
+            "files": {
+                "total": self.files_total,
+                "added": self.files_added,
+                "modified": self.files_modified,
+                "removed": self.files_removed,
+                "unchanged": self.files_unchanged,
+                "read": self.files_read,
+                "touched": self.files_touched,
+                "skipped": self.skipped,
+                "decode_errors": self.decode_errors,
+                "parse_errors": self.parse_errors,
+            },
+            "symbols": {
+                "total": self.symbols_total,
+                "by_language": self.languages,
+                "added": [s.as_dict() for s in self.symbols_added],
+                "modified": [s.as_dict() for s in self.symbols_modified],
+                "removed": [s.as_dict() for s in self.symbols_removed],
+                "unchanged": self.symbols_unchanged,
+            },
+            "chunks": {
+                "total": self.chunks_total,
+                "embedded": self.chunks_embedded,
+                "from_cache": self.chunks_from_cache,
+                "pending": self.chunks_pending,
+            },
+            "bytes_embedded": self.bytes_embedded,
+            "bytes_full_refresh": self.bytes_full_refresh,
+            "embedder": self.embedder,
+            "seconds": {k: round(v, 4) for k, v in self.seconds.items()},
+            "notices": self.notices,
+        }
+
+
+class _Timer:
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    @contextmanager
+    def __call__(self, stage: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[stage] = self.seconds.get(stage, 0.0) + time.perf_counter() - start
+
+
+def _chunk_recipe(settings: Settings) -> str:
+    return f"parser{PARSER_VERSION}:chars{settings.embed_max_chars}"
+
+
+def build_index(
+    settings: Settings,
+    *,
+    reporter: Reporter | None = None,
+    embed: bool = True,
+    embedder: Embedder | None = None,
+    rebuild: bool = False,
+) -> IndexReport:
+    """Bring ``settings.root``'s index up to date; returns what changed.
+
+    Unchanged files (same size and mtime) are not read. Changed files are re-parsed;
+    only chunks whose own content changed are re-written, and only those whose
+    embedded text changed are re-embedded (the user-level cache answers first).
+    With ``embed=False`` the symbol and lexical indexes are updated and vectors are
+    left pending for a later run.
+    """
+    rep = reporter or NullReporter()
+    timer = _Timer()
+    started = time.perf_counter()
+    report = IndexReport(root=str(settings.root))
+    emb = embedder or get_embedder(settings.embedder)  # cheap: the model loads on first use
+    report.embedder = emb.model_id
+
+    if rebuild and (settings.index_dir / "index.db").exists():
+        from .store.db import _discard
+
+        _discard(settings.index_dir / "index.db")
+    created = not (settings.index_dir / "index.db").exists()
+    with IndexStore.open(
+        settings.index_dir, writer=True, lock_timeout=settings.lock_timeout
+    ) as store:
+        report.created = created or bool(store.notices)  # notices: it was rebuilt
+        for message in store.notices:
+            report.notices.append(message)
+            rep.notice(message)
+        if created and not ensure_excluded(settings.root):
+            pass  # not a git repository: .agentctx/.gitignore covers nested use
+        _check_recipe(store, settings, emb, report, rep)
+        faiss_in_sync = (
+            store.meta("faiss_generation") == str(store.generation())
+            and (settings.index_dir / "vectors.faiss").is_file()
+        )
+
+        skipped: Counter[str] = Counter()
+        with timer("discover"):
+            rep.stage("discover")
+            found = discover(settings.root, max_file_size=settings.max_file_size)
+            manifest = store.manifest()
+        skipped.update(s.reason for s in found.skipped)
+
+        known_skips = store.skipped()
+        current = {f.path: f for f in found.files}
+        removed_paths = sorted(set(manifest) - set(current))
+        candidates: list[SourceFile] = []
+        for f in found.files:
+            rec = manifest.get(f.path)
+            if rec is not None and (rec.size, rec.mtime_ns) == (f.size, f.mtime_ns):
+                continue
+            skip = known_skips.get(f.path)
+            if skip is not None and (skip[0], skip[1]) == (f.size, f.mtime_ns):
+                skipped[skip[2]] += 1  # read once before (binary...): not again until it changes
+                continue
+            candidates.append(f)
+        report.files_unchanged = len(found.files) - len(candidates) - sum(
+            1 for p in known_skips if p in current and current[p] not in candidates
+        )
+        new_skips: list[tuple[str, int, int, str]] = []
+        unskipped = [p for p in known_skips if p not in current]
+
+        upserts: list[Chunk] = []
+        deletes: list[int] = []
+        keep_vectors: set[int] = set()
+        file_records: list[FileRecord] = []
+        with timer("parse"):
+            stored = store.chunks_for_paths([f.path for f in candidates] + removed_paths)
+            for path in removed_paths:
+                report.files_removed.append(path)
+                report.symbols_removed.extend(
+                    SymbolRef(path, c.qualname) for c in stored[path] if c.qualname != MODULE_SYMBOL
+                )
+            if candidates:
+                rep.stage("parse", len(candidates))
+            for f in candidates:
+                rec = manifest.get(f.path)
+                source = read_source(f)
+                report.files_read += 1
+                rep.advance()
+                if not isinstance(source, SourceText):
+                    skipped[source] += 1
+                    if source != "vanished":
+                        new_skips.append((f.path, f.size, f.mtime_ns, source))
+                    if rec is not None:  # was indexed, now binary/unreadable: drop it
+                        report.files_removed.append(f.path)
+                        removed_paths.append(f.path)
+                        report.symbols_removed.extend(
+                            SymbolRef(f.path, c.qualname)
+                            for c in stored[f.path]
+                            if c.qualname != MODULE_SYMBOL
+                        )
+                    continue
+                if f.path in known_skips:
+                    unskipped.append(f.path)
+                language = language_for(f.path) or "text"
+                if source.decode_errors:
+                    report.decode_errors.append(f.path)
+                if rec is not None and rec.sha256 == source.sha256:
+                    report.files_touched += 1
+                    report.files_unchanged += 1
+                    file_records.append(
+                        FileRecord(f.path, f.size, f.mtime_ns, source.sha256, rec.language,
+                                   rec.decode_errors, rec.parse_errors)
+                    )
+                    continue
+                parsed = parse_file(f.path, source.text, language)
+                if parsed.has_errors:
+                    report.parse_errors.append(f.path)
+                chunks = chunk_file(parsed, settings.embed_max_chars)
+                old = {c.id: c for c in stored.get(f.path, [])}
+                (report.files_modified if rec is not None else report.files_added).append(f.path)
+                for c in chunks:
+                    before = old.pop(c.id, None)
+                    is_symbol = c.qualname != MODULE_SYMBOL
+                    if before is None:
+                        if is_symbol:
+                            report.symbols_added.append(SymbolRef(c.path, c.qualname))
+                    elif before.content_hash != c.content_hash:
+                        if is_symbol:
+                            report.symbols_modified.append(SymbolRef(c.path, c.qualname))
+                    elif is_symbol:
+                        report.symbols_unchanged += 1
+                    if before is not None and before.embed_hash == c.embed_hash:
+                        keep_vectors.add(c.id)
+                    upserts.append(c)
+                for gone in old.values():
+                    deletes.append(gone.id)
+                    if gone.qualname != MODULE_SYMBOL:
+                        report.symbols_removed.append(SymbolRef(f.path, gone.qualname))
+                file_records.append(
+                    FileRecord(f.path, f.size, f.mtime_ns, source.sha256, parsed.language,
+                               source.decode_errors, parsed.has_errors)
+                )
+        report.skipped = dict(sorted(skipped.items()))
+        report.decode_errors.extend(
+            p for p, r in manifest.items()
+            if r.decode_errors and p in current and p not in {f.path for f in candidates}
+        )
+        report.decode_errors.sort()
+
+        # Ids whose vector is invalid from now on (FAISS must drop them too).
+        stale_vectors = [c.id for c in upserts if c.id not in keep_vectors]
+        stale_vectors += deletes + [c.id for p in removed_paths for c in stored.get(p, [])]
+        with timer("store"):
+            if file_records or removed_paths or upserts or deletes or new_skips or unskipped:
+                rep.stage("store")
+                store.apply(
+                    files=file_records,
+                    removed_paths=removed_paths,
+                    upserts=upserts,
+                    deletes=deletes,
+                    keep_vectors=keep_vectors,
+                    skipped=new_skips,
+                    unskipped=unskipped,
+                )
+        # From here the symbol and lexical indexes are current: readers can use them.
+
+        new_vectors: list[int] = []
+        with timer("embed"):
+            if embed:
+                new_vectors = _embed_pending(store, emb, settings, report, rep)
+        report.chunks_pending = store.pending_count()
+
+        with timer("store"):
+            if stale_vectors or new_vectors or not faiss_in_sync:
+                _sync_faiss(store, emb.dim, faiss_in_sync, stale_vectors, new_vectors)
+
+        report.files_total, report.symbols_total, report.languages = store.counts()
+        report.chunks_total = store.chunk_count()
+        if report.changed or report.chunks_embedded or report.chunks_from_cache:
+            report.bytes_full_refresh = store.embed_bytes_total()
+    report.seconds = dict(timer.seconds)
+    report.seconds["total"] = time.perf_counter() - started
+    return report
+
+
+def _check_recipe(
+    store: IndexStore, settings: Settings, emb: Embedder, report: IndexReport, rep: Reporter
+) -> None:
+    """Re-parse everything if the chunking recipe changed; drop vectors if the model did."""
+    recipe = _chunk_recipe(settings)
+    old_recipe = store.meta("chunk_recipe")
+    old_model = store.meta("embedder")
+    updates: dict[str, str | int] = {}
+    if old_recipe != recipe:
+        if old_recipe is not None:
+            msg = "parser or chunking settings changed; re-parsing every file"
+            report.notices.append(msg)
+            rep.notice(msg)
+            store.invalidate_hashes()
+        updates["chunk_recipe"] = recipe
+    if old_model != emb.model_id or store.meta("dim") != str(emb.dim):
+        if old_model is not None:
+            msg = f"embedder changed ({old_model} -> {emb.model_id}); vectors will be recomputed"
+            report.notices.append(msg)
+            rep.notice(msg)
+            store.drop_vectors()
+        updates["embedder"] = emb.model_id
+        updates["dim"] = emb.dim
+    if updates:
+        store.set_meta(updates)
+
+
+def _embed_pending(
+    store: IndexStore, emb: Embedder, settings: Settings, report: IndexReport, rep: Reporter
+) -> list[int]:
+    """Embed every pending chunk, cache first; each batch is committed on its own."""
+    import numpy as np
+
+    pending = store.pending()
+    if not pending:
+        return []
+    done: list[int] = []
+    cache = None
+    if settings.cache:
+        from .embed.cache import EmbeddingCache
+
+        cache = EmbeddingCache(settings.resolved_cache_dir, emb.model_id, emb.dim)
+    try:
+        todo = pending
+        if cache is not None:
+            hits = cache.get_many(h for _, h, _ in pending)
+            cached = [(cid, h, hits[h].tobytes()) for cid, h, _ in pending if h in hits]
+            for start in range(0, len(cached), 2048):
+                store.put_vectors(cached[start : start + 2048])
+            done.extend(cid for cid, _, _ in cached)
+            report.chunks_from_cache = len(cached)
+            todo = [p for p in pending if p[1] not in hits]
+        if not todo:
+            return done
+        # Similar lengths batch together (less padding); ids keep the order stable.
+        todo.sort(key=lambda p: (len(p[2]), p[0]))
+        rep.stage("embed", len(todo))
+        size = settings.batch_size
+        try:
+            for start in range(0, len(todo), size):
+                batch = todo[start : start + size]
+                vectors: np.ndarray = emb.embed_batch([t for _, _, t in batch])
+                rows = [
+                    (cid, h, vectors[i].astype(np.float32).tobytes())
+                    for i, (cid, h, _) in enumerate(batch)
+                ]
+                store.put_vectors(rows)
+                if cache is not None:
+                    cache.put_many((h, vectors[i]) for i, (_, h, _) in enumerate(batch))
+                done.extend(cid for cid, _, _ in batch)
+                report.chunks_embedded += len(batch)
+                report.bytes_embedded += sum(len(t.encode("utf-8", "replace")) for _, _, t in batch)
+                rep.advance(len(batch))
+        except KeyboardInterrupt:
+            left = len(todo) - report.chunks_embedded
+            raise Interrupted(
+                f"interrupted: embedded {report.chunks_embedded} of {len(todo)} chunks; "
+                f"{left} left pending",
+                hint="the index keeps every finished vector; run `agentctx index` to resume",
+            ) from None
+    finally:
+        if cache is not None:
+            cache.close()
+    return done
+
+
+def _sync_faiss(
+    store: IndexStore, dim: int, in_sync: bool, stale: list[int], new: list[int]
+) -> None:
+    """Bring ``vectors.faiss`` in line with the database: a delta when possible."""
+    from .store.vectors import FAISS_NAME, VectorIndex
+
+    path = store.index_dir / FAISS_NAME
+    vi = None
+    if in_sync and path.is_file():
+        try:
+            import faiss
+
+            vi = VectorIndex(faiss.read_index(str(path)), dim)
+        except Exception:  # noqa: BLE001 - unreadable: rebuild below
+            vi = None
+    if vi is not None and vi.dim == dim:
+        vi.remove(set(stale) | set(new))
+        if new:
+            import numpy as np
+
+            ids: list[int] = []
+            blobs: list[bytes] = []
+            for cid, blob in store.vectors_for(new):
+                ids.append(cid)
+                blobs.append(blob)
+            if ids:
+                vi.add(ids, np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(ids), dim))
+        if vi.ntotal != store.vector_count():
+            vi = None
+    if vi is None:
+        vi = VectorIndex.from_store(store, dim)
+    vi.save(store)

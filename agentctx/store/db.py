@@ -1,0 +1,468 @@
+"""SQLite side of the index: manifest, chunks, lexical FTS5 table, vector blobs."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import IndexStateError, LockedError
+from ..models import Chunk
+from ..textutil import terms_text
+
+FORMAT_VERSION = 1
+DB_NAME = "index.db"
+LOCK_NAME = "lock"
+
+_SCHEMA = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE files (
+    path TEXT PRIMARY KEY,
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    sha256 TEXT NOT NULL,
+    language TEXT NOT NULL,
+    decode_errors INTEGER NOT NULL DEFAULT 0,
+    parse_errors INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE skipped (          -- files read once and left out (binary...): not re-read until they change
+    path TEXT PRIMARY KEY,
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    reason TEXT NOT NULL
+);
+CREATE TABLE chunks (
+    id INTEGER PRIMARY KEY,
+    path TEXT NOT NULL,
+    language TEXT NOT NULL,
+    qualname TEXT NOT NULL,
+    name TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    start_line INTEGER NOT NULL,
+    end_line INTEGER NOT NULL,
+    signature TEXT NOT NULL,
+    docstring TEXT NOT NULL,
+    refs TEXT NOT NULL,
+    parent TEXT,
+    text TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    embed_hash TEXT NOT NULL,
+    embed_text TEXT NOT NULL   -- what is embedded; kept so a model change can re-embed
+);
+CREATE INDEX chunks_path ON chunks(path);
+CREATE TABLE vectors (id INTEGER PRIMARY KEY, embed_hash TEXT NOT NULL, vec BLOB NOT NULL);
+CREATE VIRTUAL TABLE lexical USING fts5(
+    name, path, signature, doc, body, tokenize = "unicode61 tokenchars '_'"
+);
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class FileRecord:
+    """One manifest row: the cheap (size, mtime) pre-check and the content hash behind it."""
+
+    path: str
+    size: int
+    mtime_ns: int
+    sha256: str
+    language: str
+    decode_errors: bool = False
+    parse_errors: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class StoredChunk:
+    """What the incremental diff needs of a stored chunk."""
+
+    id: int
+    qualname: str
+    content_hash: str
+    embed_hash: str
+
+
+class IndexStore:
+    """One open index database. Use ``IndexStore.open`` (a context manager)."""
+
+    def __init__(self, index_dir: Path, conn: sqlite3.Connection, lock_fd: int | None) -> None:
+        self.index_dir = index_dir
+        self.conn = conn
+        self._lock_fd = lock_fd
+        self.notices: list[str] = []  # user-facing facts about this open (rebuilds...)
+
+    # ---------------------------------------------------------------- opening
+    @classmethod
+    def open(
+        cls,
+        index_dir: Path,
+        *,
+        writer: bool,
+        lock_timeout: float = 30.0,
+        create: bool = True,
+    ) -> IndexStore:
+        """Open (and for writers create or repair) the index under ``index_dir``.
+
+        Writers hold an exclusive ``flock`` on ``.agentctx/lock`` for the life of the
+        store; the kernel drops it if the process dies, so a stale lock cannot exist.
+        A database of another format version, or one that is not a database, is
+        moved aside and rebuilt by writers; readers get an ``IndexStateError``.
+        """
+        db_path = index_dir / DB_NAME
+        lock_fd = None
+        notices: list[str] = []
+        if writer:
+            try:
+                index_dir.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise IndexStateError(f"cannot create {index_dir}: {exc.strerror}") from None
+            _write_readme(index_dir)
+            lock_fd = _acquire_lock(index_dir / LOCK_NAME, lock_timeout)
+        elif not db_path.exists():
+            raise IndexStateError(
+                f"no index under {index_dir}", hint="run `agentctx index` first"
+            )
+        try:
+            conn, problem = _connect(db_path, create=create and writer)
+            if problem is not None:
+                if not writer:
+                    raise IndexStateError(
+                        f"the index at {index_dir} is unusable ({problem})",
+                        hint="run `agentctx index` to rebuild it",
+                    )
+                notices.append(f"index at {index_dir.name}/ was {problem}; rebuilding it")
+                _discard(db_path)
+                conn, problem = _connect(db_path, create=True)
+                if problem is not None:
+                    raise IndexStateError(f"cannot create the index: {problem}")
+        except BaseException:
+            _release_lock(lock_fd)
+            raise
+        store = cls(index_dir, conn, lock_fd)
+        store.notices.extend(notices)
+        return store
+
+    def close(self) -> None:
+        try:
+            self.conn.close()
+        finally:
+            _release_lock(self._lock_fd)
+            self._lock_fd = None
+
+    def __enter__(self) -> IndexStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------- meta
+    def meta(self, key: str, default: str | None = None) -> str | None:
+        row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else default
+
+    def set_meta(self, values: dict[str, str | int]) -> None:
+        with self.conn:
+            self.conn.executemany(
+                "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)",
+                [(k, str(v)) for k, v in values.items()],
+            )
+
+    def generation(self) -> int:
+        return int(self.meta("generation", "0") or 0)
+
+    # --------------------------------------------------------------- manifest
+    def manifest(self) -> dict[str, FileRecord]:
+        rows = self.conn.execute(
+            "SELECT path, size, mtime_ns, sha256, language, decode_errors, parse_errors FROM files"
+        )
+        return {
+            r[0]: FileRecord(r[0], r[1], r[2], r[3], r[4], bool(r[5]), bool(r[6])) for r in rows
+        }
+
+    def skipped(self) -> dict[str, tuple[int, int, str]]:
+        """path -> (size, mtime_ns, reason) of files skipped after reading them."""
+        rows = self.conn.execute("SELECT path, size, mtime_ns, reason FROM skipped")
+        return {r[0]: (r[1], r[2], r[3]) for r in rows}
+
+    def chunks_for_paths(self, paths: Sequence[str]) -> dict[str, list[StoredChunk]]:
+        out: dict[str, list[StoredChunk]] = {p: [] for p in paths}
+        for batch in _batches(list(paths), 500):
+            marks = ",".join("?" * len(batch))
+            rows = self.conn.execute(
+                f"SELECT path, id, qualname, content_hash, embed_hash FROM chunks "
+                f"WHERE path IN ({marks})",
+                batch,
+            )
+            for path, cid, qualname, chash, ehash in rows:
+                out[path].append(StoredChunk(cid, qualname, chash, ehash))
+        return out
+
+    def invalidate_hashes(self) -> None:
+        """Forget content hashes so the next run re-reads and re-parses every file."""
+        with self.conn:
+            self.conn.execute("UPDATE files SET sha256 = '', mtime_ns = -1")
+
+    def drop_vectors(self) -> None:
+        """Forget every vector (the embedding model changed)."""
+        with self.conn:
+            self.conn.execute("DELETE FROM vectors")
+            self._bump_generation()
+
+    # ----------------------------------------------------------------- writes
+    def apply(
+        self,
+        *,
+        files: Iterable[FileRecord],
+        removed_paths: Iterable[str],
+        upserts: Iterable[Chunk],
+        deletes: Iterable[int],
+        keep_vectors: set[int],
+        skipped: Iterable[tuple[str, int, int, str]] = (),
+        unskipped: Iterable[str] = (),
+    ) -> None:
+        """Apply one run's parse results in a single transaction.
+
+        ``keep_vectors`` are upserted chunks whose embedded text did not change:
+        their vector stays valid (it is keyed by the embed hash too).
+        """
+        with self.conn:
+            cur = self.conn.cursor()
+            for path in removed_paths:
+                ids = [r[0] for r in cur.execute("SELECT id FROM chunks WHERE path = ?", (path,))]
+                self._delete_chunks(cur, ids)
+                cur.execute("DELETE FROM files WHERE path = ?", (path,))
+            self._delete_chunks(cur, list(deletes))
+            for c in upserts:
+                keep = c.id in keep_vectors
+                if not keep:
+                    cur.execute("DELETE FROM vectors WHERE id = ?", (c.id,))
+                cur.execute(
+                    "INSERT OR REPLACE INTO chunks(id, path, language, qualname, name, kind, "
+                    "start_line, end_line, signature, docstring, refs, parent, text, "
+                    "content_hash, embed_hash, embed_text) "
+                    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    (
+                        c.id,
+                        c.path,
+                        c.language,
+                        c.qualname,
+                        c.name,
+                        c.kind,
+                        c.start_line,
+                        c.end_line,
+                        c.signature,
+                        c.docstring,
+                        json.dumps(list(c.references)),
+                        c.parent,
+                        c.text,
+                        c.content_hash,
+                        c.embed_hash,
+                        c.embed_text,
+                    ),
+                )
+                cur.execute("DELETE FROM lexical WHERE rowid = ?", (c.id,))
+                cur.execute(
+                    "INSERT INTO lexical(rowid, name, path, signature, doc, body) "
+                    "VALUES (?,?,?,?,?,?)",
+                    (
+                        c.id,
+                        terms_text([c.qualname]),
+                        terms_text([c.path]),
+                        terms_text([c.signature]),
+                        terms_text([c.docstring]),
+                        terms_text([c.text]),
+                    ),
+                )
+            cur.executemany(
+                "INSERT OR REPLACE INTO files(path, size, mtime_ns, sha256, language, "
+                "decode_errors, parse_errors) VALUES (?,?,?,?,?,?,?)",
+                [
+                    (f.path, f.size, f.mtime_ns, f.sha256, f.language, f.decode_errors,
+                     f.parse_errors)
+                    for f in files
+                ],
+            )
+            cur.executemany(
+                "INSERT OR REPLACE INTO skipped(path, size, mtime_ns, reason) VALUES (?,?,?,?)",
+                list(skipped),
+            )
+            cur.executemany("DELETE FROM skipped WHERE path = ?", [(p,) for p in unskipped])
+            self._bump_generation()
+
+    def _delete_chunks(self, cur: sqlite3.Cursor, ids: list[int]) -> None:
+        for batch in _batches(ids, 500):
+            marks = ",".join("?" * len(batch))
+            cur.execute(f"DELETE FROM chunks WHERE id IN ({marks})", batch)
+            cur.execute(f"DELETE FROM vectors WHERE id IN ({marks})", batch)
+            cur.execute(f"DELETE FROM lexical WHERE rowid IN ({marks})", batch)
+
+    def _bump_generation(self) -> None:
+        self.conn.execute(
+            "INSERT OR REPLACE INTO meta(key, value) VALUES ('generation', "
+            "CAST(COALESCE((SELECT CAST(value AS INTEGER) FROM meta WHERE key='generation'), 0)"
+            " + 1 AS TEXT))"
+        )
+
+    # ---------------------------------------------------------------- vectors
+    _PENDING = (
+        "FROM chunks c LEFT JOIN vectors v ON v.id = c.id "
+        "WHERE v.id IS NULL OR v.embed_hash != c.embed_hash"
+    )
+
+    def pending(self) -> list[tuple[int, str, str]]:
+        """(id, embed_hash, embed_text) of chunks with no current vector, by id.
+
+        A chunk is pending from the moment its row is written until its vector is
+        committed: retrieval ranks such chunks lexically meanwhile.
+        """
+        return list(self.conn.execute(f"SELECT c.id, c.embed_hash, c.embed_text {self._PENDING} ORDER BY c.id"))
+
+    def pending_count(self) -> int:
+        return self.conn.execute(f"SELECT COUNT(*) {self._PENDING}").fetchone()[0]
+
+    def embed_bytes_total(self) -> int:
+        """Bytes of embedded text over all chunks: what a full refresh would embed."""
+        row = self.conn.execute("SELECT SUM(LENGTH(CAST(embed_text AS BLOB))) FROM chunks")
+        return int(row.fetchone()[0] or 0)
+
+    def put_vectors(self, items: Sequence[tuple[int, str, bytes]]) -> None:
+        """Store one batch of vectors (one transaction: an interruption keeps it)."""
+        with self.conn:
+            self.conn.executemany(
+                "INSERT OR REPLACE INTO vectors(id, embed_hash, vec) VALUES (?,?,?)", items
+            )
+            self._bump_generation()
+
+    def vectors(self) -> Iterator[tuple[int, bytes]]:
+        yield from self.conn.execute("SELECT id, vec FROM vectors ORDER BY id")
+
+    def vectors_for(self, ids: Sequence[int]) -> Iterator[tuple[int, bytes]]:
+        for batch in _batches(list(ids), 500):
+            marks = ",".join("?" * len(batch))
+            yield from self.conn.execute(
+                f"SELECT id, vec FROM vectors WHERE id IN ({marks})", batch
+            )
+
+    def vector_count(self) -> int:
+        return self.conn.execute("SELECT COUNT(*) FROM vectors").fetchone()[0]
+
+    # ------------------------------------------------------------------ stats
+    def counts(self) -> tuple[int, int, dict[str, int]]:
+        """(files, symbols, symbols per language). Module chunks are not counted as symbols."""
+        files = self.conn.execute("SELECT COUNT(*) FROM files").fetchone()[0]
+        per_lang = dict(
+            self.conn.execute(
+                "SELECT language, COUNT(*) FROM chunks WHERE qualname != '<module>' "
+                "GROUP BY language ORDER BY COUNT(*) DESC, language"
+            ).fetchall()
+        )
+        return files, sum(per_lang.values()), per_lang
+
+    def chunk_count(self) -> int:
+        return self.conn.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
+
+
+def _connect(db_path: Path, *, create: bool) -> tuple[sqlite3.Connection, str | None]:
+    """Connect and check the format; returns (conn, problem) where problem explains misuse."""
+    fresh = not db_path.exists() or db_path.stat().st_size == 0
+    if fresh and not create:
+        return sqlite3.connect(":memory:"), "missing"
+    try:
+        conn = sqlite3.connect(db_path, timeout=30.0)
+        conn.execute("PRAGMA busy_timeout = 30000")
+        if fresh:
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.executescript(_SCHEMA)
+            with conn:
+                conn.execute(
+                    "INSERT INTO meta(key, value) VALUES ('format_version', ?), "
+                    "('generation', '0'), ('created', ?)",
+                    (str(FORMAT_VERSION), str(int(time.time()))),
+                )
+            return conn, None
+        conn.execute("PRAGMA synchronous = NORMAL")
+        row = conn.execute("SELECT value FROM meta WHERE key = 'format_version'").fetchone()
+    except sqlite3.DatabaseError as exc:
+        try:
+            conn.close()
+        except Exception:  # noqa: BLE001
+            pass
+        return sqlite3.connect(":memory:"), f"corrupt ({exc})"
+    if row is None or row[0] != str(FORMAT_VERSION):
+        found = row[0] if row else "unknown"
+        conn.close()
+        return sqlite3.connect(":memory:"), (
+            f"in format v{found}, this agentctx reads v{FORMAT_VERSION}"
+        )
+    return conn, None
+
+
+def _discard(db_path: Path) -> None:
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        try:
+            os.unlink(str(db_path) + suffix)
+        except FileNotFoundError:
+            pass
+    try:
+        os.unlink(db_path.parent / "vectors.faiss")
+    except FileNotFoundError:
+        pass
+
+
+def _acquire_lock(path: Path, timeout: float) -> int:
+    import fcntl
+
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                os.close(fd)
+                raise LockedError(
+                    "another agentctx process is updating this index",
+                    hint=f"wait for it to finish (waited {timeout:g}s; --lock-timeout to wait longer)",
+                ) from None
+            time.sleep(0.05)
+            continue
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        return fd
+
+
+def _release_lock(fd: int | None) -> None:
+    if fd is None:
+        return
+    import fcntl
+
+    try:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
+def _write_readme(index_dir: Path) -> None:
+    readme = index_dir / "README"
+    if readme.exists():
+        return
+    text = (
+        "This directory is agentctx's index of the enclosing repository.\n"
+        "It is derived data: delete it at any time; `agentctx index` rebuilds it.\n"
+    )
+    tmp = readme.with_suffix(".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, readme)
+    gitignore = index_dir / ".gitignore"
+    if not gitignore.exists():
+        tmp = index_dir / ".gitignore.tmp"
+        tmp.write_text("*\n")
+        os.replace(tmp, gitignore)
+
+
+def _batches(items: list, size: int) -> Iterator[list]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]

@@ -1,0 +1,111 @@
+"""The FAISS side of the index: the only module that imports faiss.
+
+``IndexIDMap2(IndexFlatIP)`` over L2-normalized vectors, so inner product is cosine
+similarity and single chunks can be removed and re-added by their 63-bit id. The
+file is derived from the vector blobs in ``index.db``: it is written atomically and
+stamped with the database generation it mirrors; a stale, missing or unreadable
+file is rebuilt from the blobs (milliseconds for tens of thousands of vectors).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .db import IndexStore
+
+FAISS_NAME = "vectors.faiss"
+
+
+def _faiss() -> Any:
+    import faiss
+
+    return faiss
+
+
+class VectorIndex:
+    """An in-memory FAISS index plus what it mirrors."""
+
+    def __init__(self, index: Any, dim: int) -> None:
+        self.index = index
+        self.dim = dim
+
+    @classmethod
+    def empty(cls, dim: int) -> VectorIndex:
+        faiss = _faiss()
+        return cls(faiss.IndexIDMap2(faiss.IndexFlatIP(dim)), dim)
+
+    @classmethod
+    def from_store(cls, store: IndexStore, dim: int) -> VectorIndex:
+        """Rebuild from the blobs in the database (the source of truth)."""
+        vi = cls.empty(dim)
+        ids: list[int] = []
+        rows: list[bytes] = []
+        for cid, blob in store.vectors():
+            if len(blob) == 4 * dim:
+                ids.append(cid)
+                rows.append(blob)
+            if len(ids) >= 8192:
+                vi._add_blobs(ids, rows)
+                ids, rows = [], []
+        vi._add_blobs(ids, rows)
+        return vi
+
+    @classmethod
+    def load(cls, store: IndexStore, dim: int) -> tuple[VectorIndex, bool]:
+        """The saved file if it mirrors the database, else a rebuild. Returns (index, rebuilt)."""
+        path = store.index_dir / FAISS_NAME
+        saved = store.meta("faiss_generation")
+        if saved is not None and saved == str(store.generation()) and path.is_file():
+            try:
+                index = _faiss().read_index(str(path))
+                if index.d == dim and index.ntotal == store.vector_count():
+                    return cls(index, dim), False
+            except Exception:  # noqa: BLE001 - unreadable file: rebuild below
+                pass
+        return cls.from_store(store, dim), True
+
+    def _add_blobs(self, ids: list[int], blobs: list[bytes]) -> None:
+        if not ids:
+            return
+        matrix = np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(ids), self.dim)
+        self.index.add_with_ids(matrix, np.asarray(ids, dtype=np.int64))
+
+    def remove(self, ids: Iterable[int]) -> None:
+        arr = np.fromiter(ids, dtype=np.int64)
+        if arr.size:
+            self.index.remove_ids(arr)
+
+    def add(self, ids: Sequence[int], vectors: np.ndarray) -> None:
+        if len(ids):
+            self.index.add_with_ids(
+                np.ascontiguousarray(vectors, dtype=np.float32), np.asarray(ids, dtype=np.int64)
+            )
+
+    @property
+    def ntotal(self) -> int:
+        return int(self.index.ntotal)
+
+    def search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
+        """Top-k (id, cosine) for one normalized query vector."""
+        if self.ntotal == 0 or k <= 0:
+            return []
+        q = np.ascontiguousarray(query, dtype=np.float32).reshape(1, self.dim)
+        scores, ids = self.index.search(q, min(k, self.ntotal))
+        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i != -1]
+
+    def save(self, store: IndexStore) -> None:
+        """Write atomically, then record which database generation the file mirrors."""
+        path = store.index_dir / FAISS_NAME
+        tmp = path.with_name(f".{FAISS_NAME}.{os.getpid()}.tmp")
+        try:
+            _faiss().write_index(self.index, str(tmp))
+            os.replace(tmp, path)
+        finally:
+            if tmp.exists():
+                tmp.unlink()
+        store.set_meta({"faiss_generation": store.generation()})

@@ -1,0 +1,46 @@
+"""Identifier splitting shared by the lexical index and (later) query parsing.
+
+Both sides must tokenize the same way, so this lives in one place that every
+stage may import.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|[0-9]+")
+_CAMEL = re.compile(r"[A-Z]+(?=[A-Z][a-z0-9])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
+
+
+def split_identifier(identifier: str) -> list[str]:
+    """``getHTTPResponse_code`` -> ``["get", "http", "response", "code"]``."""
+    parts: list[str] = []
+    for piece in identifier.split("_"):
+        if piece:
+            parts.extend(p.lower() for p in _CAMEL.findall(piece))
+    return parts
+
+
+def terms(text: str) -> Iterator[str]:
+    """Lexical terms of ``text``: each identifier in full (lowercased) and its parts."""
+    for match in _WORD.finditer(text):
+        word = match.group()
+        lower = word.lower()
+        yield lower
+        parts = split_identifier(word)
+        if len(parts) > 1 or (parts and parts[0] != lower):
+            for part in parts:
+                if part != lower:
+                    yield part
+
+
+def terms_text(texts: Iterable[str], limit: int = 20000) -> str:
+    """Space-joined terms of several texts, capped at ``limit`` terms (huge generated code)."""
+    out: list[str] = []
+    for text in texts:
+        for term in terms(text):
+            out.append(term)
+            if len(out) >= limit:
+                return " ".join(out)
+    return " ".join(out)

@@ -1,0 +1,115 @@
+"""The CLI through typer's CliRunner: exit codes, stdout and stderr asserted separately."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from agentctx import __version__
+from agentctx.cli import app
+from agentctx.errors import ExitCode
+
+runner = CliRunner()
+
+
+def invoke(*args: str, env: dict[str, str] | None = None):
+    return runner.invoke(app, list(args), env=env)
+
+
+def test_help_and_version():
+    result = invoke("--help")
+    assert result.exit_code == 0
+    assert "index" in result.stdout
+    assert invoke("--version").stdout.strip() == f"agentctx {__version__}"
+    result = invoke("index", "--help")
+    assert result.exit_code == 0 and "--json" in result.stdout and "--no-embed" in result.stdout
+
+
+def test_index_summary_then_noop_then_edit(sample_repo: Path):
+    first = invoke("index", str(sample_repo), "--embedder", "hash")
+    assert first.exit_code == 0, first.stderr
+    assert first.stdout.startswith("Indexed ")
+    assert "python" in first.stdout and "typescript" in first.stdout and "go" in first.stdout
+    assert "Undecodable bytes replaced in 1 file: docs/notes.txt" in first.stdout
+    assert "Skipped: 1 binary" in first.stdout
+
+    again = invoke("index", str(sample_repo), "--embedder", "hash")
+    assert again.exit_code == 0
+    assert again.stdout.startswith("Index up to date: ")
+    assert "nothing changed" in again.stdout
+
+    pricing = sample_repo / "src/shop/pricing.py"
+    pricing.write_text(pricing.read_text().replace("return round(", "return  round(", 1))
+    edit = invoke("index", str(sample_repo), "--embedder", "hash")
+    assert edit.exit_code == 0
+    line = edit.stdout.splitlines()[0]
+    assert line.startswith("1 file changed: ~1 modified (tax_for),")
+    assert "re-embedded 1 of " in line
+
+
+def test_index_json_shape(sample_repo: Path):
+    result = invoke("index", str(sample_repo), "--embedder", "hash", "--json")
+    assert result.exit_code == 0
+    data = json.loads(result.stdout)  # stdout is exactly one JSON object
+    assert set(data) >= {"files", "symbols", "chunks", "bytes_embedded", "bytes_full_refresh",
+                         "seconds"}
+    assert set(data["seconds"]) >= {"discover", "parse", "embed", "store", "total"}
+    assert data["chunks"]["embedded"] == data["chunks"]["total"] > 0
+    assert data["bytes_embedded"] == data["bytes_full_refresh"] > 0
+    assert {"path": "src/shop/cart.py", "symbol": "Cart.add_item"} in data["symbols"]["added"]
+    assert data["files"]["skipped"]["binary"] == 1
+
+
+def test_missing_path_is_one_line_error_with_exit_code(tmp_path: Path):
+    result = invoke("index", str(tmp_path / "nope"))
+    assert result.exit_code == ExitCode.NOT_FOUND
+    assert result.stdout == ""
+    assert result.stderr.count("\n") == 1 and "no such directory" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_bad_config_is_config_error(sample_repo: Path):
+    (sample_repo / ".agentctx.toml").write_text("batch_size = -3\n")
+    result = invoke("index", str(sample_repo))
+    assert result.exit_code == ExitCode.CONFIG
+    assert result.stderr.startswith("agentctx: error: 'batch_size' must be positive")
+
+
+def test_unknown_embedder_is_config_error(sample_repo: Path):
+    result = invoke("index", str(sample_repo), "--embedder", "nope")
+    assert result.exit_code == ExitCode.CONFIG
+    assert "unknown embedder 'nope'" in result.stderr and "hash" in result.stderr
+
+
+def test_locked_index_exit_code(sample_repo: Path):
+    from agentctx.store import IndexStore
+
+    with IndexStore.open(sample_repo / ".agentctx", writer=True):
+        result = invoke("index", str(sample_repo), "--embedder", "hash", "--lock-timeout", "0.2")
+    assert result.exit_code == ExitCode.INDEX
+    assert "another agentctx process" in result.stderr
+
+
+@pytest.mark.parametrize("flag", ["--profile"])
+def test_profile_goes_to_stderr(sample_repo: Path, flag: str):
+    result = invoke("index", str(sample_repo), "--embedder", "hash", "--quiet", flag)
+    assert result.exit_code == 0
+    assert result.stdout == ""
+    assert "discover" in result.stderr and "embed" in result.stderr
+
+
+def test_internal_errors_are_one_line(sample_repo: Path, monkeypatch: pytest.MonkeyPatch):
+    import agentctx.pipeline
+
+    def boom(*a, **k):
+        raise RuntimeError("kaboom")
+
+    monkeypatch.setattr(agentctx.pipeline, "build_index", boom)
+    monkeypatch.delenv("AGENTCTX_DEBUG", raising=False)
+    result = invoke("index", str(sample_repo))
+    assert result.exit_code == ExitCode.ERROR
+    assert "internal error: RuntimeError: kaboom" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -1,0 +1,197 @@
+"""build_index end to end on the sample repository: real tree-sitter, real SQLite and FAISS.
+
+The fast tests use the model-free ``hash`` embedder; ``test_index_real.py`` repeats the
+essential ones with the real MiniLM model.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from agentctx.config import load_settings
+from agentctx.embed.hashing import HashingEmbedder
+from agentctx.pipeline import Interrupted, build_index
+from agentctx.store import IndexStore
+from agentctx.store.vectors import VectorIndex
+from probes import noop_probe
+
+
+def _settings(root: Path, **kw):
+    return load_settings(root, {"embedder": "hash", **kw})
+
+
+def _names(refs) -> set[str]:
+    return {r.symbol for r in refs}
+
+
+def test_first_build_indexes_every_language_and_skips_what_it_must(sample_repo: Path):
+    report = build_index(_settings(sample_repo))
+    assert report.created
+    assert report.files_total > 5
+    assert {"python", "typescript", "go"} <= set(report.languages)
+    assert "Cart.add_item" in _names(report.symbols_added)
+    assert report.chunks_embedded == report.chunks_total > report.symbols_total
+    assert report.chunks_pending == 0
+    assert report.skipped.get("binary") == 1
+    assert report.skipped.get("symlink-outside-root") == 1
+    assert "docs/notes.txt" in report.decode_errors
+    assert "src/shop/legacy.py" in report.parse_errors
+    # Nothing ignored made it in.
+    with IndexStore.open(sample_repo / ".agentctx", writer=False) as store:
+        paths = set(store.manifest())
+        vi, rebuilt = VectorIndex.load(store, HashingEmbedder().dim)
+        assert not rebuilt and vi.ntotal == report.chunks_total
+    assert not any(p.startswith(("build/", "node_modules/")) or p.endswith(".log") for p in paths)
+    assert "generated.py" not in paths
+    exclude = (sample_repo / ".git" / "info" / "exclude").read_text()
+    assert ".agentctx/" in exclude.splitlines()
+
+
+def test_noop_rerun_reads_nothing_and_embeds_nothing(sample_repo: Path):
+    build_index(_settings(sample_repo))
+    report = build_index(_settings(sample_repo))
+    assert not report.created and not report.changed
+    assert report.files_read == 0
+    assert report.chunks_embedded == report.chunks_from_cache == 0
+    assert report.files_unchanged == report.files_total
+
+
+def test_one_edit_reembeds_exactly_that_symbol(sample_repo: Path):
+    build_index(_settings(sample_repo))
+    pricing = sample_repo / "src/shop/pricing.py"
+    text = pricing.read_text()
+    pricing.write_text(text.replace("return round(", "return  round(", 1))
+    report = build_index(_settings(sample_repo, cache=False))
+    assert report.files_modified == ["src/shop/pricing.py"]
+    assert len(report.symbols_modified) == 1
+    assert report.symbols_added == report.symbols_removed == []
+    assert report.chunks_embedded == 1
+    assert report.symbols_unchanged >= 1
+
+
+def test_add_and_delete_files_and_symbols(sample_repo: Path):
+    build_index(_settings(sample_repo))
+    (sample_repo / "src/shop/coupons.py").write_text(
+        "def apply_coupon(total, code):\n    return total\n"
+    )
+    cart = sample_repo / "src/shop/cart.py"
+    cart.write_text(cart.read_text() + "\n\ndef empty_cart():\n    return Cart()\n")
+    victim = sample_repo / "src/shop/legacy.py"
+    victim.unlink()
+    report = build_index(_settings(sample_repo))
+    assert report.files_added == ["src/shop/coupons.py"]
+    assert report.files_removed == ["src/shop/legacy.py"]
+    assert report.files_modified == ["src/shop/cart.py"]
+    assert {"apply_coupon", "empty_cart"} <= _names(report.symbols_added)
+    assert all(r.path == "src/shop/legacy.py" for r in report.symbols_removed)
+    with IndexStore.open(sample_repo / ".agentctx", writer=False) as store:
+        assert "src/shop/legacy.py" not in store.manifest()
+        rows = store.conn.execute("SELECT COUNT(*) FROM chunks WHERE path LIKE '%legacy%'")
+        assert rows.fetchone()[0] == 0
+        vi, _ = VectorIndex.load(store, HashingEmbedder().dim)
+        assert vi.ntotal == store.chunk_count()
+
+
+def test_touch_without_change_reads_but_does_not_reparse(sample_repo: Path):
+    build_index(_settings(sample_repo))
+    target = sample_repo / "src/shop/cart.py"
+    os.utime(target, ns=(target.stat().st_atime_ns, target.stat().st_mtime_ns + 10**9))
+    report = build_index(_settings(sample_repo))
+    assert report.files_read == 1 and report.files_touched == 1
+    assert not report.changed and report.chunks_embedded == 0
+    assert build_index(_settings(sample_repo)).files_read == 0
+
+
+def test_reverting_an_edit_is_served_from_the_embedding_cache(sample_repo: Path, tmp_path: Path):
+    cache = tmp_path / "cache"
+    build_index(_settings(sample_repo, cache_dir=cache))
+    pricing = sample_repo / "src/shop/pricing.py"
+    original = pricing.read_text()
+    pricing.write_text(original.replace("return round(", "return  round(", 1))
+    assert build_index(_settings(sample_repo, cache_dir=cache)).chunks_embedded == 1
+    pricing.write_text(original)  # back to the first branch
+    report = build_index(_settings(sample_repo, cache_dir=cache))
+    assert report.chunks_embedded == 0 and report.chunks_from_cache == 1
+    # A brand-new checkout of the same content embeds nothing either.
+    other = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(sample_repo), str(other)], check=True)
+    report = build_index(_settings(other, cache_dir=cache))
+    assert report.chunks_embedded == 0 and report.chunks_from_cache == report.chunks_total
+
+
+class _FlakyEmbedder(HashingEmbedder):
+    """Real hashing vectors, but a Ctrl-C after ``allowed`` batches."""
+
+    def __init__(self, allowed: int) -> None:
+        super().__init__()
+        self.allowed = allowed
+        self.calls = 0
+
+    def embed_batch(self, texts):
+        self.calls += 1
+        if self.calls > self.allowed:
+            raise KeyboardInterrupt
+        return super().embed_batch(texts)
+
+
+def test_interrupted_embedding_keeps_finished_batches_and_resumes(sample_repo: Path):
+    settings = _settings(sample_repo, batch_size=4, cache=False)
+    with pytest.raises(Interrupted, match="interrupted"):
+        build_index(settings, embedder=_FlakyEmbedder(allowed=2))
+    with IndexStore.open(sample_repo / ".agentctx", writer=False) as store:
+        assert store.vector_count() == 8
+        total = store.chunk_count()
+        assert store.pending_count() == total - 8
+        # Lexical index is complete even though vectors are not.
+        assert store.conn.execute("SELECT COUNT(*) FROM lexical").fetchone()[0] == total
+    report = build_index(settings, embedder=_FlakyEmbedder(allowed=10**6))
+    assert report.chunks_embedded == total - 8
+    assert report.chunks_pending == 0 and not report.changed
+
+
+def test_no_embed_leaves_vectors_pending_then_embeds(sample_repo: Path):
+    report = build_index(_settings(sample_repo), embed=False)
+    assert report.chunks_embedded == 0 and report.chunks_pending == report.chunks_total
+    report = build_index(_settings(sample_repo))
+    assert report.chunks_embedded == report.chunks_total and report.chunks_pending == 0
+
+
+def test_corrupt_index_is_rebuilt_with_a_notice(sample_repo: Path):
+    build_index(_settings(sample_repo))
+    (sample_repo / ".agentctx" / "index.db").write_bytes(b"\x00garbage" * 1000)
+    for leftover in ("index.db-wal", "index.db-shm"):
+        (sample_repo / ".agentctx" / leftover).unlink(missing_ok=True)
+    report = build_index(_settings(sample_repo))
+    assert any("corrupt" in n for n in report.notices)
+    assert report.created and report.files_total > 5
+    # Rebuilt from scratch, the vectors come back from the user-level cache.
+    assert report.chunks_embedded == 0 and report.chunks_from_cache == report.chunks_total
+
+
+def test_changing_the_embedder_recomputes_vectors(sample_repo: Path):
+    build_index(_settings(sample_repo))
+
+    class Other(HashingEmbedder):
+        model_id = "other-v1"
+
+    report = build_index(_settings(sample_repo), embedder=Other(dim=64))
+    assert any("embedder changed" in n for n in report.notices)
+    assert report.chunks_embedded == report.chunks_total
+    with IndexStore.open(sample_repo / ".agentctx", writer=False) as store:
+        vi, _ = VectorIndex.load(store, 64)
+        assert vi.ntotal == report.chunks_total
+        assert np.isclose(np.linalg.norm(vi.index.reconstruct(int(vi.index.id_map.at(0)))), 1.0)
+
+
+def test_noop_rerun_opens_no_source_file_and_imports_no_model(sample_repo: Path):
+    (sample_repo / ".agentctx.toml").write_text('embedder = "hash"\n')
+    subprocess.run(["git", "-C", str(sample_repo), "add", "-A"], check=True)
+    build_index(load_settings(sample_repo))
+    probe = noop_probe(sample_repo)
+    assert probe == {"reads": [], "torch": False, "st": False, "faiss": False, "read": 0,
+                     "changed": False}

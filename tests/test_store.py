@@ -1,0 +1,144 @@
+"""The store on real SQLite and real FAISS: atomic state, versioning, repair, locking."""
+
+import multiprocessing
+import sqlite3
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from agentctx.chunk import chunk_file
+from agentctx.errors import IndexStateError, LockedError
+from agentctx.models import ParsedFile, Symbol
+from agentctx.store import FORMAT_VERSION, FileRecord, IndexStore
+from agentctx.store.vectors import FAISS_NAME, VectorIndex
+
+
+def _chunks(path: str = "a.py", names: tuple[str, ...] = ("alpha", "beta")):
+    syms = tuple(
+        Symbol(n, n, "function", i * 3 + 1, i * 3 + 2, f"def {n}():", "", (), None,
+               f"def {n}():\n    return {i}")
+        for i, n in enumerate(names)
+    )
+    return chunk_file(ParsedFile(path, "python", syms))
+
+
+def _unit(rows: int, dim: int = 8, seed: int = 0) -> np.ndarray:
+    v = np.random.default_rng(seed).normal(size=(rows, dim)).astype(np.float32)
+    return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
+def test_create_apply_pending_and_vectors(tmp_path: Path):
+    idx = tmp_path / ".agentctx"
+    chunks = _chunks()
+    with IndexStore.open(idx, writer=True) as store:
+        assert store.meta("format_version") == str(FORMAT_VERSION)
+        store.apply(files=[FileRecord("a.py", 10, 1, "h", "python")], removed_paths=[],
+                    upserts=chunks, deletes=[], keep_vectors=set())
+        assert store.pending_count() == 2
+        vec = _unit(1)[0]
+        store.put_vectors([(chunks[0].id, chunks[0].embed_hash, vec.tobytes())])
+        assert [p[0] for p in store.pending()] == [chunks[1].id]
+        assert store.counts() == (1, 2, {"python": 2})
+        # Lexical rows exist and match split identifiers.
+        hits = store.conn.execute("SELECT rowid FROM lexical WHERE lexical MATCH 'beta'").fetchall()
+        assert hits == [(chunks[1].id,)]
+    # Reopen as a reader: everything persisted.
+    with IndexStore.open(idx, writer=False) as store:
+        assert store.vector_count() == 1
+        assert set(store.manifest()) == {"a.py"}
+
+
+def test_removing_a_file_removes_chunks_vectors_and_lexical(tmp_path: Path):
+    chunks = _chunks()
+    with IndexStore.open(tmp_path, writer=True) as store:
+        store.apply(files=[FileRecord("a.py", 1, 1, "h", "python")], removed_paths=[],
+                    upserts=chunks, deletes=[], keep_vectors=set())
+        store.put_vectors([(c.id, c.embed_hash, _unit(1)[0].tobytes()) for c in chunks])
+        store.apply(files=[], removed_paths=["a.py"], upserts=[], deletes=[], keep_vectors=set())
+        assert store.chunk_count() == 0 and store.vector_count() == 0
+        assert store.conn.execute("SELECT COUNT(*) FROM lexical").fetchone()[0] == 0
+        assert store.manifest() == {}
+
+
+def test_reader_without_index_is_a_clear_error(tmp_path: Path):
+    with pytest.raises(IndexStateError, match="no index"):
+        IndexStore.open(tmp_path / ".agentctx", writer=False)
+
+
+def test_foreign_version_is_rebuilt_with_notice(tmp_path: Path):
+    with IndexStore.open(tmp_path, writer=True) as store:
+        store.apply(files=[FileRecord("a.py", 1, 1, "h", "python")], removed_paths=[],
+                    upserts=_chunks(), deletes=[], keep_vectors=set())
+        store.set_meta({"format_version": 999})
+    with pytest.raises(IndexStateError, match="v999"):
+        IndexStore.open(tmp_path, writer=False)
+    with IndexStore.open(tmp_path, writer=True) as store:
+        assert any("v999" in n and "rebuilding" in n for n in store.notices)
+        assert store.chunk_count() == 0
+        assert store.meta("format_version") == str(FORMAT_VERSION)
+
+
+def test_corrupt_database_is_rebuilt(tmp_path: Path):
+    (tmp_path / "index.db").write_bytes(b"this is not a sqlite database at all" * 100)
+    with IndexStore.open(tmp_path, writer=True) as store:
+        assert any("corrupt" in n for n in store.notices)
+        assert store.chunk_count() == 0
+    conn = sqlite3.connect(tmp_path / "index.db")
+    assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+
+def _hold_lock(path: str, ready, release) -> None:
+    with IndexStore.open(Path(path), writer=True):
+        ready.set()
+        release.wait(10)
+
+
+def test_second_writer_waits_then_fails_with_locked_error(tmp_path: Path):
+    ctx = multiprocessing.get_context("spawn")
+    ready, release = ctx.Event(), ctx.Event()
+    proc = ctx.Process(target=_hold_lock, args=(str(tmp_path), ready, release))
+    proc.start()
+    try:
+        assert ready.wait(30)
+        with pytest.raises(LockedError, match="another agentctx process"):
+            IndexStore.open(tmp_path, writer=True, lock_timeout=0.3)
+        # Readers are never blocked by a writer.
+        with IndexStore.open(tmp_path, writer=False) as reader:
+            assert reader.chunk_count() == 0
+    finally:
+        release.set()
+        proc.join(10)
+    # The lock dies with its holder: a new writer gets in at once.
+    with IndexStore.open(tmp_path, writer=True, lock_timeout=0.3):
+        pass
+
+
+def test_faiss_roundtrip_generation_and_rebuild(tmp_path: Path):
+    chunks = _chunks(names=("a1", "a2", "a3"))
+    vecs = _unit(3)
+    with IndexStore.open(tmp_path, writer=True) as store:
+        store.apply(files=[], removed_paths=[], upserts=chunks, deletes=[], keep_vectors=set())
+        store.put_vectors([(c.id, c.embed_hash, vecs[i].tobytes()) for i, c in enumerate(chunks)])
+        vi = VectorIndex.from_store(store, 8)
+        assert vi.ntotal == 3
+        top = vi.search(vecs[1], 1)
+        assert top[0][0] == chunks[1].id and top[0][1] == pytest.approx(1.0, abs=1e-5)
+        vi.save(store)
+        loaded, rebuilt = VectorIndex.load(store, 8)
+        assert not rebuilt and loaded.ntotal == 3
+        # Single chunks can be removed and re-added by id.
+        loaded.remove([chunks[1].id])
+        assert chunks[1].id not in {i for i, _ in loaded.search(vecs[1], 3)}
+        loaded.add([chunks[1].id], vecs[1:2])
+        assert loaded.search(vecs[1], 1)[0][0] == chunks[1].id
+        # A database change makes the file stale: load rebuilds from the blobs.
+        store.apply(files=[], removed_paths=[], upserts=[], deletes=[chunks[0].id], keep_vectors=set())
+        loaded, rebuilt = VectorIndex.load(store, 8)
+        assert rebuilt and loaded.ntotal == 2
+        loaded.save(store)
+    # A corrupt faiss file is rebuilt, never a crash.
+    (tmp_path / FAISS_NAME).write_bytes(b"garbage")
+    with IndexStore.open(tmp_path, writer=False) as store:
+        loaded, rebuilt = VectorIndex.load(store, 8)
+        assert rebuilt and loaded.ntotal == 2
