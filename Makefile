@@ -25,7 +25,7 @@ lint: venv
 
 completions: venv  ## regenerate completions/ from the CLI
 	for sh in bash zsh fish; do \
-	  _AGENTCTX_COMPLETE=complete_$$sh $(VENV)/bin/agentctx > completions/agentctx.$$sh; done
+	  _AGENTCTX_COMPLETE=source_$$sh $(VENV)/bin/agentctx > completions/agentctx.$$sh; done
 
 clean:
 	rm -rf $(VENV) .agentctx .pytest_cache .ruff_cache

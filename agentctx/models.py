@@ -59,7 +59,9 @@ class ParsedFile:
     path: str
     language: str  # "python", "typescript", "tsx", ..., or "markdown"/"yaml"/"text" for text files
     symbols: tuple[Symbol, ...]
-    has_errors: bool = False  # tree-sitter reported ERROR/MISSING nodes; symbols are what it recovered
+    has_errors: bool = (
+        False  # tree-sitter reported ERROR/MISSING nodes; symbols are what it recovered
+    )
 
 
 @dataclass(frozen=True, slots=True)

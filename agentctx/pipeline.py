@@ -218,8 +218,10 @@ def build_index(
                 skipped[skip[2]] += 1  # read once before (binary...): not again until it changes
                 continue
             candidates.append(f)
-        report.files_unchanged = len(found.files) - len(candidates) - sum(
-            1 for p in known_skips if p in current and current[p] not in candidates
+        report.files_unchanged = (
+            len(found.files)
+            - len(candidates)
+            - sum(1 for p in known_skips if p in current and current[p] not in candidates)
         )
         new_skips: list[tuple[str, int, int, str]] = []
         unskipped = [p for p in known_skips if p not in current]
@@ -264,8 +266,15 @@ def build_index(
                     report.files_touched += 1
                     report.files_unchanged += 1
                     file_records.append(
-                        FileRecord(f.path, f.size, f.mtime_ns, source.sha256, rec.language,
-                                   rec.decode_errors, rec.parse_errors)
+                        FileRecord(
+                            f.path,
+                            f.size,
+                            f.mtime_ns,
+                            source.sha256,
+                            rec.language,
+                            rec.decode_errors,
+                            rec.parse_errors,
+                        )
                     )
                     continue
                 parsed = parse_file(f.path, source.text, language)
@@ -293,12 +302,20 @@ def build_index(
                     if gone.qualname != MODULE_SYMBOL:
                         report.symbols_removed.append(SymbolRef(f.path, gone.qualname))
                 file_records.append(
-                    FileRecord(f.path, f.size, f.mtime_ns, source.sha256, parsed.language,
-                               source.decode_errors, parsed.has_errors)
+                    FileRecord(
+                        f.path,
+                        f.size,
+                        f.mtime_ns,
+                        source.sha256,
+                        parsed.language,
+                        source.decode_errors,
+                        parsed.has_errors,
+                    )
                 )
         report.skipped = dict(sorted(skipped.items()))
         report.decode_errors.extend(
-            p for p, r in manifest.items()
+            p
+            for p, r in manifest.items()
             if r.decode_errors and p in current and p not in {f.path for f in candidates}
         )
         report.decode_errors.sort()
@@ -395,6 +412,10 @@ def _embed_pending(
             return done
         # Similar lengths batch together (less padding); ids keep the order stable.
         todo.sort(key=lambda p: (len(p[2]), p[0]))
+        load = getattr(emb, "load", None)
+        if callable(load):
+            rep.stage("load model")
+            load()
         rep.stage("embed", len(todo))
         size = settings.batch_size
         try:
@@ -438,7 +459,7 @@ def _sync_faiss(
             import faiss
 
             vi = VectorIndex(faiss.read_index(str(path)), dim)
-        except Exception:  # noqa: BLE001 - unreadable: rebuild below
+        except Exception:
             vi = None
     if vi is not None and vi.dim == dim:
         vi.remove(set(stale) | set(new))

@@ -141,6 +141,12 @@ def plain_sample_repo(tmp_path: Path) -> Path:
 def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
     """Each test gets its own user-level embedding cache (never the developer's real one)."""
     monkeypatch.setenv("AGENTCTX_CACHE_DIR", str(tmp_path_factory.mktemp("agentctx-cache")))
-    for var in ("AGENTCTX_EMBEDDER", "AGENTCTX_MAX_FILE_SIZE", "AGENTCTX_BATCH_SIZE",
-                "AGENTCTX_CACHE", "AGENTCTX_EMBED_MAX_CHARS", "AGENTCTX_LOCK_TIMEOUT"):
+    for var in (
+        "AGENTCTX_EMBEDDER",
+        "AGENTCTX_MAX_FILE_SIZE",
+        "AGENTCTX_BATCH_SIZE",
+        "AGENTCTX_CACHE",
+        "AGENTCTX_EMBED_MAX_CHARS",
+        "AGENTCTX_LOCK_TIMEOUT",
+    ):
         monkeypatch.delenv(var, raising=False)

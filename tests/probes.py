@@ -18,8 +18,9 @@ def guard(path):
     p = Path(os.fsdecode(path)) if isinstance(path, (str, bytes, os.PathLike)) else None
     if p is not None:
         p = (Path.cwd() / p) if not p.is_absolute() else p
-        if root in p.parents and index_dir not in p.parents and p != index_dir \
-                and p.name not in (".gitignore", ".agentctxignore", "exclude", "pyproject.toml", ".agentctx.toml"):
+        config = (".gitignore", ".agentctxignore", "exclude", "pyproject.toml", ".agentctx.toml")
+        inside = root in p.parents and index_dir not in p.parents and p != index_dir
+        if inside and p.name not in config:
             reads.append(str(p))
 def g_open(file, *a, **k):
     guard(file); return real_open(file, *a, **k)
@@ -36,6 +37,7 @@ print(json.dumps({"reads": reads, "torch": "torch" in sys.modules,
 
 
 def noop_probe(root: Path) -> dict:
-    out = subprocess.run([sys.executable, "-c", NOOP_PROBE, str(root)], capture_output=True,
-                         text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", NOOP_PROBE, str(root)], capture_output=True, text=True, check=True
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])

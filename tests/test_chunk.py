@@ -15,14 +15,54 @@ CLASS_TEXT = '''class Cart:
 def _parsed(add_body: str = "self.items.append(item)", start: int = 3) -> ParsedFile:
     text = CLASS_TEXT.replace("self.items.append(item)", add_body)
     lines = text.split("\n")
-    cls = Symbol("Cart", "Cart", "class", start, start + len(lines) - 1, "class Cart:",
-                 "A shopping cart.", (), None, text)
-    add = Symbol("add", "Cart.add", "method", start + 4, start + 5, "def add(self, item):", "",
-                 ("append",), "Cart", "\n".join(lines[4:6]))
-    total = Symbol("total", "Cart.total", "method", start + 7, start + 8, "def total(self):", "",
-                   ("sum",), "Cart", "\n".join(lines[7:9]))
-    module = Symbol(MODULE_SYMBOL, MODULE_SYMBOL, "module", 1, start + 8, "", "", (), None,
-                    f"import os\n\n...  # Cart (lines {start}-{start + 8})")
+    cls = Symbol(
+        "Cart",
+        "Cart",
+        "class",
+        start,
+        start + len(lines) - 1,
+        "class Cart:",
+        "A shopping cart.",
+        (),
+        None,
+        text,
+    )
+    add = Symbol(
+        "add",
+        "Cart.add",
+        "method",
+        start + 4,
+        start + 5,
+        "def add(self, item):",
+        "",
+        ("append",),
+        "Cart",
+        "\n".join(lines[4:6]),
+    )
+    total = Symbol(
+        "total",
+        "Cart.total",
+        "method",
+        start + 7,
+        start + 8,
+        "def total(self):",
+        "",
+        ("sum",),
+        "Cart",
+        "\n".join(lines[7:9]),
+    )
+    module = Symbol(
+        MODULE_SYMBOL,
+        MODULE_SYMBOL,
+        "module",
+        1,
+        start + 8,
+        "",
+        "",
+        (),
+        None,
+        f"import os\n\n...  # Cart (lines {start}-{start + 8})",
+    )
     return ParsedFile("src/cart.py", "python", (module, cls, add, total))
 
 
@@ -30,7 +70,9 @@ def test_ids_are_stable_63_bit_and_distinct():
     a = chunk_id("a.py", "f", 0)
     assert a == chunk_id("a.py", "f", 0)
     assert 0 < a <= ID_MASK
-    assert len({a, chunk_id("a.py", "f", 1), chunk_id("b.py", "f", 0), chunk_id("a.py", "g", 0)}) == 4
+    assert (
+        len({a, chunk_id("a.py", "f", 1), chunk_id("b.py", "f", 0), chunk_id("a.py", "g", 0)}) == 4
+    )
 
 
 def test_editing_a_method_changes_only_that_method():
@@ -43,7 +85,9 @@ def test_editing_a_method_changes_only_that_method():
 
 def test_line_shift_changes_nothing():
     before = {c.qualname: (c.id, c.content_hash, c.embed_hash) for c in chunk_file(_parsed())}
-    after = {c.qualname: (c.id, c.content_hash, c.embed_hash) for c in chunk_file(_parsed(start=10))}
+    after = {
+        c.qualname: (c.id, c.content_hash, c.embed_hash) for c in chunk_file(_parsed(start=10))
+    }
     assert before == after
 
 
@@ -56,8 +100,15 @@ def test_duplicate_qualnames_get_distinct_ids():
 
 def test_embed_text_is_compact_and_informative():
     body = "def login(user, token):\n" + "    check(token)\n" * 500
-    text = embed_text_for("src/auth.py", "Auth.login", "method", "def login(user, token):",
-                          "Log a user in.", body, max_chars=400)
+    text = embed_text_for(
+        "src/auth.py",
+        "Auth.login",
+        "method",
+        "def login(user, token):",
+        "Log a user in.",
+        body,
+        max_chars=400,
+    )
     assert len(text) <= 400
     assert text.startswith("src/auth.py :: Auth.login (method)")
     assert "auth login" in text and "Log a user in." in text and "check(token)" in text

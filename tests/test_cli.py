@@ -54,8 +54,14 @@ def test_index_json_shape(sample_repo: Path):
     result = invoke("index", str(sample_repo), "--embedder", "hash", "--json")
     assert result.exit_code == 0
     data = json.loads(result.stdout)  # stdout is exactly one JSON object
-    assert set(data) >= {"files", "symbols", "chunks", "bytes_embedded", "bytes_full_refresh",
-                         "seconds"}
+    assert set(data) >= {
+        "files",
+        "symbols",
+        "chunks",
+        "bytes_embedded",
+        "bytes_full_refresh",
+        "seconds",
+    }
     assert set(data["seconds"]) >= {"discover", "parse", "embed", "store", "total"}
     assert data["chunks"]["embedded"] == data["chunks"]["total"] > 0
     assert data["bytes_embedded"] == data["bytes_full_refresh"] > 0

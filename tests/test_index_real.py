@@ -13,19 +13,23 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from probes import noop_probe
 
 from agentctx.embed import get_embedder
 from agentctx.store import IndexStore
 from agentctx.store.vectors import VectorIndex
 
-from probes import noop_probe
-
 pytestmark = pytest.mark.model
 
 
 def agentctx(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "agentctx", *args], cwd=cwd,
-                          capture_output=True, text=True, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "agentctx", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
 
 
 @pytest.fixture(scope="module")

@@ -12,13 +12,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from probes import noop_probe
 
 from agentctx.config import load_settings
 from agentctx.embed.hashing import HashingEmbedder
 from agentctx.pipeline import Interrupted, build_index
 from agentctx.store import IndexStore
 from agentctx.store.vectors import VectorIndex
-from probes import noop_probe
 
 
 def _settings(root: Path, **kw):
@@ -193,5 +193,11 @@ def test_noop_rerun_opens_no_source_file_and_imports_no_model(sample_repo: Path)
     subprocess.run(["git", "-C", str(sample_repo), "add", "-A"], check=True)
     build_index(load_settings(sample_repo))
     probe = noop_probe(sample_repo)
-    assert probe == {"reads": [], "torch": False, "st": False, "faiss": False, "read": 0,
-                     "changed": False}
+    assert probe == {
+        "reads": [],
+        "torch": False,
+        "st": False,
+        "faiss": False,
+        "read": 0,
+        "changed": False,
+    }

@@ -16,8 +16,18 @@ from agentctx.store.vectors import FAISS_NAME, VectorIndex
 
 def _chunks(path: str = "a.py", names: tuple[str, ...] = ("alpha", "beta")):
     syms = tuple(
-        Symbol(n, n, "function", i * 3 + 1, i * 3 + 2, f"def {n}():", "", (), None,
-               f"def {n}():\n    return {i}")
+        Symbol(
+            n,
+            n,
+            "function",
+            i * 3 + 1,
+            i * 3 + 2,
+            f"def {n}():",
+            "",
+            (),
+            None,
+            f"def {n}():\n    return {i}",
+        )
         for i, n in enumerate(names)
     )
     return chunk_file(ParsedFile(path, "python", syms))
@@ -33,8 +43,13 @@ def test_create_apply_pending_and_vectors(tmp_path: Path):
     chunks = _chunks()
     with IndexStore.open(idx, writer=True) as store:
         assert store.meta("format_version") == str(FORMAT_VERSION)
-        store.apply(files=[FileRecord("a.py", 10, 1, "h", "python")], removed_paths=[],
-                    upserts=chunks, deletes=[], keep_vectors=set())
+        store.apply(
+            files=[FileRecord("a.py", 10, 1, "h", "python")],
+            removed_paths=[],
+            upserts=chunks,
+            deletes=[],
+            keep_vectors=set(),
+        )
         assert store.pending_count() == 2
         vec = _unit(1)[0]
         store.put_vectors([(chunks[0].id, chunks[0].embed_hash, vec.tobytes())])
@@ -52,8 +67,13 @@ def test_create_apply_pending_and_vectors(tmp_path: Path):
 def test_removing_a_file_removes_chunks_vectors_and_lexical(tmp_path: Path):
     chunks = _chunks()
     with IndexStore.open(tmp_path, writer=True) as store:
-        store.apply(files=[FileRecord("a.py", 1, 1, "h", "python")], removed_paths=[],
-                    upserts=chunks, deletes=[], keep_vectors=set())
+        store.apply(
+            files=[FileRecord("a.py", 1, 1, "h", "python")],
+            removed_paths=[],
+            upserts=chunks,
+            deletes=[],
+            keep_vectors=set(),
+        )
         store.put_vectors([(c.id, c.embed_hash, _unit(1)[0].tobytes()) for c in chunks])
         store.apply(files=[], removed_paths=["a.py"], upserts=[], deletes=[], keep_vectors=set())
         assert store.chunk_count() == 0 and store.vector_count() == 0
@@ -68,8 +88,13 @@ def test_reader_without_index_is_a_clear_error(tmp_path: Path):
 
 def test_foreign_version_is_rebuilt_with_notice(tmp_path: Path):
     with IndexStore.open(tmp_path, writer=True) as store:
-        store.apply(files=[FileRecord("a.py", 1, 1, "h", "python")], removed_paths=[],
-                    upserts=_chunks(), deletes=[], keep_vectors=set())
+        store.apply(
+            files=[FileRecord("a.py", 1, 1, "h", "python")],
+            removed_paths=[],
+            upserts=_chunks(),
+            deletes=[],
+            keep_vectors=set(),
+        )
         store.set_meta({"format_version": 999})
     with pytest.raises(IndexStateError, match="v999"):
         IndexStore.open(tmp_path, writer=False)
@@ -133,7 +158,9 @@ def test_faiss_roundtrip_generation_and_rebuild(tmp_path: Path):
         loaded.add([chunks[1].id], vecs[1:2])
         assert loaded.search(vecs[1], 1)[0][0] == chunks[1].id
         # A database change makes the file stale: load rebuilds from the blobs.
-        store.apply(files=[], removed_paths=[], upserts=[], deletes=[chunks[0].id], keep_vectors=set())
+        store.apply(
+            files=[], removed_paths=[], upserts=[], deletes=[chunks[0].id], keep_vectors=set()
+        )
         loaded, rebuilt = VectorIndex.load(store, 8)
         assert rebuilt and loaded.ntotal == 2
         loaded.save(store)

@@ -7,7 +7,7 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import typer
 from rich.console import Console
@@ -36,7 +36,7 @@ def handle_errors(func: F) -> F:
             raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
         except (typer.Exit, typer.Abort, SystemExit):
             raise
-        except Exception as exc:  # noqa: BLE001 - never a traceback for users
+        except Exception as exc:
             if os.environ.get("AGENTCTX_DEBUG"):
                 raise
             _report(
@@ -72,11 +72,12 @@ def resolve_root(path: Path | None) -> Path:
 class RichReporter:
     """Pipeline progress as a Rich progress bar on stderr (silent when not a terminal)."""
 
-    _LABELS = {
+    _LABELS: ClassVar[dict[str, str]] = {
         "discover": "Scanning files",
         "parse": "Parsing",
         "store": "Writing index",
         "embed": "Embedding symbols",
+        "load model": "Loading the embedding model",
     }
 
     def __init__(self, console: Console, enabled: bool = True) -> None:
@@ -131,7 +132,7 @@ def human_seconds(seconds: float) -> str:
         return f"{seconds:.2f}s"
     if seconds < 60:
         return f"{seconds:.1f}s"
-    minutes, secs = divmod(int(round(seconds)), 60)
+    minutes, secs = divmod(round(seconds), 60)
     if minutes < 60:
         return f"{minutes}m {secs:02d}s"
     hours, minutes = divmod(minutes, 60)

@@ -35,16 +35,16 @@ def index_command(
         str | None, typer.Option(help="Embedding backend: minilm (default) or hash.")
     ] = None,
     max_file_size: Annotated[
-        int | None, typer.Option(help="Skip files larger than this many bytes [default: 1000000].")
+        int | None, typer.Option(help="Skip files larger than this many bytes (default 1000000).")
     ] = None,
     batch_size: Annotated[
-        int | None, typer.Option(help="Chunks per embedding batch [default: 64].")
+        int | None, typer.Option(help="Chunks per embedding batch (default 64).")
     ] = None,
     no_cache: Annotated[
         bool, typer.Option("--no-cache", help="Do not use the user-level embedding cache.")
     ] = False,
     lock_timeout: Annotated[
-        float | None, typer.Option(help="Seconds to wait for another writer [default: 30].")
+        float | None, typer.Option(help="Seconds to wait for another writer (default 30).")
     ] = None,
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No progress and no summary (errors only).")
@@ -124,7 +124,10 @@ def summary_lines(r: IndexReport) -> list[str]:
             parts.append(f"-{len(r.symbols_removed)} removed ({_names(r.symbols_removed)})")
         parts.append(f"{r.symbols_unchanged:,} unchanged")
         share = 100.0 * r.chunks_embedded / r.chunks_total if r.chunks_total else 0.0
-        line = f"{head}: {', '.join(parts)}; re-embedded {r.chunks_embedded:,} of {r.chunks_total:,} ({share:.2f}%)"
+        line = (
+            f"{head}: {', '.join(parts)}; "
+            f"re-embedded {r.chunks_embedded:,} of {r.chunks_total:,} ({share:.2f}%)"
+        )
         if r.chunks_from_cache:
             line += f", {r.chunks_from_cache:,} from cache"
         lines.append(line + f" in {took}")
@@ -135,7 +138,9 @@ def summary_lines(r: IndexReport) -> list[str]:
         )
     if r.decode_errors:
         shown = ", ".join(r.decode_errors[:5]) + (" ..." if len(r.decode_errors) > 5 else "")
-        lines.append(f"Undecodable bytes replaced in {plural(len(r.decode_errors), 'file')}: {shown}")
+        lines.append(
+            f"Undecodable bytes replaced in {plural(len(r.decode_errors), 'file')}: {shown}"
+        )
     if r.parse_errors and (r.created or r.changed):
         shown = ", ".join(r.parse_errors[:5]) + (" ..." if len(r.parse_errors) > 5 else "")
         lines.append(f"Syntax errors (partially parsed): {shown}")

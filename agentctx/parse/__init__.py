@@ -170,7 +170,7 @@ def language_for(path: str) -> str:
 
 # A ".h" file with any of these is C++, whatever the table says (C grammar chokes on it).
 _CPP_HINT = re.compile(
-    r"^\s*(?:namespace\s+\w+|template\s*<|class\s+\w+[^;]*\{|(?:public|private|protected)\s*:)"
+    r"^\s*(?:namespace\s+\w+|template\s*<|class\s+\w+[^;{]*\{|(?:public|private|protected)\s*:)"
     r"|\bstd::",
     re.MULTILINE,
 )
@@ -185,11 +185,11 @@ def parse_file(path: str, text: str, language: str | None = None) -> ParsedFile:
     """
     lang = language or language_for(path)
     text = text.replace("\r\n", "\n")
-    if lang == "c" and language is None and path.endswith(".h") and _CPP_HINT.search(text):
+    if lang == "c" and path.endswith(".h") and _CPP_HINT.search(text):
         lang = "cpp"
     if lang in CODE_LANGUAGES:
         try:
             return parse_code(path, text, lang)
-        except Exception:  # noqa: BLE001 - one bad file must not stop a whole index run
+        except Exception:  # one bad file (or grammar bug) must not stop an index run
             return ParsedFile(path, lang, chunk_text(text, "text"), has_errors=True)
     return ParsedFile(path, lang, chunk_text(text, lang))

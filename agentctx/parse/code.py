@@ -41,6 +41,7 @@ _BODY_TYPES = frozenset({"field_declaration_list", "class_body", "declaration_li
 _DESCEND = frozenset(
     {
         "variable_declarator",
+        "assignment_expression",
         "arrow_function",
         "function_expression",
         "generator_function",
@@ -60,9 +61,13 @@ _SIG_MAX = 400
 _DOC_MAX = 2000
 
 _GO_NOISE = frozenset(
-    "bool byte complex64 complex128 error float32 float64 int int8 int16 int32 int64 rune "
-    "string uint uint8 uint16 uint32 uint64 uintptr any comparable append cap clear close "
-    "complex copy delete imag len make max min new panic print println real recover".split()
+    {
+        *("bool", "byte", "complex64", "complex128", "error", "float32", "float64", "rune"),
+        *("int", "int8", "int16", "int32", "int64", "uint", "uint8", "uint16", "uint32"),
+        *("uint64", "uintptr", "string", "any", "comparable", "append", "cap", "clear"),
+        *("close", "complex", "copy", "delete", "imag", "len", "make", "max", "min", "new"),
+        *("panic", "print", "println", "real", "recover"),
+    }
 )
 
 
@@ -79,12 +84,16 @@ class _Spec:
 
 
 SPECS: dict[str, _Spec] = {
-    "python": _Spec("tree_sitter_python", comment="#", wrappers=frozenset({"decorated_definition"})),
+    "python": _Spec(
+        "tree_sitter_python", comment="#", wrappers=frozenset({"decorated_definition"})
+    ),
     "javascript": _Spec("tree_sitter_javascript", wrappers=frozenset({"export_statement"})),
     "typescript": _Spec(
         "tree_sitter_typescript", "language_typescript", wrappers=frozenset({"export_statement"})
     ),
-    "tsx": _Spec("tree_sitter_typescript", "language_tsx", wrappers=frozenset({"export_statement"})),
+    "tsx": _Spec(
+        "tree_sitter_typescript", "language_tsx", wrappers=frozenset({"export_statement"})
+    ),
     "go": _Spec("tree_sitter_go", wrappers=frozenset({"type_declaration"}), noise=_GO_NOISE),
     "rust": _Spec("tree_sitter_rust"),
     "java": _Spec("tree_sitter_java"),
@@ -244,9 +253,7 @@ def parse_code(path: str, text: str, language: str) -> ParsedFile:
     module = _module_symbol(src, root, lines, top_regions, refs, comments, spec, language)
     if module is not None:
         symbols.insert(0, module)
-    return ParsedFile(
-        path=path, language=language, symbols=tuple(symbols), has_errors=has_errors
-    )
+    return ParsedFile(path=path, language=language, symbols=tuple(symbols), has_errors=has_errors)
 
 
 _RESTART_SKIP = re.compile(r"[)\]}]|(end|else|elif|elsif|except|finally|catch|rescue|ensure)\b")
@@ -341,7 +348,7 @@ def _make_def(src: bytes, node: Node, kind: str, name_node: Node, spec: _Spec) -
     parts = _split_name(_text(src, name_node))
     scoped = len(parts) > 1
     if node.type == "impl_item":  # impl<T> fmt::Display for crate::Point<T> -> "Point"
-        parts = parts[-1:]
+        parts = [parts[-1].split()[-1]]  # &'a Point -> Point
         scoped = False
     elif node.type == "method_declaration" and node.child_by_field_name("receiver"):
         receiver = _go_receiver(src, node)
@@ -398,7 +405,9 @@ def _nest(defs: list[_Def], spec: _Spec) -> None:
     """Set parents, qualified names and method/function kinds by containment (one pass)."""
     stack: list[_Def] = []
     for d in defs:
-        while stack and not (d.start_byte >= stack[-1].start_byte and d.end_byte <= stack[-1].end_byte):
+        while stack and not (
+            d.start_byte >= stack[-1].start_byte and d.end_byte <= stack[-1].end_byte
+        ):
             stack.pop()
         parent = stack[-1] if stack else None
         d.parent = parent

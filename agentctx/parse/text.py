@@ -124,13 +124,16 @@ def _markdown_headings(lines: list[str]) -> list[tuple[int, int, str, int]]:
             if lines[i].strip() in ("---", "..."):
                 row = i + 1
                 break
+    body_start = row
     while row < len(lines):
         line = lines[row]
         fence_match = _FENCE.match(line)
         if fence:
-            if fence_match and fence_match.group(1)[0] == fence[0] and len(
-                fence_match.group(1)
-            ) >= len(fence):
+            if (
+                fence_match
+                and fence_match.group(1)[0] == fence[0]
+                and len(fence_match.group(1)) >= len(fence)
+            ):
                 fence = ""
         elif fence_match:
             fence = fence_match.group(1)
@@ -139,7 +142,7 @@ def _markdown_headings(lines: list[str]) -> list[tuple[int, int, str, int]]:
         elif (
             row + 1 < len(lines)
             and line.strip()
-            and (row == 0 or not lines[row - 1].strip())
+            and (row == body_start or not lines[row - 1].strip())
             and not _LIST_ITEM.match(line)
             and not line.startswith(("    ", "\t", ">", "|"))
             and (setext := _SETEXT.match(lines[row + 1]))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
@@ -29,7 +30,8 @@ CREATE TABLE files (
     decode_errors INTEGER NOT NULL DEFAULT 0,
     parse_errors INTEGER NOT NULL DEFAULT 0
 );
-CREATE TABLE skipped (          -- files read once and left out (binary...): not re-read until they change
+-- files read once and left out (binary...): not read again until they change
+CREATE TABLE skipped (
     path TEXT PRIMARY KEY,
     size INTEGER NOT NULL,
     mtime_ns INTEGER NOT NULL,
@@ -121,9 +123,7 @@ class IndexStore:
             _write_readme(index_dir)
             lock_fd = _acquire_lock(index_dir / LOCK_NAME, lock_timeout)
         elif not db_path.exists():
-            raise IndexStateError(
-                f"no index under {index_dir}", hint="run `agentctx index` first"
-            )
+            raise IndexStateError(f"no index under {index_dir}", hint="run `agentctx index` first")
         try:
             conn, problem = _connect(db_path, create=create and writer)
             if problem is not None:
@@ -279,8 +279,15 @@ class IndexStore:
                 "INSERT OR REPLACE INTO files(path, size, mtime_ns, sha256, language, "
                 "decode_errors, parse_errors) VALUES (?,?,?,?,?,?,?)",
                 [
-                    (f.path, f.size, f.mtime_ns, f.sha256, f.language, f.decode_errors,
-                     f.parse_errors)
+                    (
+                        f.path,
+                        f.size,
+                        f.mtime_ns,
+                        f.sha256,
+                        f.language,
+                        f.decode_errors,
+                        f.parse_errors,
+                    )
                     for f in files
                 ],
             )
@@ -317,7 +324,11 @@ class IndexStore:
         A chunk is pending from the moment its row is written until its vector is
         committed: retrieval ranks such chunks lexically meanwhile.
         """
-        return list(self.conn.execute(f"SELECT c.id, c.embed_hash, c.embed_text {self._PENDING} ORDER BY c.id"))
+        return list(
+            self.conn.execute(
+                f"SELECT c.id, c.embed_hash, c.embed_text {self._PENDING} ORDER BY c.id"
+            )
+        )
 
     def pending_count(self) -> int:
         return self.conn.execute(f"SELECT COUNT(*) {self._PENDING}").fetchone()[0]
@@ -369,6 +380,7 @@ def _connect(db_path: Path, *, create: bool) -> tuple[sqlite3.Connection, str | 
     fresh = not db_path.exists() or db_path.stat().st_size == 0
     if fresh and not create:
         return sqlite3.connect(":memory:"), "missing"
+    conn: sqlite3.Connection | None = None
     try:
         conn = sqlite3.connect(db_path, timeout=30.0)
         conn.execute("PRAGMA busy_timeout = 30000")
@@ -386,10 +398,9 @@ def _connect(db_path: Path, *, create: bool) -> tuple[sqlite3.Connection, str | 
         conn.execute("PRAGMA synchronous = NORMAL")
         row = conn.execute("SELECT value FROM meta WHERE key = 'format_version'").fetchone()
     except sqlite3.DatabaseError as exc:
-        try:
-            conn.close()
-        except Exception:  # noqa: BLE001
-            pass
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                conn.close()
         return sqlite3.connect(":memory:"), f"corrupt ({exc})"
     if row is None or row[0] != str(FORMAT_VERSION):
         found = row[0] if row else "unknown"
@@ -402,14 +413,10 @@ def _connect(db_path: Path, *, create: bool) -> tuple[sqlite3.Connection, str | 
 
 def _discard(db_path: Path) -> None:
     for suffix in ("", "-wal", "-shm", "-journal"):
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(str(db_path) + suffix)
-        except FileNotFoundError:
-            pass
-    try:
+    with contextlib.suppress(FileNotFoundError):
         os.unlink(db_path.parent / "vectors.faiss")
-    except FileNotFoundError:
-        pass
 
 
 def _acquire_lock(path: Path, timeout: float) -> int:
@@ -425,7 +432,7 @@ def _acquire_lock(path: Path, timeout: float) -> int:
                 os.close(fd)
                 raise LockedError(
                     "another agentctx process is updating this index",
-                    hint=f"wait for it to finish (waited {timeout:g}s; --lock-timeout to wait longer)",
+                    hint=f"waited {timeout:g}s; let it finish or pass a longer --lock-timeout",
                 ) from None
             time.sleep(0.05)
             continue

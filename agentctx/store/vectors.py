@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -65,7 +64,7 @@ class VectorIndex:
                 index = _faiss().read_index(str(path))
                 if index.d == dim and index.ntotal == store.vector_count():
                     return cls(index, dim), False
-            except Exception:  # noqa: BLE001 - unreadable file: rebuild below
+            except Exception:
                 pass
         return cls.from_store(store, dim), True
 

@@ -1,0 +1,1 @@
+complete --command agentctx --no-files --arguments "(env _AGENTCTX_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=get-args _TYPER_COMPLETE_ARGS=(commandline -cp) agentctx)" --condition "env _AGENTCTX_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=is-args _TYPER_COMPLETE_ARGS=(commandline -cp) agentctx"
