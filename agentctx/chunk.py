@@ -9,6 +9,7 @@ from .models import MODULE_SYMBOL, Chunk, ParsedFile, Symbol
 from .textutil import split_identifier
 
 ID_MASK = (1 << 63) - 1
+CHUNK_VERSION = 2  # bump when own text, hashes or embedded text are built differently
 # The module chunk stands in for elided symbols with markers that name their line range;
 # a line shift must not count as a modification of the module chunk.
 _LINE_RANGE = re.compile(r"\(lines? \d+(?:-\d+)?\)")
@@ -22,42 +23,43 @@ def chunk_id(path: str, qualname: str, occurrence: int) -> int:
 
 
 def own_texts(symbols: tuple[Symbol, ...] | list[Symbol]) -> list[str]:
-    """Each symbol's *own* text: its lines minus the lines of symbols nested in it.
+    """Each symbol's *own* text: its lines with nested symbols elided to ``... name``.
 
-    A class's own text is its header, docstring and fields; its methods are chunks of
-    their own. Editing one method therefore modifies (and re-embeds) that method only,
-    not the class around it. The module chunk's text is already the file's remainder.
+    A class's own text is its header, docstring, fields and the names of its methods;
+    its methods are chunks of their own. Editing one method body therefore modifies
+    (and re-embeds) that method only, not the class around it, while adding or
+    renaming a method does change the class. The module chunk's text is already the
+    file's remainder (its line-range markers are dropped so line shifts don't count).
     """
     out: list[str] = []
     for i, sym in enumerate(symbols):
         if sym.qualname == MODULE_SYMBOL:
             out.append(_LINE_RANGE.sub("", sym.text))
             continue
-        nested: list[tuple[int, int]] = []
+        children: list[Symbol] = []  # direct children only: they cover grandchildren
         for other in symbols[i + 1 :]:
             if other.start_line > sym.end_line:
                 break
-            if other.qualname == MODULE_SYMBOL:
+            if other.qualname == MODULE_SYMBOL or other.end_line > sym.end_line:
                 continue
-            if (other.start_line, other.end_line) != (sym.start_line, sym.end_line) and (
-                other.end_line <= sym.end_line
-            ):
-                nested.append((other.start_line, other.end_line))
-        if not nested:
+            if (other.start_line, other.end_line) == (sym.start_line, sym.end_line):
+                continue
+            if children and other.end_line <= children[-1].end_line:
+                continue
+            children.append(other)
+        if not children:
             out.append(sym.text)
             continue
         lines = sym.text.split("\n")
         kept: list[str] = []
-        elided = False
-        for offset, line in enumerate(lines):
-            lineno = sym.start_line + offset
-            if any(a <= lineno <= b for a, b in nested):
-                if not elided:
-                    kept.append("...")
-                elided = True
-                continue
-            elided = False
-            kept.append(line)
+        cursor = sym.start_line
+        for child in children:
+            start = max(child.start_line, cursor)
+            kept.extend(lines[cursor - sym.start_line : start - sym.start_line])
+            indent = lines[start - sym.start_line][: -len(lines[start - sym.start_line].lstrip())]
+            kept.append(f"{indent}... {child.name}")
+            cursor = max(cursor, child.end_line + 1)
+        kept.extend(lines[cursor - sym.start_line :])
         out.append("\n".join(kept))
     return out
 
@@ -82,7 +84,11 @@ def embed_text_for(
     the body. Capped at ``max_chars`` (~256 MiniLM tokens of code); the model's own
     256-token truncation is the hard limit.
     """
-    words = " ".join(w for part in qualname.split(".") for w in split_identifier(part))
+    words = (
+        ""
+        if qualname == MODULE_SYMBOL
+        else " ".join(w for part in qualname.split(".") for w in split_identifier(part))
+    )
     header = f"{path} :: {qualname} ({kind})"
     if words and words != qualname.lower():
         header += f" - {words}"
@@ -93,13 +99,35 @@ def embed_text_for(
         pieces.append(docstring.strip()[:600])
     budget = max_chars - sum(len(p) + 1 for p in pieces)
     if budget > 40:
-        body = text
-        if signature and body.lstrip().startswith(signature.strip()[:20]):
-            # The signature is already there: start the head after the first line.
-            body = body.split("\n", 1)[1] if "\n" in body else ""
-        lines = [line.strip() for line in body.splitlines() if line.strip()]
+        lines = [line.strip() for line in text.splitlines() if line.strip()]
+        if signature:
+            # The signature is already there: start the head after it (and its decorators).
+            head = signature.strip()[:20]
+            for n, line in enumerate(lines[:8]):
+                if line.startswith(head):
+                    lines = lines[n + 1 :]
+                    break
+        if docstring:
+            lines = _drop_docstring_literal(lines)
         pieces.append("\n".join(lines)[:budget])
     return "\n".join(pieces)[:max_chars]
+
+
+_QUOTES = ('"""', "'''", 'r"""', "r'''", 'b"""', 'u"""')
+
+
+def _drop_docstring_literal(lines: list[str]) -> list[str]:
+    """Drop a leading triple-quoted docstring (already in the text once, cleaned)."""
+    if not lines or not lines[0].startswith(_QUOTES):
+        return lines
+    quote = lines[0].lstrip("rbuRBU")[:3]
+    first = lines[0].lstrip("rbuRBU")[3:]
+    if quote in first:
+        return lines[1:]
+    for n, line in enumerate(lines[1:], start=1):
+        if quote in line:
+            return lines[n + 1 :]
+    return lines
 
 
 def embed_hash(embed_text: str) -> str:

@@ -7,6 +7,7 @@ the caller supplies, and the result is an ``IndexReport`` the CLI renders.
 
 from __future__ import annotations
 
+import random
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -14,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
-from .chunk import chunk_file
+from .chunk import CHUNK_VERSION, chunk_file
 from .config import Settings
 from .discover import SourceText, discover, ensure_excluded, read_source
 from .embed import Embedder, get_embedder
@@ -153,7 +154,10 @@ class _Timer:
 
 
 def _chunk_recipe(settings: Settings) -> str:
-    return f"parser{PARSER_VERSION}:chars{settings.embed_max_chars}:lex{LEXICAL_VERSION}"
+    return (
+        f"parser{PARSER_VERSION}:chunk{CHUNK_VERSION}:chars{settings.embed_max_chars}"
+        f":lex{LEXICAL_VERSION}"
+    )
 
 
 def build_index(
@@ -424,17 +428,20 @@ def _embed_pending(
             todo = [p for p in pending if p[1] not in hits]
         if not todo:
             return done
-        # Similar lengths batch together (less padding); ids keep the order stable.
+        # Similar lengths batch together (less padding), but the batches run in a fixed
+        # shuffled order: every stretch of the run then costs about the same per chunk,
+        # so the progress ETA is honest from the first batches on.
         todo.sort(key=lambda p: (len(p[2]), p[0]))
+        size = settings.batch_size
+        batches = [todo[i : i + size] for i in range(0, len(todo), size)]
+        random.Random(len(todo)).shuffle(batches)
         load = getattr(emb, "load", None)
         if callable(load):
             rep.stage("load model")
             load()
         rep.stage("embed", len(todo))
-        size = settings.batch_size
         try:
-            for start in range(0, len(todo), size):
-                batch = todo[start : start + size]
+            for batch in batches:
                 vectors: np.ndarray = emb.embed_batch([t for _, _, t in batch])
                 rows = [
                     (cid, h, vectors[i].astype(np.float32).tobytes())

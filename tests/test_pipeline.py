@@ -201,3 +201,16 @@ def test_noop_rerun_opens_no_source_file_and_imports_no_model(sample_repo: Path)
         "read": 0,
         "changed": False,
     }
+
+
+def test_recipe_change_reparses_everything_once(sample_repo: Path, monkeypatch):
+    import agentctx.pipeline as pipeline
+
+    build_index(_settings(sample_repo))
+    monkeypatch.setattr(pipeline, "CHUNK_VERSION", 999)
+    report = build_index(_settings(sample_repo))
+    assert any("re-parsing every file" in n for n in report.notices)
+    assert report.files_read > 5 and not report.changed
+    assert report.chunks_embedded == 0  # same texts: vectors are kept
+    again = build_index(_settings(sample_repo))
+    assert again.files_read == 0 and not again.notices
