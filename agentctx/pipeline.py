@@ -12,7 +12,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Protocol
 
 from .chunk import CHUNK_VERSION, chunk_file
@@ -22,8 +22,8 @@ from .embed import Embedder, get_embedder
 from .errors import AgentctxError, ExitCode
 from .models import MODULE_SYMBOL, Chunk, SourceFile
 from .parse import PARSER_VERSION, language_for, parse_file
-from .store import FileRecord, IndexStore
-from .store.db import LEXICAL_VERSION
+from .store import FileRecord, IndexStore, StoredChunk
+from .store.db import DB_NAME, FAISS_FILE, LEXICAL_VERSION, discard_index
 
 if TYPE_CHECKING:
     import numpy as np
@@ -160,6 +160,61 @@ def _chunk_recipe(settings: Settings) -> str:
     )
 
 
+@dataclass(slots=True)
+class _Plan:
+    """What discovery and the manifest say must be looked at (no file read yet)."""
+
+    current: dict[str, SourceFile]
+    manifest: dict[str, FileRecord]
+    removed: list[str]
+    candidates: list[SourceFile]  # stat changed (or re-parse forced): to be read
+    known_skips: dict[str, tuple[int, int, str]]
+    skipped: Counter[str]
+
+
+@dataclass(slots=True)
+class _Changes:
+    """The writes one run commits in a single transaction."""
+
+    stored: dict[str, list[StoredChunk]]
+    removed: list[str]
+    upserts: list[Chunk] = field(default_factory=list)
+    deletes: list[int] = field(default_factory=list)
+    keep_vectors: set[int] = field(default_factory=set)
+    files: list[FileRecord] = field(default_factory=list)
+    new_skips: list[tuple[str, int, int, str]] = field(default_factory=list)
+    unskipped: list[str] = field(default_factory=list)
+
+    def empty(self) -> bool:
+        return not (
+            self.files
+            or self.removed
+            or self.upserts
+            or self.deletes
+            or self.new_skips
+            or self.unskipped
+        )
+
+    def stale_vectors(self) -> list[int]:
+        """Ids whose vector is invalid from now on (FAISS must drop them too)."""
+        stale = [c.id for c in self.upserts if c.id not in self.keep_vectors]
+        stale += self.deletes
+        stale += [c.id for p in self.removed for c in self.stored.get(p, [])]
+        return stale
+
+    def commit(self, store: IndexStore) -> None:
+        if not self.empty():
+            store.apply(
+                files=self.files,
+                removed_paths=self.removed,
+                upserts=self.upserts,
+                deletes=self.deletes,
+                keep_vectors=self.keep_vectors,
+                skipped=self.new_skips,
+                unskipped=self.unskipped,
+            )
+
+
 def build_index(
     settings: Settings,
     *,
@@ -183,11 +238,10 @@ def build_index(
     emb = embedder or get_embedder(settings.embedder)  # cheap: the model loads on first use
     report.embedder = emb.model_id
 
-    if rebuild and (settings.index_dir / "index.db").exists():
-        from .store.db import _discard
-
-        _discard(settings.index_dir / "index.db")
-    created = not (settings.index_dir / "index.db").exists()
+    db_path = settings.index_dir / DB_NAME
+    if rebuild and db_path.exists():
+        discard_index(db_path)
+    created = not db_path.exists()
     with IndexStore.open(
         settings.index_dir, writer=True, lock_timeout=settings.lock_timeout
     ) as store:
@@ -195,161 +249,26 @@ def build_index(
         for message in store.notices:
             report.notices.append(message)
             rep.notice(message)
-        if created and not ensure_excluded(settings.root):
-            pass  # not a git repository: .agentctx/.gitignore covers nested use
+        if created:
+            ensure_excluded(settings.root)  # outside git, .agentctx/.gitignore suffices
         new_recipe = _check_recipe(store, settings, emb, report, rep)
         reparse_all = new_recipe is not None and store.meta("chunk_recipe") is not None
         faiss_in_sync = (
             store.meta("faiss_generation") == str(store.generation())
-            and (settings.index_dir / "vectors.faiss").is_file()
+            and (settings.index_dir / FAISS_FILE).is_file()
         )
 
-        skipped: Counter[str] = Counter()
         with timer("discover"):
             rep.stage("discover")
-            found = discover(settings.root, max_file_size=settings.max_file_size)
-            manifest = store.manifest()
-        skipped.update(s.reason for s in found.skipped)
-
-        known_skips = store.skipped()
-        current = {f.path: f for f in found.files}
-        removed_paths = sorted(set(manifest) - set(current))
-        candidates: list[SourceFile] = []
-        for f in found.files:
-            rec = manifest.get(f.path)
-            same_stat = rec is not None and (rec.size, rec.mtime_ns) == (f.size, f.mtime_ns)
-            if same_stat and not reparse_all:
-                continue
-            skip = known_skips.get(f.path)
-            if skip is not None and (skip[0], skip[1]) == (f.size, f.mtime_ns):
-                skipped[skip[2]] += 1  # read once before (binary...): not again until it changes
-                continue
-            candidates.append(f)
-        report.files_unchanged = (
-            len(found.files)
-            - len(candidates)
-            - sum(1 for p in known_skips if p in current and current[p] not in candidates)
-        )
-        new_skips: list[tuple[str, int, int, str]] = []
-        unskipped = [p for p in known_skips if p not in current]
-
-        upserts: list[Chunk] = []
-        deletes: list[int] = []
-        keep_vectors: set[int] = set()
-        file_records: list[FileRecord] = []
+            plan = _plan(store, settings, reparse_all)
         with timer("parse"):
-            stored = store.chunks_for_paths([f.path for f in candidates] + removed_paths)
-            for path in removed_paths:
-                report.files_removed.append(path)
-                report.symbols_removed.extend(
-                    SymbolRef(path, c.qualname) for c in stored[path] if c.qualname != MODULE_SYMBOL
-                )
-            if candidates:
-                rep.stage("parse", len(candidates))
-            for f in candidates:
-                rec = manifest.get(f.path)
-                source = read_source(f)
-                report.files_read += 1
-                rep.advance()
-                if not isinstance(source, SourceText):
-                    skipped[source] += 1
-                    if source != "vanished":
-                        new_skips.append((f.path, f.size, f.mtime_ns, source))
-                    if rec is not None:  # was indexed, now binary/unreadable: drop it
-                        report.files_removed.append(f.path)
-                        removed_paths.append(f.path)
-                        report.symbols_removed.extend(
-                            SymbolRef(f.path, c.qualname)
-                            for c in stored[f.path]
-                            if c.qualname != MODULE_SYMBOL
-                        )
-                    continue
-                if f.path in known_skips:
-                    unskipped.append(f.path)
-                language = language_for(f.path) or "text"
-                if source.decode_errors:
-                    report.decode_errors.append(f.path)
-                same_content = rec is not None and rec.sha256 == source.sha256
-                if same_content and not reparse_all:
-                    report.files_touched += 1
-                    report.files_unchanged += 1
-                    file_records.append(
-                        FileRecord(
-                            f.path,
-                            f.size,
-                            f.mtime_ns,
-                            source.sha256,
-                            rec.language,
-                            rec.decode_errors,
-                            rec.parse_errors,
-                        )
-                    )
-                    continue
-                parsed = parse_file(f.path, source.text, language)
-                if parsed.has_errors:
-                    report.parse_errors.append(f.path)
-                chunks = chunk_file(parsed, settings.embed_max_chars)
-                old = {c.id: c for c in stored.get(f.path, [])}
-                if rec is None:
-                    report.files_added.append(f.path)
-                elif same_content:
-                    report.files_unchanged += 1  # re-parsed for a new recipe only
-                else:
-                    report.files_modified.append(f.path)
-                for c in chunks:
-                    before = old.pop(c.id, None)
-                    is_symbol = c.qualname != MODULE_SYMBOL
-                    if before is None:
-                        if is_symbol:
-                            report.symbols_added.append(SymbolRef(c.path, c.qualname))
-                    elif before.content_hash != c.content_hash:
-                        if is_symbol:
-                            report.symbols_modified.append(SymbolRef(c.path, c.qualname))
-                    elif is_symbol:
-                        report.symbols_unchanged += 1
-                    if before is not None and before.embed_hash == c.embed_hash:
-                        keep_vectors.add(c.id)
-                    upserts.append(c)
-                for gone in old.values():
-                    deletes.append(gone.id)
-                    if gone.qualname != MODULE_SYMBOL:
-                        report.symbols_removed.append(SymbolRef(f.path, gone.qualname))
-                file_records.append(
-                    FileRecord(
-                        f.path,
-                        f.size,
-                        f.mtime_ns,
-                        source.sha256,
-                        parsed.language,
-                        source.decode_errors,
-                        parsed.has_errors,
-                    )
-                )
-        report.skipped = dict(sorted(skipped.items()))
-        report.decode_errors.extend(
-            p
-            for p, r in manifest.items()
-            if r.decode_errors and p in current and p not in {f.path for f in candidates}
-        )
-        report.decode_errors.sort()
-
-        # Ids whose vector is invalid from now on (FAISS must drop them too).
-        stale_vectors = [c.id for c in upserts if c.id not in keep_vectors]
-        stale_vectors += deletes + [c.id for p in removed_paths for c in stored.get(p, [])]
+            changes = _parse_changes(store, plan, settings, report, rep, reparse_all)
+        report.skipped = dict(sorted(plan.skipped.items()))
         with timer("store"):
-            if file_records or removed_paths or upserts or deletes or new_skips or unskipped:
-                rep.stage("store")
-                store.apply(
-                    files=file_records,
-                    removed_paths=removed_paths,
-                    upserts=upserts,
-                    deletes=deletes,
-                    keep_vectors=keep_vectors,
-                    skipped=new_skips,
-                    unskipped=unskipped,
-                )
-        if new_recipe is not None:  # only once the re-parse is committed
-            store.set_meta({"chunk_recipe": new_recipe})
+            rep.stage("store")
+            changes.commit(store)
+            if new_recipe is not None:  # only once the re-parse is committed
+                store.set_meta({"chunk_recipe": new_recipe})
         # From here the symbol and lexical indexes are current: readers can use them.
 
         new_vectors: list[int] = []
@@ -358,17 +277,153 @@ def build_index(
                 new_vectors = _embed_pending(store, emb, settings, report, rep)
         report.chunks_pending = store.pending_count()
 
+        stale = changes.stale_vectors()
         with timer("store"):
-            if stale_vectors or new_vectors or not faiss_in_sync:
-                _sync_faiss(store, emb.dim, faiss_in_sync, stale_vectors, new_vectors)
+            if stale or new_vectors or not faiss_in_sync:
+                _sync_faiss(store, emb.dim, faiss_in_sync, stale, new_vectors)
 
         report.files_total, report.symbols_total, report.languages = store.counts()
         report.chunks_total = store.chunk_count()
+        report.files_unchanged = (
+            report.files_total - len(report.files_added) - len(report.files_modified)
+        )
         if report.changed or report.chunks_embedded or report.chunks_from_cache:
             report.bytes_full_refresh = store.embed_bytes_total()
+        read_now = {f.path for f in plan.candidates}
+        report.decode_errors.extend(
+            p
+            for p, r in plan.manifest.items()
+            if r.decode_errors and p in plan.current and p not in read_now
+        )
+        report.decode_errors.sort()
     report.seconds = dict(timer.seconds)
     report.seconds["total"] = time.perf_counter() - started
     return report
+
+
+def _plan(store: IndexStore, settings: Settings, reparse_all: bool) -> _Plan:
+    """Discover the tree and decide, from stat data alone, which files must be read."""
+    found = discover(settings.root, max_file_size=settings.max_file_size)
+    manifest = store.manifest()
+    known_skips = store.skipped()
+    skipped: Counter[str] = Counter(s.reason for s in found.skipped)
+    current = {f.path: f for f in found.files}
+    candidates: list[SourceFile] = []
+    for f in found.files:
+        rec = manifest.get(f.path)
+        same_stat = rec is not None and (rec.size, rec.mtime_ns) == (f.size, f.mtime_ns)
+        if same_stat and not reparse_all:
+            continue
+        skip = known_skips.get(f.path)
+        if skip is not None and (skip[0], skip[1]) == (f.size, f.mtime_ns):
+            skipped[skip[2]] += 1  # read once before (binary...): not again until it changes
+            continue
+        candidates.append(f)
+    removed = sorted(set(manifest) - set(current))
+    return _Plan(current, manifest, removed, candidates, known_skips, skipped)
+
+
+def _parse_changes(
+    store: IndexStore,
+    plan: _Plan,
+    settings: Settings,
+    report: IndexReport,
+    rep: Reporter,
+    reparse_all: bool,
+) -> _Changes:
+    """Read and parse the candidate files; diff their chunks against the stored ones."""
+    changes = _Changes(
+        stored=store.chunks_for_paths([f.path for f in plan.candidates] + plan.removed),
+        removed=list(plan.removed),
+        unskipped=[p for p in plan.known_skips if p not in plan.current],
+    )
+    for path in plan.removed:
+        _report_removed(report, path, changes.stored[path])
+    if plan.candidates:
+        rep.stage("parse", len(plan.candidates))
+    for f in plan.candidates:
+        rec = plan.manifest.get(f.path)
+        source = read_source(f)
+        report.files_read += 1
+        rep.advance()
+        if not isinstance(source, SourceText):  # binary, unreadable or vanished
+            plan.skipped[source] += 1
+            if source != "vanished":
+                changes.new_skips.append((f.path, f.size, f.mtime_ns, source))
+            if rec is not None:  # was indexed: it leaves the index
+                changes.removed.append(f.path)
+                _report_removed(report, f.path, changes.stored[f.path])
+            continue
+        if f.path in plan.known_skips:
+            changes.unskipped.append(f.path)
+        if source.decode_errors:
+            report.decode_errors.append(f.path)
+        same_content = rec is not None and rec.sha256 == source.sha256
+        if same_content and not reparse_all:
+            report.files_touched += 1  # new mtime, same bytes: refresh the stat only
+            changes.files.append(replace(rec, size=f.size, mtime_ns=f.mtime_ns))
+            continue
+        parsed = parse_file(f.path, source.text, language_for(f.path))
+        if parsed.has_errors:
+            report.parse_errors.append(f.path)
+        if rec is None:
+            report.files_added.append(f.path)
+        elif not same_content:
+            report.files_modified.append(f.path)
+        _diff_chunks(
+            f.path,
+            chunk_file(parsed, settings.embed_max_chars),
+            changes.stored.get(f.path, []),
+            changes,
+            report,
+        )
+        changes.files.append(
+            FileRecord(
+                f.path,
+                f.size,
+                f.mtime_ns,
+                source.sha256,
+                parsed.language,
+                source.decode_errors,
+                parsed.has_errors,
+            )
+        )
+    return changes
+
+
+def _diff_chunks(
+    path: str,
+    chunks: list[Chunk],
+    stored: list[StoredChunk],
+    changes: _Changes,
+    report: IndexReport,
+) -> None:
+    """Classify one file's new chunks against its stored ones (symbol-level diff)."""
+    old = {c.id: c for c in stored}
+    for c in chunks:
+        before = old.pop(c.id, None)
+        if c.qualname != MODULE_SYMBOL:
+            ref = SymbolRef(path, c.qualname)
+            if before is None:
+                report.symbols_added.append(ref)
+            elif before.content_hash != c.content_hash:
+                report.symbols_modified.append(ref)
+            else:
+                report.symbols_unchanged += 1
+        if before is not None and before.embed_hash == c.embed_hash:
+            changes.keep_vectors.add(c.id)
+        changes.upserts.append(c)
+    for gone in old.values():
+        changes.deletes.append(gone.id)
+        if gone.qualname != MODULE_SYMBOL:
+            report.symbols_removed.append(SymbolRef(path, gone.qualname))
+
+
+def _report_removed(report: IndexReport, path: str, stored: list[StoredChunk]) -> None:
+    report.files_removed.append(path)
+    report.symbols_removed.extend(
+        SymbolRef(path, c.qualname) for c in stored if c.qualname != MODULE_SYMBOL
+    )
 
 
 def _check_recipe(
@@ -383,11 +438,10 @@ def _check_recipe(
     old_recipe = store.meta("chunk_recipe")
     old_model = store.meta("embedder")
     updates: dict[str, str | int] = {}
-    if old_recipe != recipe:
-        if old_recipe is not None:
-            msg = "parser or chunking settings changed; re-parsing every file"
-            report.notices.append(msg)
-            rep.notice(msg)
+    if old_recipe is not None and old_recipe != recipe:
+        msg = "parser or chunking settings changed; re-parsing every file"
+        report.notices.append(msg)
+        rep.notice(msg)
     if old_model != emb.model_id or store.meta("dim") != str(emb.dim):
         if old_model is not None:
             msg = f"embedder changed ({old_model} -> {emb.model_id}); vectors will be recomputed"
@@ -471,9 +525,9 @@ def _sync_faiss(
     store: IndexStore, dim: int, in_sync: bool, stale: list[int], new: list[int]
 ) -> None:
     """Bring ``vectors.faiss`` in line with the database: a delta when possible."""
-    from .store.vectors import FAISS_NAME, VectorIndex
+    from .store.vectors import VectorIndex
 
-    path = store.index_dir / FAISS_NAME
+    path = store.index_dir / FAISS_FILE
     vi = None
     if in_sync and path.is_file():
         try:

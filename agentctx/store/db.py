@@ -18,6 +18,7 @@ from ..textutil import terms_text
 FORMAT_VERSION = 1
 LEXICAL_VERSION = 1  # bump when the terms stored in the lexical index change
 DB_NAME = "index.db"
+FAISS_FILE = "vectors.faiss"  # written by store.vectors; named here so callers need no numpy
 LOCK_NAME = "lock"
 
 _SCHEMA = """
@@ -134,7 +135,7 @@ class IndexStore:
                         hint="run `agentctx index` to rebuild it",
                     )
                 notices.append(f"index at {index_dir.name}/ was {problem}; rebuilding it")
-                _discard(db_path)
+                discard_index(db_path)
                 conn, problem = _connect(db_path, create=True)
                 if problem is not None:
                     raise IndexStateError(f"cannot create the index: {problem}")
@@ -407,12 +408,13 @@ def _connect(db_path: Path, *, create: bool) -> tuple[sqlite3.Connection, str | 
     return conn, None
 
 
-def _discard(db_path: Path) -> None:
+def discard_index(db_path: Path) -> None:
+    """Delete the database (and its WAL files) and the derived FAISS file."""
     for suffix in ("", "-wal", "-shm", "-journal"):
         with contextlib.suppress(FileNotFoundError):
             os.unlink(str(db_path) + suffix)
     with contextlib.suppress(FileNotFoundError):
-        os.unlink(db_path.parent / "vectors.faiss")
+        os.unlink(db_path.parent / FAISS_FILE)
 
 
 def _acquire_lock(path: Path, timeout: float) -> int:

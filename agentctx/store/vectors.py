@@ -15,9 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from .db import IndexStore
+from .db import FAISS_FILE, IndexStore
 
-FAISS_NAME = "vectors.faiss"
+FAISS_NAME = FAISS_FILE
 
 
 def _faiss() -> Any:
