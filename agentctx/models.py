@@ -103,3 +103,50 @@ class ChangeSet:
     modified: list[Chunk] = field(default_factory=list)
     removed: list[int] = field(default_factory=list)
     unchanged: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """A ranked retrieval result: one chunk, its fused score and why it was found."""
+
+    id: int
+    path: str
+    qualname: str
+    kind: str
+    start_line: int
+    end_line: int
+    score: float  # fused relevance, normalized so the best hit is 1.0
+    reasons: tuple[str, ...] = ()  # which signals found it: dense, lexical, symbol, path, graph...
+
+
+DETAILS = ("full", "skeleton", "signature", "mention")
+
+
+@dataclass(frozen=True, slots=True)
+class PackItem:
+    """One symbol as it appears in a bundle, at one detail level."""
+
+    path: str
+    symbol: str
+    kind: str
+    language: str
+    start_line: int
+    end_line: int
+    detail: str  # one of DETAILS
+    score: float
+    tokens: int  # tokens of this item's rendered block, in the bundle's tokenizer
+    text: str  # the code (full / skeleton / signature) or the one-line mention
+
+
+@dataclass(frozen=True, slots=True)
+class Bundle:
+    """What ``pack`` hands over: items grouped by file, and what was left out."""
+
+    query: str
+    repo: str
+    budget: int
+    tokenizer: str
+    items: tuple[PackItem, ...]
+    left_out: int  # relevant symbols that did not fit
+    below_threshold: int  # candidates dropped by the relevance threshold
+    notes: tuple[str, ...] = ()  # e.g. "ranked lexically: 120 symbols not embedded yet"

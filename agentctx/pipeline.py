@@ -19,14 +19,17 @@ from .chunk import CHUNK_VERSION, chunk_file
 from .config import Settings
 from .discover import SourceText, discover, ensure_excluded, read_source
 from .embed import Embedder, get_embedder
-from .errors import AgentctxError, ExitCode
-from .models import MODULE_SYMBOL, Chunk, SourceFile
+from .errors import AgentctxError, BudgetError, ExitCode, LockedError
+from .models import MODULE_SYMBOL, Bundle, Chunk, Hit, SourceFile
 from .parse import PARSER_VERSION, language_for, parse_file
 from .store import FileRecord, IndexStore, StoredChunk
 from .store.db import DB_NAME, FAISS_FILE, LEXICAL_VERSION, discard_index
 
 if TYPE_CHECKING:
     import numpy as np
+
+    from .budget import Fitted
+    from .tokens import Tokenizer
 
 
 class Reporter(Protocol):
@@ -553,3 +556,229 @@ def _sync_faiss(
     if vi is None:
         vi = VectorIndex.from_store(store, dim)
     vi.save(store)
+
+
+# ---------------------------------------------------------------------------- query side
+
+EMBED_ON_QUERY_LIMIT = 256  # pending chunks a pack/search embeds itself before answering
+
+
+@dataclass(slots=True)
+class SearchResult:
+    hits: list[Hit]
+    below_threshold: int
+    notes: list[str]
+    latency_ms: dict[str, float]
+    keep_terms: set[str]
+    children: dict[str, list[tuple[int, int, str | None, str]]]
+
+
+@dataclass(slots=True)
+class PackResult:
+    bundle: Bundle
+    text: str  # rendered markdown or xml (for json: the markdown it describes)
+    tokens_used: int
+    stats: dict[str, object]
+    hits: list[Hit]  # the full ranked list the bundle was cut from (best first)
+
+
+def _refresh(settings: Settings, embedder: Embedder, notes: list[str], rep: Reporter) -> None:
+    """Bring the index up to date before answering, without ever blocking for long.
+
+    A missing or largely unembedded index is built lexically first (minutes of
+    embedding are `agentctx index`'s job); a locked index is used as it is.
+    """
+    db = settings.index_dir / DB_NAME
+    embed = True
+    if db.exists():
+        try:
+            with IndexStore.open(settings.index_dir, writer=False) as store:
+                embed = store.pending_count() <= EMBED_ON_QUERY_LIMIT
+        except AgentctxError:
+            embed = False
+    else:
+        embed = False
+    try:
+        report = build_index(
+            replace(settings, lock_timeout=min(settings.lock_timeout, 2.0)),
+            reporter=rep,
+            embed=embed,
+            embedder=embedder,
+        )
+    except LockedError:
+        notes.append("index is being updated by another process; answered from the current index")
+        return
+    if report.chunks_pending:
+        notes.append(
+            f"{report.chunks_pending} symbols are not embedded yet and were ranked lexically "
+            "(run `agentctx index` to embed them)"
+        )
+
+
+def search(
+    settings: Settings,
+    query: str,
+    *,
+    min_score: float | None = None,
+    limit: int = 400,
+    refresh: bool = True,
+    embedder: Embedder | None = None,
+    reporter: Reporter | None = None,
+) -> SearchResult:
+    """Ranked hits for a query: the shared front half of ``search`` and ``pack``."""
+    from .query import parse_query
+    from .rank import DEFAULT_MIN_SCORE, rank
+    from .retrieve import file_children, identifier_terms, retrieve
+
+    rep = reporter or NullReporter()
+    emb = embedder or get_embedder(settings.embedder)
+    notes: list[str] = []
+    lat: dict[str, float] = {}
+    t0 = time.perf_counter()
+    if refresh:
+        _refresh(settings, emb, notes, rep)
+    with IndexStore.open(settings.index_dir, writer=False) as store:
+        lat["load"] = time.perf_counter() - t0
+        signals = parse_query(query)
+        t = time.perf_counter()
+        qvec = None
+        if store.vector_count() and store.meta("embedder") == emb.model_id:
+            qvec = emb.embed_batch([signals.clean_text or query])[0]
+        elif store.vector_count():
+            notes.append(f"index was embedded with {store.meta('embedder')}; ranked lexically")
+        lat["embed_query"] = time.perf_counter() - t
+        t = time.perf_counter()
+        cands = retrieve(store, signals, root=settings.root, query_vector=qvec, dim=emb.dim)
+        lat["retrieve"] = time.perf_counter() - t
+        t = time.perf_counter()
+        hits, below = rank(
+            cands, min_score=DEFAULT_MIN_SCORE if min_score is None else min_score, limit=limit
+        )
+        children = {
+            path: [(e.start_line, e.end_line, e.parent, e.qualname) for e in entries]
+            for path, entries in file_children(cands.outline).items()
+        }
+        lat["rank"] = time.perf_counter() - t
+    if not cands.dense_available and qvec is None and not notes:
+        notes.append("no vectors in the index yet; ranked lexically")
+    return SearchResult(
+        hits,
+        below,
+        notes,
+        {k: v * 1000 for k, v in lat.items()},
+        identifier_terms(signals),
+        children,
+    )
+
+
+def pack(
+    settings: Settings,
+    query: str,
+    *,
+    budget: int = 8000,
+    tokenizer: str = "cl100k_base",
+    fmt: str = "markdown",
+    min_score: float | None = None,
+    refresh: bool = True,
+    embedder: Embedder | None = None,
+    reporter: Reporter | None = None,
+) -> PackResult:
+    """A context bundle for ``query`` that fits ``budget`` tokens exactly."""
+    from .budget import fit
+    from .rank import DEFAULT_MIN_SCORE
+    from .tokens import get_tokenizer
+
+    if budget <= 0:
+        raise BudgetError(f"budget must be a positive number of tokens, got {budget}")
+    tok = get_tokenizer(tokenizer)
+    found = search(
+        settings, query, min_score=min_score, refresh=refresh, embedder=embedder, reporter=reporter
+    )
+    lat = dict(found.latency_ms)
+    t = time.perf_counter()
+    with IndexStore.open(settings.index_dir, writer=False) as store:
+        chunks = store.load_chunks([h.id for h in found.hits])
+
+    def children(chunk: Chunk) -> list[tuple[int, int]]:
+        inside = [
+            (a, b)
+            for a, b, _parent, q in found.children.get(chunk.path, [])
+            if chunk.start_line <= a
+            and b <= chunk.end_line
+            and (a, b) != (chunk.start_line, chunk.end_line)
+            and q != chunk.qualname
+        ]
+        direct: list[tuple[int, int]] = []
+        for a, b in sorted(inside):
+            if direct and b <= direct[-1][1]:
+                continue
+            direct.append((a, b))
+        return direct
+
+    fitted = fit(
+        query=query,
+        repo=settings.root.name,
+        hits=found.hits,
+        chunks=chunks,
+        children=children,
+        keep_terms=found.keep_terms,
+        tok=tok,
+        budget=budget,
+        fmt=fmt,
+        below_threshold=found.below_threshold,
+        notes=found.notes,
+    )
+    lat["fit"] = (time.perf_counter() - t) * 1000
+    t = time.perf_counter()
+    stats = _pack_stats(
+        settings, fitted, tok, DEFAULT_MIN_SCORE if min_score is None else min_score
+    )
+    lat["render"] = (time.perf_counter() - t) * 1000
+    stats["latency_ms"] = {k: round(v, 1) for k, v in lat.items()}
+    return PackResult(fitted.bundle, fitted.text, fitted.tokens_used, stats, found.hits)
+
+
+def _pack_stats(settings: Settings, fitted: Fitted, tok: Tokenizer, min_score: float) -> dict:
+    """Token accounting in the shape of the product brief."""
+    original = 0
+    for path in sorted({i.path for i in fitted.bundle.items}):
+        try:
+            original += tok.count(
+                (settings.root / path).read_text(encoding="utf-8", errors="replace")
+            )
+        except OSError:
+            continue
+    summarized = sum(
+        max(0, fitted.full_tokens.get((i.path, i.symbol, i.start_line), i.tokens) - i.tokens)
+        for i in fitted.bundle.items
+        if i.detail != "full"
+    )
+    used = fitted.tokens_used
+    selective = max(0, original - used - summarized)
+    return {
+        "context_optimization": {
+            "original_context_size": original,
+            "optimized_context_size": used,
+            "reduction_percentage": round(100.0 * (original - used) / original, 2)
+            if original
+            else 0.0,
+            "optimization_techniques": [
+                {
+                    "technique": "code_summarization",
+                    "applied_to": "non-focus code sections",
+                    "tokens_saved": summarized,
+                },
+                {
+                    "technique": "selective_context_inclusion",
+                    "strategy": f"relevance score > {min_score}",
+                    "tokens_saved": selective,
+                },
+            ],
+        },
+        "items": {
+            d: sum(1 for i in fitted.bundle.items if i.detail == d)
+            for d in ("full", "skeleton", "signature", "mention")
+        },
+        "left_out": fitted.bundle.left_out,
+        "below_threshold": fitted.bundle.below_threshold,
+    }

@@ -11,7 +11,9 @@ from typing import Annotated
 import typer
 
 from .. import __version__
+from .bench import bench_app
 from .index import index_command
+from .pack import pack_command, search_command
 
 app = typer.Typer(
     name="agentctx",
@@ -39,6 +41,9 @@ def _root(
 
 
 app.command("index")(index_command)
+app.command("pack")(pack_command)
+app.command("search")(search_command)
+app.add_typer(bench_app, name="bench")
 
 
 def main() -> None:

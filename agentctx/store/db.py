@@ -371,6 +371,100 @@ class IndexStore:
     def chunk_count(self) -> int:
         return self.conn.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
 
+    # ------------------------------------------------------------ retrieval
+    _CHUNK_COLS = (
+        "id, path, language, qualname, name, kind, start_line, end_line, signature, "
+        "docstring, refs, parent, text, content_hash, embed_hash"
+    )
+
+    @staticmethod
+    def _chunk(row: tuple) -> Chunk:
+        return Chunk(
+            id=row[0],
+            path=row[1],
+            language=row[2],
+            qualname=row[3],
+            name=row[4],
+            kind=row[5],
+            start_line=row[6],
+            end_line=row[7],
+            signature=row[8],
+            docstring=row[9],
+            references=tuple(json.loads(row[10])),
+            parent=row[11],
+            text=row[12],
+            content_hash=row[13],
+            embed_text="",
+            embed_hash=row[14],
+        )
+
+    def load_chunks(self, ids: Sequence[int]) -> dict[int, Chunk]:
+        """Full records (with source text) of the given chunks."""
+        out: dict[int, Chunk] = {}
+        for batch in _batches(list(ids), 500):
+            marks = ",".join("?" * len(batch))
+            for row in self.conn.execute(
+                f"SELECT {self._CHUNK_COLS} FROM chunks WHERE id IN ({marks})", batch
+            ):
+                out[row[0]] = self._chunk(row)
+        return out
+
+    def chunks_in_files(self, paths: Sequence[str]) -> list[Chunk]:
+        out: list[Chunk] = []
+        for batch in _batches(list(paths), 500):
+            marks = ",".join("?" * len(batch))
+            rows = self.conn.execute(
+                f"SELECT {self._CHUNK_COLS} FROM chunks WHERE path IN ({marks})", batch
+            )
+            out.extend(self._chunk(r) for r in rows)
+        out.sort(key=lambda c: (c.path, c.start_line, -c.end_line, c.id))
+        return out
+
+    def outline(self) -> list[tuple[int, str, str, str, str, int, int, str | None, str]]:
+        """(id, path, qualname, name, kind, start, end, parent, refs-json) of every chunk."""
+        return list(
+            self.conn.execute(
+                "SELECT id, path, qualname, name, kind, start_line, end_line, parent, refs "
+                "FROM chunks"
+            )
+        )
+
+    def lexical_search(
+        self, terms: Sequence[str], limit: int, weights: Sequence[float]
+    ) -> list[tuple[int, float]]:
+        """BM25 over the FTS5 columns (name, path, signature, doc, body); best first.
+
+        Scores are returned positive (FTS5's bm25 is "lower is better").
+        """
+        unique = [t for t in dict.fromkeys(terms) if t and '"' not in t]
+        if not unique:
+            return []
+        expr = " OR ".join(f'"{t}"' for t in unique)
+        w = ", ".join(str(float(x)) for x in weights)
+        try:
+            rows = self.conn.execute(
+                f"SELECT rowid, bm25(lexical, {w}) AS s FROM lexical WHERE lexical MATCH ? "
+                "ORDER BY s LIMIT ?",
+                (expr, limit),
+            ).fetchall()
+        except sqlite3.OperationalError:
+            return []
+        return [(int(r[0]), -float(r[1])) for r in rows]
+
+    def file_paths(self) -> list[str]:
+        return [r[0] for r in self.conn.execute("SELECT path FROM files ORDER BY path")]
+
+    def file_sizes(self, paths: Sequence[str]) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for batch in _batches(list(paths), 500):
+            marks = ",".join("?" * len(batch))
+            out.update(
+                self.conn.execute(
+                    f"SELECT path, size FROM files WHERE path IN ({marks})", batch
+                ).fetchall()
+            )
+        return out
+
 
 def _connect(db_path: Path, *, create: bool) -> tuple[sqlite3.Connection, str | None]:
     """Connect and check the format; returns (conn, problem) where problem explains misuse."""

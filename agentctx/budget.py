@@ -1,0 +1,168 @@
+"""Fitting a ranked list into a token budget, exactly.
+
+Each hit can be shown at one of four detail levels (full, skeleton, signature,
+mention). A tiered greedy pass in rank order spends most of the budget on the best
+hits in full, then skeletons, then signatures and one-line mentions; the rendered
+bundle is then counted as a whole and trimmed from the tail until it fits, so the
+printed text never exceeds the budget whatever the tokenizer does at boundaries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+
+from .compress import render_full, render_mention, render_signature, render_skeleton
+from .errors import BudgetError
+from .models import Bundle, Chunk, Hit, PackItem
+from .render import file_footer, file_header, header, item_block, render_text
+from .tokens import Tokenizer
+
+# Tier rules (tuned with `agentctx bench`): score floors and budget shares per level.
+FULL_MIN_SCORE = 0.3
+FULL_MAX_SHARE = 0.35  # one full item may take at most this share of the budget
+FULL_CEILING = 0.80  # full items stop once this share of the budget is used
+SKELETON_CEILING = 0.92
+SIGNATURE_CEILING = 0.97
+
+
+@dataclass(frozen=True, slots=True)
+class Fitted:
+    bundle: Bundle
+    text: str  # the rendered markdown/xml, exactly what fits
+    tokens_used: int
+    full_tokens: dict[tuple[str, str, int], int]  # item key -> tokens it would take in full
+
+
+def _key(item: PackItem) -> tuple[str, str, int]:
+    return (item.path, item.symbol, item.start_line)
+
+
+class _Costs:
+    def __init__(self, tok: Tokenizer, fmt: str) -> None:
+        self.tok = tok
+        self.fmt = fmt
+
+    def item(self, item: PackItem) -> PackItem:
+        return replace(item, tokens=self.tok.count(item_block(item, self.fmt)))
+
+    def file(self, path: str) -> int:
+        return self.tok.count(file_header(path, self.fmt) + file_footer(self.fmt))
+
+
+def fit(
+    *,
+    query: str,
+    repo: str,
+    hits: Sequence[Hit],
+    chunks: Mapping[int, Chunk],
+    children: Callable[[Chunk], Sequence[tuple[int, int]]],
+    keep_terms: set[str],
+    tok: Tokenizer,
+    budget: int,
+    fmt: str,
+    below_threshold: int,
+    notes: Sequence[str] = (),
+) -> Fitted:
+    """Choose items and detail levels for ``hits`` so the rendered text fits ``budget``."""
+    render_fmt = "xml" if fmt == "xml" else "markdown"
+    costs = _Costs(tok, render_fmt)
+    empty = Bundle(query, repo, budget, tok.name, (), len(hits), below_threshold, tuple(notes))
+    worst = replace(empty, left_out=10 * (len(hits) + below_threshold + 10))
+    head = tok.count(header(worst, render_fmt)) + 8  # digits of the final counts vary
+    if render_fmt == "xml":
+        head += tok.count("</context>\n")
+    if head > budget:
+        raise BudgetError(
+            f"budget of {budget} tokens is too small for even the bundle header ({head} tokens)",
+            hint=f"use --budget {max(head * 4, 500)} or more",
+        )
+    avail = budget - head
+    used = 0
+    chosen: list[PackItem] = []
+    sources: list[Chunk] = []  # the chunk behind each chosen item
+    spans: dict[str, list[tuple[int, int]]] = {}  # code already shown, per file
+    left_out = 0
+    for hit in hits:
+        chunk = chunks.get(hit.id)
+        if chunk is None:
+            continue
+        if any(a <= chunk.start_line and chunk.end_line <= b for a, b in spans.get(hit.path, [])):
+            continue  # already visible inside a bigger item
+        file_cost = 0 if hit.path in spans else costs.file(hit.path)
+        base = PackItem(
+            hit.path,
+            chunk.qualname,
+            chunk.kind,
+            chunk.language,
+            chunk.start_line,
+            chunk.end_line,
+            "mention",
+            hit.score,
+            0,
+            "",
+        )
+        pick: PackItem | None = None
+        for detail, ceiling, floor in (
+            ("full", FULL_CEILING, FULL_MIN_SCORE),
+            ("skeleton", SKELETON_CEILING, 0.0),
+            ("signature", SIGNATURE_CEILING, 0.0),
+            ("mention", 1.0, 0.0),
+        ):
+            if hit.score < floor:
+                continue
+            text = _text(chunk, detail, keep_terms, children)
+            if detail == "skeleton" and text == chunk.text:
+                continue  # nothing to elide: it would be the full text under another name
+            cand = costs.item(replace(base, detail=detail, text=text))
+            cost = cand.tokens + file_cost
+            if detail == "full" and cand.tokens > FULL_MAX_SHARE * avail:
+                continue
+            if used + cost <= ceiling * avail:
+                pick = cand
+                break
+        if pick is None:
+            left_out += 1
+            continue
+        chosen.append(pick)
+        sources.append(chunk)
+        used += pick.tokens + file_cost
+        if pick.detail in ("full", "skeleton"):
+            spans.setdefault(hit.path, []).append((chunk.start_line, chunk.end_line))
+        else:
+            spans.setdefault(hit.path, [])
+
+    # Verify on the real text; trim from the tail (lowest ranked) until it fits.
+    while True:
+        bundle = replace(empty, items=tuple(chosen), left_out=left_out)
+        text = render_text(bundle, render_fmt)
+        tokens_used = tok.count(text)
+        if tokens_used <= budget or not chosen:
+            break
+        chosen.pop()
+        sources.pop()
+        left_out += 1
+    if tokens_used > budget:  # the header alone (already checked, but be exact)
+        raise BudgetError(f"budget of {budget} tokens is too small for the bundle header")
+    full_tokens = {
+        _key(i): i.tokens
+        if i.detail == "full"
+        else costs.item(replace(i, detail="full", text=render_full(c))).tokens
+        for i, c in zip(chosen, sources, strict=True)
+    }
+    return Fitted(bundle, text, tokens_used, full_tokens)
+
+
+def _text(
+    chunk: Chunk,
+    detail: str,
+    keep_terms: set[str],
+    children: Callable[[Chunk], Sequence[tuple[int, int]]],
+) -> str:
+    if detail == "full":
+        return render_full(chunk)
+    if detail == "skeleton":
+        return render_skeleton(chunk, keep_terms=keep_terms, children=children(chunk))
+    if detail == "signature":
+        return render_signature(chunk)
+    return render_mention(chunk)

@@ -1,0 +1,186 @@
+"""``agentctx bench``: retrieval-quality benchmarks (``bench swebench``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from ..errors import UsageError
+from ._common import err_console, handle_errors, human_seconds
+
+bench_app = typer.Typer(
+    help="Measure how well agentctx finds the code a task needs.",
+    no_args_is_help=True,
+)
+
+
+def parse_budgets(text: str) -> tuple[int, ...]:
+    """``"4000,8000,16k"`` -> ``(4000, 8000, 16000)``."""
+    out: list[int] = []
+    for part in text.split(","):
+        part = part.strip().lower().replace("_", "")
+        if not part:
+            continue
+        try:
+            value = int(float(part[:-1]) * 1000) if part.endswith("k") else int(part)
+        except ValueError:
+            raise UsageError(f"invalid budget {part!r}", hint="--budgets 4000,8000,16000") from None
+        if value <= 0:
+            raise UsageError(f"budgets must be positive, got {value}")
+        out.append(value)
+    if not out:
+        raise UsageError("no budgets given", hint="--budgets 4000,8000,16000")
+    return tuple(dict.fromkeys(out))
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.0f}%"
+
+
+class BenchProgress:
+    """Instance i/N with an ETA, the current stage below it; one line per finished instance."""
+
+    def __init__(self, console: Console) -> None:
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            SpinnerColumn,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        self.console = console
+        self._progress = Progress(
+            SpinnerColumn(),
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("eta"),
+            TimeRemainingColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+            disable=not console.is_terminal,
+        )
+        self._overall: Any = None
+        self._stage: Any = None
+        self._total = 0
+        self._current = ""
+
+    def __enter__(self) -> BenchProgress:
+        self._progress.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._progress.__exit__(None, None, None)
+
+    # benchmark events
+    def start(self, total: int, done: int) -> None:
+        self._total = total
+        if done:
+            self.notice(f"resuming: {done} instances already done, {total} to run")
+        self._overall = self._progress.add_task("instances", total=total)
+
+    def instance(self, index: int, inst: Any) -> None:
+        self._current = f"[{index}/{self._total}] {inst.id}"
+        self._progress.update(self._overall, description=self._current)
+
+    def finished(self, record: dict[str, Any]) -> None:
+        if "error" in record:
+            line = f"{self._current}: failed: {record['error']}"
+        else:
+            recall = " ".join(
+                f"{b}:{_pct(m.get('file_recall'))}" for b, m in record["budgets"].items()
+            )
+            acc = record["acc"].get("1")
+            line = (
+                f"{self._current}: index {human_seconds(record['index_s'])}, "
+                f"file recall {recall}, Acc@1 {'-' if acc is None else acc}"
+            )
+        self.console.print(line, markup=False, highlight=False, soft_wrap=True)
+        self._progress.advance(self._overall)
+
+    # pipeline Reporter
+    def stage(self, name: str, total: int | None = None) -> None:
+        if self._stage is not None:
+            self._progress.remove_task(self._stage)
+        self._stage = self._progress.add_task(f"  {name}", total=total)
+
+    def advance(self, n: int = 1) -> None:
+        if self._stage is not None:
+            self._progress.advance(self._stage, n)
+
+    def notice(self, message: str) -> None:
+        self.console.print(f"agentctx: {message}", markup=False, highlight=False, soft_wrap=True)
+
+
+@bench_app.command("swebench")
+@handle_errors
+def swebench_command(
+    data: Annotated[
+        Path, typer.Option("--data", help="SWE-bench instances, one JSON object a line.")
+    ],
+    repo_dir: Annotated[
+        Path,
+        typer.Option(
+            "--repo-dir",
+            help="Git directories: <owner>+<name>/repo, <owner>__<name>, <name> or <name>.git.",
+        ),
+    ],
+    split: Annotated[str, typer.Option("--filter", help="lite, verified or all.")] = "all",
+    budgets: Annotated[
+        str, typer.Option("--budgets", help="Comma-separated token budgets.")
+    ] = "4000,8000,16000,32000",
+    tokenizer: Annotated[
+        str, typer.Option(help="Token counting: cl100k_base or o200k_base.")
+    ] = "cl100k_base",
+    limit: Annotated[
+        int | None, typer.Option(help="Run only the first N instances (after sorting).")
+    ] = None,
+    instances: Annotated[
+        str | None, typer.Option("--instances", help="Comma-separated instance ids.")
+    ] = None,
+    method: Annotated[
+        str, typer.Option(help="agentctx, bm25-file (whole files) or bm25-symbol (chunks).")
+    ] = "agentctx",
+    out: Annotated[Path, typer.Option("--out", help="Results directory.")] = Path("results"),
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Skip instances already in the results file.")
+    ] = False,
+    work_dir: Annotated[
+        Path | None,
+        typer.Option("--work-dir", help="Where snapshots are written (default: OUT/work)."),
+    ] = None,
+    embedder: Annotated[
+        str | None, typer.Option(help="Embedding backend: minilm (default) or hash.")
+    ] = None,
+) -> None:
+    """Localization on SWE-bench: gold files and functions found in each bundle.
+
+    Prints the path of the Markdown summary; results go to OUT/swebench-METHOD-FILTER.jsonl
+    (one line per instance), .md and OUT/summary.json.
+    """
+    from ..bench.swebench import BenchConfig, run_swebench
+
+    config = BenchConfig(
+        data=data,
+        repo_dir=repo_dir,
+        out=out,
+        split=split,
+        budgets=parse_budgets(budgets),
+        tokenizer=tokenizer,
+        limit=limit,
+        ids=tuple(i.strip() for i in (instances or "").split(",") if i.strip()),
+        method=method,
+        resume=resume,
+        work_dir=work_dir,
+        embedder=embedder,
+    )
+    with BenchProgress(err_console) as progress:
+        result = run_swebench(config, progress)
+    typer.echo(str(result.markdown))

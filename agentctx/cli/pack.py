@@ -1,0 +1,151 @@
+"""``agentctx pack`` and ``agentctx search``: the query side."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ..errors import NotFoundError, UsageError
+from ._common import err_console, handle_errors, resolve_root
+
+RepoOpt = Annotated[
+    Path | None,
+    typer.Option("--repo", "-C", help="Repository root (default: the enclosing git root)."),
+]
+MinScoreOpt = Annotated[
+    float | None,
+    typer.Option(help="Relevance threshold, relative to the best hit (default 0.15)."),
+]
+
+
+def read_query(query: str | None, query_file: Path | None) -> str:
+    """The query from the argument, stdin (``-``) or a file; never empty."""
+    if query_file is not None:
+        if query is not None:
+            raise UsageError("give the query either as an argument or with --query-file")
+        try:
+            text = query_file.read_text(encoding="utf-8", errors="replace")
+        except FileNotFoundError:
+            raise NotFoundError(f"no such query file: {query_file}") from None
+        except OSError as exc:
+            raise NotFoundError(f"cannot read {query_file}: {exc.strerror}") from None
+    elif query == "-":
+        text = sys.stdin.read()
+    elif query is None:
+        raise UsageError("missing query", hint='agentctx pack "how are retries configured?"')
+    else:
+        text = query
+    if not text.strip():
+        raise UsageError("the query is empty")
+    return text
+
+
+@handle_errors
+def pack_command(
+    query: Annotated[
+        str | None, typer.Argument(help="The question or bug report; '-' reads stdin.")
+    ] = None,
+    query_file: Annotated[
+        Path | None, typer.Option("--query-file", "-f", help="Read the query from a file.")
+    ] = None,
+    budget: Annotated[int, typer.Option("--budget", "-b", help="Token budget.")] = 8000,
+    tokenizer: Annotated[
+        str, typer.Option(help="Token counting: cl100k_base or o200k_base.")
+    ] = "cl100k_base",
+    fmt: Annotated[str, typer.Option("--format", help="markdown, xml or json.")] = "markdown",
+    min_score: MinScoreOpt = None,
+    stats: Annotated[
+        bool, typer.Option("--stats", help="Print token and latency statistics to stderr.")
+    ] = False,
+    no_refresh: Annotated[
+        bool, typer.Option("--no-refresh", help="Use the index as it is (do not update it).")
+    ] = False,
+    repo: RepoOpt = None,
+) -> None:
+    """Pack the code relevant to a query into a context bundle that fits a token budget."""
+    from ..config import load_settings
+    from ..pipeline import pack
+    from ..render import FORMATS, render_json
+    from ._common import RichReporter
+
+    if fmt not in FORMATS:
+        raise UsageError(f"unknown format {fmt!r}", hint="use markdown, xml or json")
+    text = read_query(query, query_file)
+    settings = load_settings(resolve_root(repo))
+    with RichReporter(err_console) as reporter:
+        result = pack(
+            settings,
+            text,
+            budget=budget,
+            tokenizer=tokenizer,
+            fmt=fmt,
+            min_score=min_score,
+            refresh=not no_refresh,
+            reporter=reporter,
+        )
+    for note in result.bundle.notes:
+        err_console.print(f"agentctx: {note}", markup=False, highlight=False)
+    if fmt == "json":
+        typer.echo(render_json(result.bundle, result.tokens_used, result.stats))
+    else:
+        sys.stdout.write(result.text)
+        sys.stdout.flush()
+    if stats:
+        err_console.print_json(json.dumps(result.stats))
+
+
+@handle_errors
+def search_command(
+    query: Annotated[str | None, typer.Argument(help="The query; '-' reads stdin.")] = None,
+    n: Annotated[int, typer.Option("-n", help="How many results.")] = 20,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False,
+    min_score: MinScoreOpt = None,
+    no_refresh: Annotated[
+        bool, typer.Option("--no-refresh", help="Use the index as it is (do not update it).")
+    ] = False,
+    repo: RepoOpt = None,
+) -> None:
+    """Show the ranked symbols for a query (score, path:line, symbol) without packing."""
+    from ..config import load_settings
+    from ..pipeline import search
+    from ._common import RichReporter
+
+    if n <= 0:
+        raise UsageError("-n must be positive")
+    text = read_query(query, None)
+    settings = load_settings(resolve_root(repo))
+    with RichReporter(err_console) as reporter:
+        result = search(
+            settings, text, min_score=min_score, limit=n, refresh=not no_refresh, reporter=reporter
+        )
+    for note in result.notes:
+        err_console.print(f"agentctx: {note}", markup=False, highlight=False)
+    if as_json:
+        typer.echo(
+            json.dumps(
+                {
+                    "query": text,
+                    "results": [
+                        {
+                            "score": h.score,
+                            "path": h.path,
+                            "line": h.start_line,
+                            "end_line": h.end_line,
+                            "symbol": h.qualname,
+                            "kind": h.kind,
+                            "signals": list(h.reasons),
+                        }
+                        for h in result.hits
+                    ],
+                    "latency_ms": {k: round(v, 1) for k, v in result.latency_ms.items()},
+                },
+                indent=2,
+            )
+        )
+        return
+    for h in result.hits:
+        typer.echo(f"{h.score:6.3f}  {h.path}:{h.start_line}  {h.qualname}")

@@ -1,0 +1,1328 @@
+"""Query understanding: the strong signals in a question or a bug report.
+
+A bug report names the code it is about far more precisely than its prose suggests:
+stack frames give files, lines and functions; the final error line gives the exception
+class; backticks and code blocks give identifiers. ``parse_query`` pulls these out so
+retrieval can boost exact matches, and gives a ``clean_text`` for embedding in which a
+100-line traceback is one line of function names plus its error.
+
+Pure and stdlib-only. Every extractor favours precision: a word the parser is unsure
+of is left out, because a wrong "strong" term misleads ranking more than a missing one
+helps it. All outputs keep the order of first appearance, so they are deterministic.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+CLEAN_TEXT_LIMIT = 2000
+_CODE_BLOCK_LINES = 12  # lines of a code block kept in clean_text
+_LOG_BLOCK_LINES = 6  # lines of an output/log block kept in clean_text
+_TRACE_FUNCS = 20  # function names kept per collapsed traceback (from both ends)
+_ERROR_LINE_CHARS = 300
+_LOG_SCAN_LINES = 60  # lines of one output/log block searched for names and paths
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """One stack frame. Any field may be unknown; a frame has a path or a function."""
+
+    path: str | None  # as written, forward slashes: "src/app/x.py", "/usr/lib/.../y.py"
+    line: int | None
+    function: str | None  # "send", "Session.send", "Server.Start"
+    module: str | None  # "com.example" (Java), "github.com/x/pkg" (Go), "crate::m" (Rust)
+
+
+@dataclass(frozen=True, slots=True)
+class QuerySignals:
+    """What ``parse_query`` found. Tuples keep the order of first appearance."""
+
+    text: str
+    clean_text: str
+    paths: tuple[str, ...]
+    dotted: tuple[str, ...]
+    identifiers: tuple[str, ...]
+    frames: tuple[Frame, ...]
+    errors: tuple[str, ...]
+
+    def terms(self) -> list[str]:
+        """Strong identifier terms, lowercased and deduplicated, for lexical boosting.
+
+        Dotted names give their last part and any capitalized (class-like) part;
+        frame functions give each part of ``Class.method``.
+        """
+        out: dict[str, None] = {}
+
+        def add(name: str | None) -> None:
+            if name and len(name) >= 2 and _IDENT_FULL.match(name):
+                out.setdefault(name.lower(), None)
+
+        for name in self.dotted:
+            parts = name.split(".")
+            for part in parts[1:-1]:
+                if part[:1].isupper():
+                    add(part)
+            add(parts[-1])
+        for name in self.identifiers:
+            add(name)
+        for frame in self.frames:
+            if frame.function:
+                for part in frame.function.split("."):
+                    add(part)
+        for name in self.errors:
+            add(name)
+        return list(out)
+
+
+# ---------------------------------------------------------------------------------------
+# Vocabulary
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+# Never identifiers, wherever they appear.
+_HARD_STOP = _words(
+    """
+    and as assert async await break class continue def del elif else except finally for
+    from global if import in is lambda nonlocal not or pass raise return try while with
+    yield None True False self cls this null true false undefined nil var let const
+    function new typeof instanceof void fn pub impl mut func package public private
+    protected static final abstract extends implements interface throws throw catch
+    switch case default goto the a an of to it be on at by we you i
+    """
+)
+# Too common in code to say anything about a query; dropped from code blocks (a
+# backticked `all` or `upper` in prose still counts: the author pointed at it).
+_CODE_STOP = _HARD_STOP | _words(
+    """
+    print len str int float bool list dict set tuple type object isinstance issubclass
+    range enumerate zip map filter sorted reversed min max sum abs any all open repr hash
+    id iter next getattr setattr hasattr delattr super property staticmethod classmethod
+    vars dir input format round chr ord bytes bytearray frozenset callable exec eval
+    append extend insert pop remove get items keys values update copy join split strip
+    lstrip rstrip replace startswith endswith lower upper encode decode read write close
+    add np pd plt sns xr tf mpl os sys re json math time console log require exports
+    module prototype length push then string char byte long short double boolean
+    echo cd ls rm mkdir pip python python3 conda install main args kwargs argv
+    """
+)
+_ALIASES = _words("np pd xr sns plt mpl tf sp nx da dd gpd so pl jnp")
+# Capitalized words that start sentences or headings; never class names in prose.
+_CAP_STOP = _words(
+    """
+    The This That These Those However But And Or If When While It Its I We You They He
+    She In On At For With Without As So Then Also Note Edit See Here There What Why How
+    Which Who Where A An Is Was Are Not No Yes Thanks Please Expected Actual Output Input
+    Error Warning Exception Traceback During Result Example Steps Version Versions Update
+    Summary Description Problem Solution Workaround Related Environment Context Current
+    Behavior Behaviour Reproduce Running Using After Before Now Since Because Some All
+    Any My Our Your To From Of By Do Does Did Can Could Should Would Will
+    """
+)
+_CAP_STOP_LOWER = frozenset(w.lower() for w in _CAP_STOP)
+# CamelCase words that are product or project names, not code.
+_BRANDS = frozenset(
+    w.lower()
+    for w in _words(
+        """
+        GitHub GitLab BitBucket JavaScript TypeScript CoffeeScript PyPI PyCharm IPython
+        NumPy SciPy PyTorch TensorFlow macOS MacOS MacOSX iOS iPhone iPad iPadOS YouTube
+        LinkedIn OAuth PowerShell VSCode WordPress PostgreSQL MySQL MongoDB SQLite GraphQL
+        DevOps OpenAI ChatGPT StackOverflow MacBook CPython PyPy JetBrains IntelliJ
+        DockerHub CircleCI AppVeyor TravisCI OpenSSL LibreOffice PhD VirtualBox NodeJS
+        WebKit FireFox JupyterLab JupyterHub ReadTheDocs CentOS RedHat OpenBSD FreeBSD
+        NetBSD WebStorm LaTeX eBay OpenSSH AArch GitPython PyYAML MarkupSafe PySocks
+        OpenJDK GraalVM DuckDuckGo WhatsApp PayPal HackerNews MyPy PyInstaller PyQt
+        """
+    )
+)
+_ARCH = _words("x86_64 x86 amd64 arm64 aarch64 i386 i686 win32 win_amd64 linux_x86_64")
+_HASHY = re.compile(r"\d{5}|^g?(?=[0-9a-f]*\d)(?=[0-9a-f]*[a-f])[0-9a-f]{7,}$")
+_TLDS = _words("com org net edu gov info local localhost")
+_JS_LIBS = _words(
+    "node.js vue.js next.js nuxt.js d3.js three.js chart.js express.js react.js angular.js"
+    " ember.js backbone.js socket.io p5.js"
+)
+
+# Extensions that make a token a file path.
+_EXTS = _words(
+    """
+    py pyi pyx pxd pyw ipynb js jsx mjs cjs ts tsx mts cts vue svelte go rs java kt kts
+    scala groovy clj cs fs vb c h cc cpp cxx hpp hh hxx inl m mm swift rb rake erb php
+    pl pm lua sh bash zsh fish ps1 bat cmd r jl ex exs erl hrl hs ml mli dart zig nim
+    sql html htm css scss sass less json jsonc yaml yml toml ini cfg conf xml md rst txt
+    csv tsv proto gradle lock mk cmake tf tfvars properties env pth in bzl gql graphql
+    tex rdoc adoc gemspec ru haml slim jinja j2 tmpl tpl sol
+    """
+)
+# Extensions that also occur as attributes (``resp.json``, ``self.h``): a bare
+# ``stem.ext`` with one of these needs a stem that doesn't look like a variable.
+_WEAK_EXTS = _words("c h m r cs ts rs go rb pl ml in sh env json lock conf sql fs vb ex d")
+_FILE_EXTS = _EXTS - _WEAK_EXTS
+_RECEIVERS = _words(
+    """
+    self cls this obj np pd os sys re r resp response req request data ctx e err x y z
+    args kwargs result res df ds da arr a b f fn app config cfg settings opts options
+    """
+)
+_SPECIAL_FILES = _words(
+    """
+    Makefile Dockerfile Gemfile Rakefile Pipfile Procfile Jenkinsfile Vagrantfile
+    Containerfile Justfile Brewfile .gitignore .gitattributes .editorconfig .flake8
+    .dockerignore .gitmodules .env .npmrc .nvmrc .babelrc .eslintrc .prettierrc
+    .pylintrc .coveragerc .bashrc .zshrc
+    """
+)
+
+# ---------------------------------------------------------------------------------------
+# Regular expressions
+
+_IDENT_FULL = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+_IDENT = re.compile(r"(?<![\w$])[A-Za-z_][\w$]*")
+_URL = re.compile(r"\b(?:https?|ftp|file|webpack)://[^\s<>\"'`)\]]*|\bwww\.[^\s<>\"'`)\]]+")
+_EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+_HTML_COMMENT = re.compile(r"<!--.*?(?:-->|\Z)", re.S)
+_CODE_HOST = re.compile(r"https?://(?:www\.)?(?:github|gitlab|bitbucket)\.")
+_MD_DUNDER = re.compile(r"(?<=\.)\*\*(\w+)\*\*")  # "Request.**init**" is a mangled __init__
+_GITHUB_BLOB = re.compile(r"/(?:blob|tree|raw|src)/[^/\s]+/([^\s#?]+)")
+_PATH_TOKEN = re.compile(r"[^\s\"'`()<>\[\]{},;|*=]+")
+_PATH_SUFFIX = re.compile(r"(?::(?:line|\d+))+:?$|:$")
+_PATH_COMPONENT = re.compile(r"[\w@+.~-]+\Z")
+_DOTTED = re.compile(
+    r"(?<![\w.$/\\@:-])[A-Za-z_][\w]*(?:\.[A-Za-z_][\w]*)+(?![\w$/\\-]|\.\d|\.[A-Za-z_])"
+)
+_ERROR_NAME = re.compile(
+    r"(?<![\w.])((?:[A-Za-z_]\w*\.)*([A-Z]\w*(?:Error|Exception|Warning)))(?!\w)"
+)
+_ERROR_LINE = re.compile(
+    r"""^\s*(?:E\s+|INTERNALERROR>\s*|>\s+)?
+    (?:Caused\ by:\s*|Exception\ in\ thread\ "[^"]*"\s+|Unhandled\ exception\.\s*
+      |Uncaught\s+(?:\(in\ promise\)\s+)?|--->\s*|raise\s+)?
+    (?P<full>(?:[A-Za-z_]\w*\.)*(?P<cls>[A-Z]\w*))(?:\s*:(?:\s(?P<msg>.*))?)?\s*$""",
+    re.X,
+)
+_IPY_HEADER = re.compile(r"^(?P<cls>[A-Z]\w*)\s{2,}Traceback \(most recent call last\)")
+_TRACE_HEAD = re.compile(
+    r"""^\s*(?:INTERNALERROR>\s*|\+\s*|\|\s*)*(?:
+      Traceback\ \(most\ recent\ call\ last\):?
+    | (?:\w+\ )?Exception\ Group\ Traceback
+    | During\ handling\ of\ the\ above\ exception
+    | The\ above\ exception\ was\ the\ direct\ cause
+    | goroutine\ \d+\ \[[^\]]*\]:
+    | stack\ backtrace:
+    | Stack\ trace:
+    | Backtrace:
+    )""",
+    re.X,
+)
+_TRACE_CTX = re.compile(
+    r"""^(?:\s*(?:\.\.\.\ \d+\ more|---\ End\ of|\(\.\.\.\)|\?\?\?|[~^\s]*\^[~^\s]*$
+      |-*>\s*\d+\s|\d+\s|Suppressed:)|-{5,}\s*$)""",
+    re.X,
+)
+
+# Python: File "x.py", line 3, in f   (anywhere on the line: INTERNALERROR>, | prefixes)
+_PY_FRAME = re.compile(r'File "(?P<path>[^"]+)", line (?P<line>\d+)(?:, in (?P<func>\S+))?')
+# IPython 8: File ~/x/y.py:2110, in Dataset.chunks(self)
+_IPY_FRAME = re.compile(
+    r"^\s*File (?P<path>[^\s,]+?|<[^>]*>):(?P<line>\d+)(?:, in (?P<func>[\w.<>]+))?"
+)
+# pdb: > /x/y.py(10)tearDown()
+_PDB_FRAME = re.compile(r"^>\s+(?P<path>\S+?\.py)\((?P<line>\d+)\)(?P<func>[\w<>]+)\(\)")
+# IPython 7: ~/x/y.py in _lookup_single(self, key)
+_IPY_OLD_FRAME = re.compile(
+    r"^(?P<path>\S+\.pyx?|<ipython-input-[^>]*>) in (?P<func>[\w<>.]+)(?:\(|\s*$)"
+)
+# pytest: src/_pytest/python.py:123: in pytest_pyfunc_call | path/test_x.py:45: AssertionError
+_PYTEST_FRAME = re.compile(
+    r"^\s*(?P<path>(?:[A-Za-z]:)?[^\s:]+|<[^>]+>):(?P<line>\d+): "
+    r"(?:in (?P<func>\S+)|(?P<err>[A-Z]\w*))\s*$"
+)
+# Java / Kotlin / C#: at com.x.Foo.bar(Foo.java:42) | at N.C.M(String s) in C:\x\F.cs:line 42
+_AT_QUAL_FRAME = re.compile(
+    r"^\s*at (?P<qual>[^\s(]+)\((?P<inner>[^)]*)\)"
+    r"(?:\s+in\s+(?P<cspath>.+?):line\s+(?P<csline>\d+))?\s*(?:~?\[[^\]]*\])?\s*$"
+)
+_JAVA_LOC = re.compile(r"(?P<file>[\w$.-]+\.[A-Za-z]+):(?P<line>\d+)\Z")
+# JavaScript (V8): at Object.fn (/app/x.js:10:5) | at /app/x.js:10:5 | at async fn (file:///x.mjs:3:9)
+_JS_FRAME = re.compile(
+    r"^\s*at (?:async )?(?:new )?(?:(?P<func>[^\s(][^(]*?)\s+(?:\[as [^\]]+\]\s+)?"
+    r"\((?P<loc>[^()]*)\)|(?P<bare>\S+:\d+(?::\d+)?))\s*$"
+)
+_JS_LOC = re.compile(r"^(?P<path>.+?):(?P<line>\d+)(?::\d+)?\Z")
+# JavaScript (Firefox/Safari): fn@http://host/y.js:1:2
+_JS_AT_FRAME = re.compile(
+    r"^\s*(?P<func>[\w$.<>/]*)@(?P<loc>(?:[a-z][\w+.-]*:)?[^\s@]+?):(?P<line>\d+):\d+\s*$"
+)
+# Go: a function line followed by "\t/path/x.go:42 +0x1d"
+_GO_PATH = re.compile(r"^\s+(?P<path>\S+\.go):(?P<line>\d+)(?: \+0x[0-9a-fA-F]+)?\s*$")
+# Rust
+_RUST_PANIC = re.compile(r"panicked at (?:'.*', |\".*\", )?(?P<path>[^\s:'\"]+\.rs):(?P<line>\d+)")
+_RUST_FRAME = re.compile(r"^\s*(?P<n>\d+):\s+(?:0x[0-9a-fA-F]+ - )?(?P<func>[\w<][^\s]*)\s*$")
+_RUST_AT = re.compile(r"^\s+at (?P<path>\S+?):(?P<line>\d+)(?::\d+)?\s*$")
+# Ruby: app/models/user.rb:10:in `save'   | from app/x.rb:3:in 'User#save': msg (NoMethodError)
+_RUBY_FRAME = re.compile(
+    r"^\s*(?:from\s+)?(?P<path>[^\s:]+):(?P<line>\d+):in"
+    r" [`'](?P<func>[^']+)'(?::\s*(?P<msg>.*))?$"
+)
+_RUBY_ERROR = re.compile(r"\((?P<cls>[A-Z]\w*(?:::[A-Z]\w*)*)\)\s*$")
+
+_FENCE = re.compile(r"^\s{0,3}(?P<fence>`{3,}|~{3,})\s*(?P<lang>[\w+#.-]*)")
+_BACKTICKS = re.compile(r"(`+)(?!`)(.+?)(?<!`)\1(?!`)")
+_VERSION_LINE = re.compile(
+    r"^\s*[A-Za-z][\w.\-\[\]]*(?:\s*[:=]=?\s*|\s+|\s*[<>~!]=\s*)"
+    r"(?:None|unknown|v?\d+(?:\.\d+)*[\w.+-]*)\s*(?:[(\[].*[)\]]|(?:[A-Za-z]:|~|\.)?[/\\]\S*)?\s*$"
+)
+_KV_LINE = re.compile(r"^\s*[A-Za-z][\w.\-]*\s*:\s+\S[^:]{0,60}$|^\s*\[[^\]]*\]\s*$")
+_NOISE_LINE = re.compile(
+    r"""^\s*(?:[-=_*~+#.]{3,}\s*$|[=_]{3,}.*[=_]{3,}\s*$
+    |(?:platform|rootdir|plugins|cachedir|configfile|collected|collecting|INSTALLED\ VERSIONS)\b
+    |</?(?:details|summary|br|p|tt|sub|sup|b|i|code|pre)\b[^>]*>\s*$)""",
+    re.X,
+)
+_CODE_HINT = re.compile(
+    r"""\s*(?:>>>|import\s|from\s+\S+\s+import\s|def\s|class\s|return\b|if\s.*:$|for\s.*:$
+    |with\s|@\w|func\s|fn\s|let\s|const\s|var\s|public\s|private\s|\#include|package\s
+    |[\w.\[\]]+\s*[-+*/]?=[^=])""",
+    re.X,
+)
+_LOG_HINT = re.compile(r"\s*(?:\$ |>\s|E\s{2,}|\*{3,}|\[\d|\d{4}-\d\d-\d\d|INFO|DEBUG|WARN|ERROR)")
+_LINT_LINE = re.compile(r":\d+:\d+: [A-Z]\d{4}")
+_CODE_LANGS = _words(
+    """
+    python py python3 py3 pycon ipython js javascript jsx ts typescript tsx go golang rust
+    rs java kotlin kt scala c cpp c++ cxx h hpp cs csharp c# fsharp ruby rb php swift r
+    julia lua dart elixir haskell perl objc objective-c zig nim vue svelte sql
+    """
+)
+_TEXT_LANGS = _words(
+    """
+    text txt plain console shell sh bash zsh fish powershell ps1 bat cmd log output out
+    pytb python-traceback traceback pytest ini toml yaml yml cfg json xml html csv diff-
+    none nohighlight
+    """
+)
+_DIFF_LANGS = _words("diff patch")
+_STRING = re.compile(r"\"(?:[^\"\\\n]|\\.)*\"|'(?:[^'\\\n]|\\.)*'")
+_MD_PREFIX = re.compile(r"^\s{0,3}(?:#{1,6}\s+|>(?!>)\s?|[-*+]\s+\[[ xX]\]\s+)")
+_EMPTY_LINK = re.compile(r"\]\(\s*\)")
+_WS = re.compile(r"\s+")
+_GENERIC_ERRORS = _words("Error Exception Warning BaseException Throwable")
+_EXCEPTION_LIKE = re.compile(r"(?:Error|Exception|Warning|Interrupt|Exit|Iteration)$")
+_CS_INNER = re.compile(r"--->\s+[A-Za-z_]")
+_ARROW = re.compile(r"^-*>\s*(\d+)\s")
+_ERR_PREFIX = re.compile(r"^\s*(?:E\s+|INTERNALERROR>\s*|>\s+)")
+_LIST_ITEM = re.compile(r"[-*+]\s|\d+\.\s")
+_COMMA = re.compile(r"\s*,\s*")
+_AS = re.compile(r"\s+as\s+")
+_BARE = re.compile(r"\.?([A-Za-z_]\w*(?:(?:\.|::)[A-Za-z_]\w*)*)(?:\(\))?")
+_SCOPE_SEP = re.compile(r"\.|::")
+_OPTION = re.compile(r"--?([A-Za-z][\w-]*)(?:[= ].*)?")
+_WIN_PATH = re.compile(r"[A-Za-z]:\\|[\w.~-]+\\[\w.~-]")
+_DRIVE = re.compile(r"[A-Za-z]:\Z")
+_HAS_ALPHA = re.compile(r"[A-Za-z_]")
+_CAMEL = re.compile(r"[a-z0-9][A-Z]|[A-Z]{2,}[a-z]{2,}")
+_HEXISH = re.compile(r"[0-9a-fA-F_]*\d[0-9a-fA-F_]*")
+_VERSIONISH = re.compile(r"(?:v|py|python)\d+\w*")
+_DIFF_MARK = re.compile(r"^[+-](?![+-])")
+_DOCTEST = re.compile(r"^\s*(?:>>>|\.\.\.)\s")
+_COMMENT = re.compile(r"(?:^|\s)(?:#|//)")
+_IMPORT = re.compile(r"^\s*(?:from\s+([\w.]+)\s+)?import\s+(.*)$")
+_TAG = re.compile(r"</?\w+[^>]*>")
+# Prose words worth a closer look: snake/_private/dunder, CamelCase, calls.
+_PROSE_CAND = re.compile(
+    r"""(?<![\w$])(?:
+      _\w+
+    | [A-Za-z][A-Za-z0-9]*_\w*
+    | [A-Za-z][A-Za-z0-9]*?[a-z0-9][A-Z]\w*
+    | [A-Z]{2,}[a-z]{2,}\w*
+    | [A-Za-z_]\w*(?=\()
+    )(?![\w$])""",
+    re.X,
+)
+
+# Line kinds.
+_PROSE, _CODE, _LOG, _FENCE_LINE = "prose", "code", "log", "fence"
+_FRAME, _CTX, _HEAD, _ERR, _NOISE = "frame", "ctx", "head", "error", "noise"
+_TRACE_KINDS = frozenset((_FRAME, _CTX, _HEAD))
+
+# Trace formats that print the innermost frame first (reversed to innermost-last).
+_INNERMOST_FIRST = frozenset(("java", "cs", "js", "go", "rust", "ruby"))
+
+
+# ---------------------------------------------------------------------------------------
+# Public API
+
+
+def parse_query(text: str) -> QuerySignals:
+    """Split a free-text query or bug report into retrieval signals (see ``QuerySignals``)."""
+    return _Parser(text).run()
+
+
+def module_to_paths(dotted: str) -> list[str]:
+    """Candidate path suffixes for a dotted Python name, longest module prefix first.
+
+    ``"pkg.io.parser"`` -> ``["pkg/io/parser.py", "pkg/io/parser/__init__.py",
+    "pkg/io/parser", "pkg/io.py", ...]``. A trailing ``Class.method`` is just a longer
+    prefix that matches nothing, so every prefix down to one component is offered.
+    """
+    parts = _SCOPE_SEP.split(dotted.strip().removesuffix("()"))
+    if not all(_IDENT_FULL.match(p) for p in parts):
+        return []
+    out: list[str] = []
+    for n in range(len(parts), 0, -1):
+        base = "/".join(parts[:n])
+        out.extend((f"{base}.py", f"{base}/__init__.py", base))
+    return out
+
+
+# ---------------------------------------------------------------------------------------
+# Helpers
+
+
+def _blank(match: re.Match[str]) -> str:
+    """Same-length spaces (newlines kept) so offsets and line numbers survive blanking."""
+    return re.sub(r"[^\n]", " ", match.group())
+
+
+def _blank_string(match: re.Match[str]) -> str:
+    """A string literal's content blanked: data, not code names."""
+    return '"' + " " * (len(match.group()) - 2) + '"'
+
+
+def _norm_path(path: str) -> str:
+    path = path.strip("*").replace("\\\\", "/").replace("\\", "/")
+    if path.startswith("file://"):
+        path = path[7:]
+    while path.startswith("./"):
+        path = path[2:]
+    return path
+
+
+def _pseudo_path(path: str) -> bool:
+    return path.startswith("<") or path in ("", "native", "unknown")
+
+
+def _is_path(token: str, next_char: str) -> str | None:
+    """The normalized path if ``token`` (already stripped of ``:line``) is a file path.
+
+    A path needs a known extension (``setup.cfg``, ``src/x.py``), a special name
+    (``Makefile``, ``.pylintrc``) or, without one, a clear directory shape: a root
+    (``/etc/hosts``, ``~/x``, ``./x``), three parts, or a trailing slash (``src/``).
+    Prose like "and/or", "HTTP/1.1" or "17/15" is not a path.
+    """
+    if "\\" in token:
+        token = token.replace("\\\\", "\\")
+        if not _WIN_PATH.match(token):
+            return None
+        token = token.replace("\\", "/")
+    if token.startswith("file://"):
+        token = token[7:]
+    token = token.rstrip(".:!?")
+    if (
+        not token
+        or token.startswith("//")
+        or "//" in token.lstrip("/")
+        or not _HAS_ALPHA.search(token)
+    ):
+        return None
+    comps = token.split("/")
+    check = comps[1:] if _DRIVE.match(comps[0]) else comps
+    last = len(check) - 1
+    for i, comp in enumerate(check):
+        if not comp:
+            if i in (0, last):  # leading "/" or trailing "/"
+                continue
+            return None
+        if not _PATH_COMPONENT.match(comp):
+            return None
+    name = comps[-1]
+    slash = len(comps) > 1
+    if name in _SPECIAL_FILES or (name.startswith(".") and name.endswith("rc") and len(name) > 3):
+        return _norm_path(token)
+    stem, dot, ext = name.rpartition(".")
+    ext = ext.lower()
+    if dot and stem and ext in _EXTS and _HAS_ALPHA.search(stem):
+        if not slash:
+            if next_char == "(" or token.lower() in _JS_LIBS:
+                return None
+            if ext in _WEAK_EXTS and (len(stem) < 2 or "." in stem or stem.lower() in _RECEIVERS):
+                return None  # resp.json, self.h, a.b.c: attribute access
+        return _norm_path(token)
+    if not slash:
+        return None
+    named = [c for c in check if c and c not in (".", "..", "~")]
+    if not named or not _HAS_ALPHA.search(named[-1]):
+        return None
+    rooted = token.startswith(("/", "~/", "./", "../")) or len(check) < len(comps)
+    if token.endswith("/"):
+        return _norm_path(token) if len(named) >= 2 else None
+    return _norm_path(token) if len(named) >= 3 or (rooted and len(named) >= 2) else None
+
+
+def _strong_shape(word: str) -> bool:
+    """CamelCase, snake_case, _private, __dunder__ or SCREAMING_CASE: a code name in prose."""
+    if len(word) < 3:
+        return False
+    if word.startswith("__") and word.endswith("__"):
+        return len(word) > 4 and any(c.isalpha() for c in word)
+    core = word.strip("_")
+    if not core or word.lower() in _ARCH:
+        return False
+    if "_" in core:
+        return any(c.isalpha() for c in core)
+    if word.startswith("_"):
+        if word.endswith("_"):
+            return False  # "_word_" is markdown emphasis
+        # "_private", "_PY3", "_CamelCase"; not "_No response_" (emphasis again)
+        return core.isupper() or bool(_CAMEL.search(core)) or (core[0].islower() and len(core) >= 3)
+    if word.lower() in _BRANDS:
+        return False
+    return bool(_CAMEL.search(core)) and any(c.islower() for c in core)
+
+
+def _code_noise(word: str) -> bool:
+    return (
+        len(word) < 2
+        or word in _CODE_STOP
+        or (len(word) >= 6 and bool(_HEXISH.fullmatch(word)))
+        or bool(_VERSIONISH.fullmatch(word))
+    )
+
+
+def _java_function(qual: str) -> tuple[str | None, str | None]:
+    """``com.x.Foo$Inner.lambda$run$0`` -> (``Foo.Inner.run``, ``com.x``)."""
+    qual = qual.rpartition("/")[2]  # "java.base/java.lang.Thread.run": drop the JPMS module
+    parts = [p for p in qual.split(".") if p]
+    # the module ends before the first capitalized part (the class)
+    idx = next((i for i, p in enumerate(parts) if p[:1].isupper()), max(len(parts) - 2, 0))
+    module = ".".join(parts[:idx]) or None
+    names: list[str] = []
+    for part in parts[idx:]:
+        for piece in part.split("$"):
+            if piece and not piece.isdigit() and piece not in ("lambda", "<init>", "<clinit>"):
+                names.append(piece)
+    return (".".join(names) or None), module
+
+
+def _cs_function(qual: str) -> tuple[str | None, str | None]:
+    """``App.Svc.Orders.<GetAsync>d__5.MoveNext`` -> ``Orders.GetAsync``, ``App.Svc``."""
+    qual = re.sub(r"`\d+|\[[^\]]*\]", "", qual)
+    qual = re.sub(r"\.<(\w+)>d__\d+\.MoveNext$", r".\1", qual)
+    qual = re.sub(r"\.<>c(?:__DisplayClass[\w]*)?\.<(\w+)>b__[\w]+$", r".\1", qual)
+    qual = qual.replace("+", ".")
+    parts = [p for p in qual.split(".") if p]
+    if len(parts) < 2:
+        return (parts[0] if parts else None), None
+    module = ".".join(parts[:-2]) or None
+    return f"{parts[-2]}.{parts[-1]}", module
+
+
+def _go_function(line: str) -> tuple[str | None, str | None]:
+    """``github.com/x/pkg.(*Server).Start(0xc0)`` -> ``Server.Start``, ``github.com/x/pkg``."""
+    s = line.strip()
+    if s.startswith("created by "):
+        s = s[len("created by ") :]
+    s = re.sub(r"\s+in goroutine \d+$", "", s)
+    m = re.match(r"^(?P<qual>.*?[\w\]])(?:\((?P<args>[^()]*)\))?$", s)
+    if not m:
+        return None, None
+    qual = re.sub(r"\[[^\]]*\]", "", m.group("qual"))
+    slash = qual.rfind("/")
+    dot = qual.find(".", slash + 1)
+    if dot < 0:
+        return None, None  # builtin such as panic(...)
+    module, rest = qual[:dot], qual[dot + 1 :]
+    rest = re.sub(r"\(\*?(\w+)\)", r"\1", rest)
+    rest = re.sub(r"(?:\.(?:func|gowrap)\d+)+(?:\.\d+)*$", "", rest)
+    return (rest or None), (module or None)
+
+
+def _rust_function(raw: str) -> tuple[str | None, str | None]:
+    """``<mycrate::Foo as core::fmt::Display>::fmt::h0123`` -> (``Foo.fmt``, ``mycrate``)."""
+    s = re.sub(r"::h[0-9a-f]{16}$", "", raw)
+    s = re.sub(r"<([^<>]+?) as [^<>]+>", r"\1", s)
+    s = re.sub(r"<[^<>]*>", "", s).replace("{{closure}}", "")
+    parts = [p for p in s.split("::") if p and _IDENT_FULL.match(p)]
+    if not parts or parts[0] in ("std", "core", "alloc", "backtrace", "test", "rust_begin_unwind"):
+        return None, None
+    if parts[0].startswith("__") or (parts[0] in ("_start", "main") and len(parts) == 1):
+        return None, None
+    type_idx = next((i for i, p in enumerate(parts) if i and p[:1].isupper()), None)
+    if type_idx is None:
+        return parts[-1], ("::".join(parts[:-1]) or None)
+    return ".".join(parts[type_idx:]), ("::".join(parts[:type_idx]) or None)
+
+
+def _py_function(func: str | None) -> str | None:
+    if not func or func.startswith("<"):
+        return None
+    func = func.split("(", 1)[0]
+    return func or None
+
+
+def _js_location(loc: str) -> tuple[str | None, int | None]:
+    m = _JS_LOC.match(loc.strip())
+    if not m:
+        return None, None
+    path, line = m.group("path"), int(m.group("line"))
+    if path.startswith(("node:", "internal/")) or _pseudo_path(path):
+        return None, line
+    if re.match(r"[a-z][\w+.-]*://", path) and not path.startswith("file://"):
+        scheme = path.split(":", 1)[0]
+        path = urlsplit(path).path if scheme != "webpack" else path.split("://", 1)[1]
+        path = path.lstrip("/") if scheme == "webpack" else path
+    path = _norm_path(path)
+    return (path or None), line
+
+
+# ---------------------------------------------------------------------------------------
+# The parser
+
+
+class _Parser:
+    def __init__(self, text: str) -> None:
+        self.text = text
+        norm = text.replace("\r\n", "\n").replace("\r", "\n").expandtabs(4)
+        if "<!--" in norm:
+            norm = _HTML_COMMENT.sub(_blank, norm)
+        if ".**" in norm:
+            norm = _MD_DUNDER.sub(r"__\1__", norm)
+        self.norm = norm
+        self.lines = norm.split("\n")
+        self.starts: list[int] = []
+        pos = 0
+        for line in self.lines:
+            self.starts.append(pos)
+            pos += len(line) + 1
+        n = len(self.lines)
+        self.region: list[str] = [_PROSE] * n
+        self.block: list[int] = [-1] * n  # fenced block index per line
+        self.kind: list[str | None] = [None] * n
+        self.frames: list[tuple[int, int, str, Frame]] = []  # (line, trace block, fmt, frame)
+        self.line_funcs: dict[int, list[str]] = {}
+        self.paths: list[tuple[int, str]] = []
+        self.dotted: list[tuple[int, str]] = []
+        self.idents: list[tuple[int, str]] = []
+        self.errors: list[tuple[int, str]] = []
+
+    # -- driver ------------------------------------------------------------------------
+
+    def run(self) -> QuerySignals:
+        self._regions()
+        self._traces()
+        self._noise()
+        seen: set[str] = set()
+        log_lines: dict[int, int] = {}
+        for i, line in enumerate(self.lines):
+            if self.kind[i] == _NOISE or self.region[i] == _FENCE_LINE or not line.strip():
+                continue
+            if line in seen:
+                continue  # a pasted duplicate adds nothing; first positions are kept
+            seen.add(line)
+            if self.region[i] == _LOG and self.kind[i] is None:
+                count = log_lines[self.block[i]] = log_lines.get(self.block[i], 0) + 1
+                if count > _LOG_SCAN_LINES:
+                    continue  # the tail of a long log is repetition, not new names
+            if self.kind[i] in (_FRAME, _CTX):
+                continue  # frames give their own paths; a Go package path is not a file
+            self._scan_line(i, self._line_paths(i, _strip_links(line, self.starts[i], self.paths)))
+        frames = self._ordered_frames()
+        for i, _, _, frame in self.frames:
+            if frame.path:
+                self.paths.append((self.starts[i], frame.path))
+        return QuerySignals(
+            text=self.text,
+            clean_text=self._clean_text(),
+            paths=_ordered(self.paths),
+            dotted=_ordered(self.dotted),
+            identifiers=_ordered(self.idents),
+            frames=tuple(f for _, f in frames),
+            errors=_ordered(self.errors),
+        )
+
+    # -- regions: prose / fenced code / fenced output ------------------------------------
+
+    def _regions(self) -> None:
+        lines = self.lines
+        i, n, block = 0, len(lines), 0
+        while i < n:
+            m = _FENCE.match(lines[i])
+            if not m:
+                i += 1
+                continue
+            fence, lang = m.group("fence"), m.group("lang").lower()
+            j = i + 1
+            while j < n and not lines[j].lstrip().startswith(fence):
+                j += 1
+            body = range(i + 1, min(j, n))
+            kind = self._classify_block([lines[k] for k in body], lang)
+            for k in body:
+                self.region[k] = kind
+                self.block[k] = block
+            self.region[i] = _FENCE_LINE
+            if j < n:
+                self.region[j] = _FENCE_LINE
+            block += 1
+            i = j + 1
+        # indented code blocks and doctest lines in prose
+        prev_blank = True
+        in_indented = False
+        for k, line in enumerate(lines):
+            if self.region[k] != _PROSE:
+                prev_blank, in_indented = False, False
+                continue
+            stripped = line.strip()
+            if stripped.startswith((">>> ", "... ")) and len(stripped) > 4:
+                self.region[k] = _CODE
+            elif line.startswith("    ") and stripped and (prev_blank or in_indented):
+                if not _LIST_ITEM.match(stripped):
+                    self.region[k] = _CODE
+                    in_indented = True
+            elif stripped:
+                in_indented = False
+            prev_blank = not stripped
+
+    @staticmethod
+    def _classify_block(body: list[str], lang: str) -> str:
+        if lang in _CODE_LANGS or lang in _DIFF_LANGS:
+            return _CODE
+        if lang in _TEXT_LANGS or lang:
+            return _LOG
+        code = log = 0
+        for line in body[:40]:
+            if not line.strip():
+                continue
+            if (
+                _LOG_HINT.match(line)
+                or (": " in line and _LINT_LINE.search(line))
+                or _VERSION_LINE.match(line)
+            ):
+                log += 1
+            elif _CODE_HINT.match(line) or line.rstrip().endswith(("{", "}", ";", ")")):
+                code += 1
+            else:
+                log += 1
+        return _CODE if code and code >= log else _LOG
+
+    # -- stack traces ----------------------------------------------------------------------
+
+    def _traces(self) -> None:
+        lines, kind = self.lines, self.kind
+        trace_block = 0
+        in_trace: str | None = None  # format of the trace being read
+        last_rust: int | None = None  # index into self.frames of a Rust frame without path
+        n = len(lines)
+        for i, line in enumerate(lines):
+            stripped = line.strip()
+            if not stripped:
+                continue
+            if kind[i] is not None:  # claimed by a look-ahead (Go function lines)
+                continue
+            rust_at = _RUST_AT.match(line) if in_trace == "rust" else None
+            if rust_at:  # the location of the numbered Rust frame above
+                if last_rust is not None:
+                    li, tb, f, fr = self.frames[last_rust]
+                    path = _norm_path(rust_at.group("path"))
+                    frame = Frame(path, int(rust_at.group("line")), fr.function, fr.module)
+                    self.frames[last_rust] = (li, tb, f, frame)
+                    last_rust = None
+                kind[i] = _CTX
+                continue
+            fmt = self._frame(i, line, trace_block, in_trace)
+            if fmt:
+                if in_trace is None:
+                    self._error_before(i)
+                kind[i] = kind[i] or _FRAME
+                in_trace = fmt
+                if fmt == "rust":  # a skipped std frame must not take the next location
+                    added = self.frames and self.frames[-1][0] == i and self.frames[-1][2] == "rust"
+                    last_rust = len(self.frames) - 1 if added else None
+                continue
+            if i + 1 < n and _GO_PATH.match(lines[i + 1]) and not line[:1].isspace():
+                func, module = _go_function(line)
+                m = _GO_PATH.match(lines[i + 1])
+                assert m is not None
+                if module is not None:
+                    self._add_frame(
+                        i + 1,
+                        trace_block,
+                        "go",
+                        Frame(_norm_path(m.group("path")), int(m.group("line")), func, module),
+                        func,
+                    )
+                kind[i], kind[i + 1] = _FRAME, _CTX
+                in_trace = "go"
+                continue
+            ipy = _IPY_HEADER.match(line)
+            if ipy:
+                self._add_error(i, ipy.group("cls"), ipy.group("cls"))
+                kind[i] = _HEAD
+                trace_block += 1
+                in_trace = "python"
+                continue
+            if _TRACE_HEAD.match(line):
+                kind[i] = _HEAD
+                trace_block += 1
+                in_trace = in_trace or "python"
+                if stripped.startswith(("goroutine", "stack backtrace")):
+                    in_trace = "go" if stripped.startswith("goroutine") else "rust"
+                continue
+            if stripped.startswith(("panic: ", "fatal error: ")):
+                kind[i] = _ERR
+                trace_block += 1
+                continue
+            if line.startswith("E  ") or stripped.startswith("INTERNALERROR>"):
+                body = _ERR_PREFIX.sub("", stripped)
+                if self._loose_error(i, body):
+                    kind[i] = _ERR
+                else:
+                    kind[i] = _CTX
+                continue
+            if in_trace is not None:
+                if stripped.startswith("Caused by:") or _CS_INNER.match(stripped):
+                    self._loose_error(i, stripped)
+                    kind[i] = _ERR
+                    trace_block += 1
+                    continue
+                indented = line[:1].isspace()
+                if _TRACE_CTX.match(line) or (indented and in_trace == "python"):
+                    kind[i] = _CTX
+                    arrow = _ARROW.match(line)
+                    if arrow and self.frames and self.frames[-1][3].line is None:
+                        li, tb, f, fr = self.frames[-1]  # IPython 7 marks the line with -->
+                        self.frames[-1] = (
+                            li,
+                            tb,
+                            f,
+                            Frame(fr.path, int(arrow.group(1)), fr.function, fr.module),
+                        )
+                    continue
+                if self._loose_error(i, stripped):
+                    kind[i] = _ERR
+                    trace_block += 1
+                    if in_trace not in ("java", "cs", "js"):
+                        in_trace = None
+                    continue
+                in_trace = None
+            trace_block += 1
+
+    def _frame(self, i: int, line: str, block: int, in_trace: str | None) -> str | None:
+        """Recognize a frame line; record its frame(s). Returns the trace format or None."""
+        if "File" in line:
+            m = _PY_FRAME.search(line)
+            if m:
+                path = m.group("path")
+                if path.startswith("<frozen"):
+                    return "python"
+                func = _py_function(m.group("func"))
+                p = None if _pseudo_path(path) else _norm_path(path)
+                self._add_frame(
+                    i, block, "python", Frame(p, int(m.group("line")), func, None), func
+                )
+                return "python"
+            m = _IPY_FRAME.match(line)
+            if m:
+                path = m.group("path")
+                if path.startswith("<frozen"):
+                    return "python"
+                func = _py_function(m.group("func"))
+                p = None if _pseudo_path(path) else _norm_path(path)
+                self._add_frame(
+                    i, block, "python", Frame(p, int(m.group("line")), func, None), func
+                )
+                return "python"
+        if line.startswith(">") and ".py(" in line:
+            m = _PDB_FRAME.match(line)
+            if m:
+                func = _py_function(m.group("func"))
+                path = _norm_path(m.group("path"))
+                self._add_frame(
+                    i, block, "python", Frame(path, int(m.group("line")), func, None), func
+                )
+                return "python"
+        if " in " in line:
+            m = _IPY_OLD_FRAME.match(line)
+            if m:
+                path = m.group("path")
+                func = _py_function(m.group("func"))
+                p = None if _pseudo_path(path) else _norm_path(path)
+                self._add_frame(i, block, "python", Frame(p, None, func, None), func)
+                return "python"
+        if ": " in line:
+            m = _PYTEST_FRAME.match(line)
+            if m:
+                path = m.group("path")
+                if path.startswith("<frozen"):
+                    return "python"
+                if "." not in path and "/" not in path and not path.startswith("<"):
+                    return None  # "Step:1: Done" is not a location
+                func = _py_function(m.group("func"))
+                err = m.group("err")
+                if err and not (_ERROR_NAME.fullmatch(err) or _strong_shape(err)):
+                    return None
+                p = None if _pseudo_path(path) else _norm_path(path)
+                self._add_frame(
+                    i, block, "python", Frame(p, int(m.group("line")), func, None), func
+                )
+                if err:
+                    self._add_error(i, err, err)
+                return "python"
+        stripped = line.lstrip()
+        if stripped.startswith("at "):
+            return self._at_frame(i, line, block)
+        if "panicked at" in line:
+            m = _RUST_PANIC.search(line)
+            if m:
+                self._add_frame(
+                    i,
+                    block,
+                    "rust-panic",
+                    Frame(_norm_path(m.group("path")), int(m.group("line")), None, None),
+                    None,
+                )
+                self.kind[i] = _ERR
+                return "rust"
+        if ":in " in line:
+            m = _RUBY_FRAME.match(line)
+            if m:
+                func = m.group("func")
+                func = re.sub(r"^(?:block (?:\(\d+ levels\) )?in|rescue in|ensure in) ", "", func)
+                module = None
+                if func.startswith("<"):
+                    func = None
+                else:
+                    if "::" in func:
+                        head, _, func = func.rpartition("::")
+                        module = head or None
+                    func = func.replace("#", ".")
+                self._add_frame(
+                    i,
+                    block,
+                    "ruby",
+                    Frame(_norm_path(m.group("path")), int(m.group("line")), func, module),
+                    func,
+                )
+                msg = m.group("msg")
+                if msg:
+                    e = _RUBY_ERROR.search(msg)
+                    if e:
+                        cls = e.group("cls")
+                        self._add_error(i, cls.rpartition("::")[2], cls)
+                    self.kind[i] = _ERR
+                return "ruby"
+        if "::" in line or "<" in line or in_trace == "rust":
+            m = _RUST_FRAME.match(line)
+            if m and ("::" in m.group("func") or "<" in m.group("func") or in_trace == "rust"):
+                func, module = _rust_function(m.group("func"))
+                if func is not None:
+                    self._add_frame(i, block, "rust", Frame(None, None, func, module), func)
+                return "rust"
+        if "@" in line:
+            m = _JS_AT_FRAME.match(line)
+            if m:
+                path, _ = _js_location(f"{m.group('loc')}:{m.group('line')}")
+                func = re.split(r"[/<]+", m.group("func").rstrip("</"))[-1] or None
+                if func:
+                    func = re.sub(r"^Object\.", "", func)
+                self._add_frame(i, block, "js", Frame(path, int(m.group("line")), func, None), func)
+                return "js"
+        return None
+
+    def _at_frame(self, i: int, line: str, block: int) -> str | None:
+        m = _AT_QUAL_FRAME.match(line)
+        if m:
+            inner = m.group("inner").strip()
+            loc = _JAVA_LOC.match(inner)
+            is_java = bool(loc) or inner in (
+                "Native Method",
+                "Unknown Source",
+                "<generated>",
+                "Unknown",
+            )
+            if is_java and not m.group("cspath"):
+                func, module = _java_function(m.group("qual"))
+                path = loc.group("file") if loc else None
+                lineno = int(loc.group("line")) if loc else None
+                self._add_frame(i, block, "java", Frame(path, lineno, func, module), func)
+                return "java"
+            func, module = _cs_function(m.group("qual"))
+            path = _norm_path(m.group("cspath")) if m.group("cspath") else None
+            lineno = int(m.group("csline")) if m.group("csline") else None
+            self._add_frame(i, block, "cs", Frame(path, lineno, func, module), func)
+            return "cs"
+        m = _JS_FRAME.match(line)
+        if m:
+            loc = m.group("loc") if m.group("loc") is not None else m.group("bare")
+            if loc.startswith(("node:", "internal/")):
+                return "js"  # Node's own internals
+            if not _JS_LOC.match(loc) and loc not in ("<anonymous>", "native"):
+                return None  # "at the moment (see above)" is prose
+            path, lineno = _js_location(loc)
+            func = m.group("func")
+            if func:
+                func = re.sub(r"^(?:Object|Module|process|Function)\.", "", func.strip())
+                func = func.replace(".<anonymous>", "").replace("<anonymous>", "")
+                func = func if func and _IDENT_FULL.match(func.replace(".", "_")) else None
+            if path is None and func is None:
+                return "js"
+            self._add_frame(i, block, "js", Frame(path, lineno, func, None), func)
+            return "js"
+        return None
+
+    def _add_frame(self, i: int, block: int, fmt: str, frame: Frame, func: str | None) -> None:
+        if frame.path is None and frame.function is None:
+            return
+        self.frames.append((i, block, fmt, frame))
+        if func:
+            self.line_funcs.setdefault(i, []).append(func)
+
+    def _error_before(self, i: int) -> None:
+        """A trace printed innermost-first starts with its error line: find it above."""
+        j = i - 1
+        while j >= 0 and not self.lines[j].strip():
+            j -= 1
+        if (
+            j >= 0
+            and self.kind[j] is None
+            and self.region[j] != _FENCE_LINE
+            and self._loose_error(j, self.lines[j].strip())
+        ):
+            self.kind[j] = _ERR
+
+    def _loose_error(self, i: int, line: str) -> bool:
+        """Record the exception class of a trace's error line (any class-shaped name)."""
+        m = _ERROR_LINE.match(line)
+        if not m:
+            return False
+        full, cls = m.group("full"), m.group("cls")
+        if cls in _CAP_STOP or cls in _GENERIC_ERRORS:
+            return False
+        if not ("." in full or _ERROR_NAME.fullmatch(cls) or _strong_shape(cls)):
+            return False
+        bare = m.group("msg") is None and not line.rstrip().endswith(":") and "." not in full
+        if bare and not _EXCEPTION_LIKE.search(cls):
+            return False  # a lone word on its own line needs an exception-like name
+        self._add_error(i, cls, full)
+        return True
+
+    def _add_error(self, i: int, cls: str, full: str) -> None:
+        self._add_error_at(self.starts[i], cls, full)
+
+    # -- noise: version dumps, banners ---------------------------------------------------
+
+    def _noise(self) -> None:
+        """Mark banners, version lines and environment dumps (runs of key: value lines)."""
+        lines, kind, region = self.lines, self.kind, self.region
+        run: list[int] = []
+        versions = 0
+        for i, line in enumerate([*lines, "\x00"]):
+            free = i < len(lines) and region[i] not in (_CODE, _FENCE_LINE) and kind[i] is None
+            version = free and bool(_VERSION_LINE.match(line))
+            if free and (version or _NOISE_LINE.match(line)):
+                kind[i] = _NOISE
+            if free and (version or not line.strip() or _KV_LINE.match(line) or kind[i]):
+                run.append(i)
+                versions += version
+                continue
+            if versions >= 3:
+                for k in run:
+                    kind[k] = _NOISE
+            run, versions = [], 0
+
+    # -- paths -------------------------------------------------------------------------------
+
+    def _line_paths(self, i: int, line: str) -> str:
+        """Record the path mentions of line ``i``; return the line with them blanked."""
+        if "." not in line and "/" not in line and "\\" not in line and "file" not in line:
+            return line
+        base = self.starts[i]
+        out: list[str] = []
+        prev = 0
+        for m in _PATH_TOKEN.finditer(line):
+            tok = m.group()
+            bare = tok.rstrip(".,:;!?")
+            if (
+                "/" not in tok
+                and "\\" not in tok
+                and "." not in bare
+                and bare not in _SPECIAL_FILES
+            ):
+                continue  # no separator, or only a sentence's full stop
+            core = tok.split("::", 1)[0].rstrip(".,:;!?") if ":" in tok else tok.rstrip(".,;!?")
+            if ":" in core:
+                core = _PATH_SUFFIX.sub("", core)
+            lead = len(tok) - len(tok.lstrip(":"))
+            core = core[lead:] if lead else core
+            start, end = m.span()
+            path = _is_path(core, line[end : end + 1])
+            if path:
+                self.paths.append((base + start, path))
+                out.append(line[prev:start])
+                out.append(" " * (end - start))
+                prev = end
+        if not out:
+            return line
+        out.append(line[prev:])
+        return "".join(out)
+
+    # -- per-line extraction ---------------------------------------------------------------
+
+    def _scan_line(self, i: int, line: str) -> None:
+        kind, region = self.kind[i], self.region[i]
+        if kind in (_NOISE, _FRAME, _CTX) or region == _FENCE_LINE or not line.strip():
+            return
+        base = self.starts[i]
+        if kind in (_HEAD, _ERR):
+            self._errors_in(base, line)
+            self._dotted_in(base, line)
+            self._prose(base, line)
+            return
+        self._errors_in(base, line)
+        if region == _CODE:
+            code = line
+            if self.block[i] >= 0 and _DIFF_MARK.match(code):
+                code = " " + code[1:]  # diff line
+            code = _DOCTEST.sub("    ", code)
+            code = _STRING.sub(_blank_string, code)
+            comment = _COMMENT.search(code)
+            if comment:
+                self._prose(base + comment.start(), code[comment.start() :])
+                code = code[: comment.start()]
+            self._dotted_in(base, code)
+            self._code(base, code)
+            return
+        self._dotted_in(base, line)
+        if region == _LOG:
+            self._prose(base, line)
+            return
+        # prose: backticked spans are code, the rest is shape-checked words
+        rest = line
+        if "`" in line:
+            original = self.lines[i]
+            for m in _BACKTICKS.finditer(line):
+                self._backtick(base + m.start(2), m.group(2), original[m.start(2) : m.end(2)])
+            rest = _BACKTICKS.sub(_blank, line)
+        self._prose(base, rest)
+
+    def _errors_in(self, base: int, line: str) -> None:
+        if "Error" not in line and "Exception" not in line and "Warning" not in line:
+            return
+        for m in _ERROR_NAME.finditer(line):
+            self._add_error_at(base + m.start(), m.group(2), m.group(1))
+
+    def _add_error_at(self, pos: int, cls: str, full: str) -> None:
+        if cls in _GENERIC_ERRORS:
+            return  # matches everything: no signal
+        self.errors.append((pos, cls))
+        if "." in full:
+            self.dotted.append((pos, full))
+
+    def _dotted_in(self, base: int, line: str) -> None:
+        if "." not in line:
+            return
+        for m in _DOTTED.finditer(line):
+            name = m.group()
+            parts = name.split(".")
+            while parts and parts[0] in ("self", "cls", "this"):
+                parts = parts[1:]
+            if len(parts) < 2 or all(len(p) <= 1 for p in parts):
+                continue
+            if parts[-1].lower() in _TLDS or parts[0].lower() == "www":
+                continue
+            if parts[-1].lower() in _FILE_EXTS or any(_HASHY.search(p) for p in parts):
+                continue  # a file name ("test_x.py::test") or a version hash
+            if (
+                len(parts) == 2
+                and parts[1][:1].isupper()
+                and (parts[0] in _CAP_STOP or parts[1] in _CAP_STOP)
+            ):
+                continue  # "the end.Then more": two sentences missing a space
+            self.dotted.append((base + m.start(), ".".join(parts)))
+
+    def _prose(self, base: int, line: str) -> None:
+        for m in _PROSE_CAND.finditer(line):
+            word = m.group()
+            s, e = m.start(), m.end()
+            before = line[s - 1] if s else " "
+            nxt = line[e : e + 2]
+            if (nxt[:1] == "." and nxt[1:].isdigit()) or before.isdigit() or before == "-":
+                continue  # glued to a version number or a hyphenated name
+            if word in _HARD_STOP:
+                continue
+            if not _strong_shape(word):
+                if len(word) < 2 or word in _CODE_STOP or word.lower() in _CAP_STOP_LOWER:
+                    continue
+                if nxt[:1] != "(" or line[e : e + 3] == "(s)":
+                    continue  # a plain word counts only as a call: "call reset() first"
+            self.idents.append((base + s, word))
+
+    def _code(self, base: int, code: str) -> None:
+        """Names a code line uses: calls, last attributes, keyword args, imports, shaped names."""
+        imports = _IMPORT.match(code)
+        if imports:
+            for name in _COMMA.split(imports.group(2)):
+                name = _AS.split(name.strip(" ()\\"))[0].split(".")[-1]
+                if _IDENT_FULL.match(name) and not _code_noise(name):
+                    self.idents.append((base + max(code.find(name), 0), name))
+            return
+        for m in _IDENT.finditer(code):
+            word = m.group()
+            if "$" in word or _code_noise(word):
+                continue
+            s, e = m.start(), m.end()
+            before = code[s - 1] if s else " "
+            after = code[e : e + 1]
+            if _strong_shape(word):
+                pass
+            elif before == ".":
+                # the last attribute of a chain: "np.random.randn" -> randn
+                if (after == "." and not word[:1].isupper()) or (s >= 2 and code[s - 2].isdigit()):
+                    continue
+            elif not (after == "(" or (after == "=" and code[e : e + 2] != "==")):
+                continue
+            self.idents.append((base + s, word))
+
+    def _backtick(self, pos: int, span: str, original: str) -> None:
+        """Inline code: a bare name counts even if it is an English word (`map`, `hue`)."""
+        stripped = span.strip()
+        pos += span.find(stripped[:1]) if stripped else 0
+        span = stripped
+        bare = _BARE.fullmatch(span) if span == original.strip() else None
+        if bare:
+            parts = _SCOPE_SEP.split(bare.group(1))
+            for k, part in enumerate(parts):
+                if len(part) < 2 or part in _HARD_STOP:
+                    continue
+                if len(parts) > 1:
+                    if k == 0 and (part in _ALIASES or part in _RECEIVERS or part in _CODE_STOP):
+                        continue
+                    if k < len(parts) - 1 and not (part[:1].isupper() or _strong_shape(part)):
+                        continue  # package path components: keep the named thing
+                self.idents.append((pos + span.find(part), part))
+            return
+        option = _OPTION.fullmatch(span)
+        if option:
+            name = option.group(1)
+            if _IDENT_FULL.match(name) and len(name) > 1:
+                self.idents.append((pos, name))
+            return
+        self._code(pos, _STRING.sub(_blank_string, span))
+
+    # -- frames --------------------------------------------------------------------------------
+
+    def _ordered_frames(self) -> list[tuple[int, Frame]]:
+        """Frames in text order, each trace turned innermost-last."""
+        out: list[tuple[int, Frame]] = []
+        group: list[tuple[int, Frame]] = []
+        group_key: tuple[int, str] | None = None
+        for i, block, fmt, frame in [*self.frames, (-1, -1, "", Frame(None, None, None, None))]:
+            if (block, fmt) != group_key and group:
+                assert group_key is not None
+                out.extend(reversed(group) if group_key[1] in _INNERMOST_FIRST else group)
+                group = []
+            group_key = (block, fmt)
+            group.append((i, frame))
+        return out
+
+    # -- clean text ----------------------------------------------------------------------------
+
+    def _clean_text(self) -> str:
+        """The query for embedding: prose, heads of code blocks, traces as names + error."""
+        lines = self.lines
+        out: list[str] = []
+        seen: set[str] = set()
+        block_count: dict[int, int] = {}
+        pending: list[str] = []
+        size = 0
+
+        def flush() -> None:
+            if pending:
+                names = list(dict.fromkeys(pending))
+                if len(names) > _TRACE_FUNCS:  # both ends: innermost is first or last
+                    half = _TRACE_FUNCS // 2
+                    names = [*names[:half], "…", *names[-half:]]
+                out.append(" ".join(names))
+                pending.clear()
+
+        func_lines = self.line_funcs
+        for i, raw in enumerate(lines):
+            if size > CLEAN_TEXT_LIMIT and not pending:
+                break  # enough text; the cap below would drop the rest
+            kind, region = self.kind[i], self.region[i]
+            if kind in _TRACE_KINDS:
+                pending.extend(func_lines.get(i, ()))
+                continue
+            if not raw.strip():
+                continue
+            flush()
+            if kind == _NOISE or region == _FENCE_LINE:
+                continue
+            if kind == _ERR:
+                line = _ERR_PREFIX.sub("", raw).strip()
+                out.append(_strip_urls(line)[:_ERROR_LINE_CHARS])
+                size += len(out[-1])
+                continue
+            if region in (_CODE, _LOG) and self.block[i] >= 0:
+                b = self.block[i]
+                count = block_count.get(b, 0)
+                block_count[b] = count + 1
+                limit = _CODE_BLOCK_LINES if region == _CODE else _LOG_BLOCK_LINES
+                if count == limit:
+                    out.append("…")
+                if count >= limit:
+                    continue
+            line = _MD_PREFIX.sub("", _strip_urls(raw))
+            line = _TAG.sub(" ", line)
+            line = _EMPTY_LINK.sub("]", line).strip()
+            if not line:
+                continue
+            key = _WS.sub(" ", line)
+            if len(key) > 30:
+                if key in seen:
+                    continue
+                seen.add(key)
+            out.append(line)
+            size += len(line)
+        flush()
+        clean = _WS.sub(" ", " ".join(out)).strip()
+        if len(clean) > CLEAN_TEXT_LIMIT:
+            cut = clean.rfind(" ", 0, CLEAN_TEXT_LIMIT)
+            clean = clean[: cut if cut > CLEAN_TEXT_LIMIT // 2 else CLEAN_TEXT_LIMIT]
+        return clean
+
+
+def _strip_links(line: str, base: int, paths: list[tuple[int, str]]) -> str:
+    """Blank URLs and e-mail addresses; keep the repository path of a GitHub file link."""
+    if "://" in line or "www." in line:
+        for m in _URL.finditer(line):
+            url = m.group()
+            if _CODE_HOST.match(url):
+                blob = _GITHUB_BLOB.search(url)
+                path = _is_path(blob.group(1).rstrip("/.,"), "") if blob else None
+                if path:
+                    paths.append((base + m.start(), path))
+        line = _URL.sub(_blank, line)
+    if "@" in line:
+        line = _EMAIL.sub(_blank, line)
+    return line
+
+
+def _strip_urls(line: str) -> str:
+    if "://" in line or "www." in line:
+        line = _URL.sub(" ", line)
+    if "@" in line:
+        line = _EMAIL.sub(" ", line)
+    return line
+
+
+def _ordered(items: list[tuple[int, str]]) -> tuple[str, ...]:
+    """Deduplicated values sorted by position of first appearance (stable)."""
+    out: dict[str, None] = {}
+    for _, value in sorted(items, key=lambda item: item[0]):
+        out.setdefault(value, None)
+    return tuple(out)

@@ -1,0 +1,134 @@
+"""Pure scoring and fusion: candidate lists -> one ranked list of hits.
+
+Reciprocal rank fusion (each list contributes ``w / (K + rank)``) is robust to the
+lists' incomparable raw scores. File-level signals (the query names the file, the
+file changed recently) lift the chunks of that file; a one-hop graph expansion lifts
+the callers and callees of the best hits. Scores are normalized so the best hit is
+1.0 and a relative threshold drops the tail.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+
+from .models import Hit
+from .retrieve import Candidates, OutlineEntry
+
+RRF_K = 60
+DEFAULT_WEIGHTS: dict[str, float] = {
+    "dense": 1.0,
+    "lexical": 1.0,
+    "symbol": 1.5,
+    "path": 1.2,
+    "recency": 0.3,
+    "graph": 0.5,
+}
+DEFAULT_MIN_SCORE = 0.15
+
+
+def rrf(
+    lists: Mapping[str, list[tuple[int, float]]], weights: Mapping[str, float], k: int = RRF_K
+) -> tuple[dict[int, float], dict[int, set[str]]]:
+    scores: dict[int, float] = defaultdict(float)
+    reasons: dict[int, set[str]] = defaultdict(set)
+    for name, ranked in lists.items():
+        w = weights.get(name, 1.0)
+        for rank, (cid, _) in enumerate(ranked):
+            scores[cid] += w / (k + rank + 1)
+            reasons[cid].add(name)
+    return dict(scores), dict(reasons)
+
+
+def _file_lift(
+    signal: str,
+    file_scores: Mapping[str, float],
+    by_file: Mapping[str, list[OutlineEntry]],
+    fused: dict[int, float],
+    reasons: dict[int, set[str]],
+    weight: float,
+) -> None:
+    """Chunks of a file the query points at: the file's best chunks gain the most."""
+    for path, s in file_scores.items():
+        entries = sorted(by_file.get(path, []), key=lambda e: (-fused.get(e.id, 0.0), e.start_line))
+        for i, e in enumerate(entries):
+            fused[e.id] = fused.get(e.id, 0.0) + weight * s / (RRF_K + 1 + i)
+            reasons.setdefault(e.id, set()).add(signal)
+
+
+def _graph(
+    fused: dict[int, float], outline: Mapping[int, OutlineEntry], seeds: int = 10
+) -> list[tuple[int, float]]:
+    """Callees and callers of the top hits (names resolved when unambiguous enough)."""
+    by_name: dict[str, list[int]] = defaultdict(list)
+    callers: dict[str, list[int]] = defaultdict(list)
+    for e in outline.values():
+        by_name[e.name].append(e.id)
+        for ref in e.refs:
+            callers[ref].append(e.id)
+    top = sorted(fused.items(), key=lambda x: (-x[1], x[0]))[:seeds]
+    gained: dict[int, float] = defaultdict(float)
+    for cid, score in top:
+        seed = outline.get(cid)
+        if seed is None:
+            continue
+        for ref in seed.refs:
+            targets = by_name.get(ref, [])
+            if 0 < len(targets) <= 3:
+                for t in targets:
+                    if t != cid:
+                        gained[t] += score / len(targets)
+        users = callers.get(seed.name, [])
+        if 0 < len(users) <= 20 and len(seed.name) > 3:
+            for u in users:
+                if u != cid:
+                    gained[u] += 0.5 * score / len(users) ** 0.5
+    return sorted(gained.items(), key=lambda x: (-x[1], x[0]))
+
+
+def rank(
+    cands: Candidates,
+    *,
+    weights: Mapping[str, float] | None = None,
+    min_score: float = DEFAULT_MIN_SCORE,
+    limit: int = 400,
+) -> tuple[list[Hit], int]:
+    """Fused, normalized, thresholded hits (best first) and how many fell below."""
+    w = {**DEFAULT_WEIGHTS, **(weights or {})}
+    fused, reasons = rrf(cands.lists, w)
+    by_file: dict[str, list[OutlineEntry]] = defaultdict(list)
+    for e in cands.outline.values():
+        by_file[e.path].append(e)
+    for signal in ("path", "recency"):
+        scores = cands.file_scores.get(signal)
+        if scores:
+            _file_lift(signal, scores, by_file, fused, reasons, w[signal])
+    graph = _graph(fused, cands.outline)
+    for rank_, (cid, _) in enumerate(graph):
+        fused[cid] = fused.get(cid, 0.0) + w["graph"] / (RRF_K + rank_ + 1)
+        reasons.setdefault(cid, set()).add("graph")
+    if not fused:
+        return [], 0
+    best = max(fused.values())
+    ordered = sorted(
+        ((cid, s / best) for cid, s in fused.items() if cid in cands.outline),
+        key=lambda x: (-x[1], cands.outline[x[0]].path, cands.outline[x[0]].start_line),
+    )
+    kept = [(cid, s) for cid, s in ordered if s >= min_score][:limit]
+    below = len(ordered) - len(kept)
+    hits = []
+    for cid, s in kept:
+        e = cands.outline[cid]
+        hits.append(
+            Hit(
+                cid,
+                e.path,
+                e.qualname,
+                e.kind,
+                e.start_line,
+                e.end_line,
+                round(s, 6),
+                tuple(sorted(reasons.get(cid, ()))),
+            ),
+        )
+    return hits, below

@@ -1,0 +1,252 @@
+"""Query -> candidate lists from every index: dense, lexical, exact symbol, path, recency.
+
+Each list is ranked on its own; ``rank.py`` fuses them. Nothing here prints or reads
+settings: the pipeline passes what is needed.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .query import QuerySignals, module_to_paths
+from .store import IndexStore
+from .textutil import split_identifier, terms
+
+if TYPE_CHECKING:
+    import numpy as np
+
+# FTS5 column weights: name, path, signature, doc, body.
+LEXICAL_WEIGHTS = (6.0, 3.0, 2.0, 1.0, 1.0)
+# Words too common in issue text and code to carry signal on their own.
+# fmt: off
+STOP_TERMS = frozenset(
+    """
+    a an and are as at be been but by can could did do does doesn don for from get got
+    has have how i if in into is it its just like may me might my no not now of on one
+    or our out should so some such than that the their them then there these they this
+    to too up us use used using was way we were what when where which while who why
+    will with would you your self cls none true false return def class import the issue
+    bug error problem expected actual behavior behaviour work works working version
+    please thanks example code
+    """.split()
+)
+# fmt: on
+
+
+@dataclass(frozen=True, slots=True)
+class OutlineEntry:
+    id: int
+    path: str
+    qualname: str
+    name: str
+    kind: str
+    start_line: int
+    end_line: int
+    parent: str | None
+    refs: tuple[str, ...]
+
+
+@dataclass(slots=True)
+class Candidates:
+    """Ranked lists of (chunk id, raw score), best first, plus file-level signals."""
+
+    lists: dict[str, list[tuple[int, float]]] = field(default_factory=dict)
+    file_scores: dict[str, dict[str, float]] = field(default_factory=dict)  # signal -> path -> s
+    outline: dict[int, OutlineEntry] = field(default_factory=dict)
+    dense_available: bool = False
+    pending: int = 0
+
+
+def query_terms(signals: QuerySignals, limit: int = 96) -> list[str]:
+    """Lexical terms of the query: strong identifiers first, then the prose."""
+    out: list[str] = []
+    seen: set[str] = set()
+    for term in [*signals.terms(), *terms(signals.clean_text)]:
+        t = term.lower()
+        if len(t) < 2 or t in STOP_TERMS or t.isdigit() or t in seen:
+            continue
+        seen.add(t)
+        out.append(t)
+        if len(out) >= limit:
+            break
+    return out
+
+
+def load_outline(store: IndexStore) -> dict[int, OutlineEntry]:
+    return {row[0]: OutlineEntry(*row[:8], tuple(json.loads(row[8]))) for row in store.outline()}
+
+
+def dense_candidates(
+    store: IndexStore, query_vector: np.ndarray, dim: int, k: int
+) -> list[tuple[int, float]]:
+    from .store.vectors import VectorIndex
+
+    index, _ = VectorIndex.load(store, dim)
+    return index.search(query_vector, k)
+
+
+def symbol_candidates(
+    signals: QuerySignals, outline: dict[int, OutlineEntry]
+) -> list[tuple[int, float]]:
+    """Chunks whose name or qualified name the query mentions (traces count most)."""
+    weights: dict[str, float] = {}
+
+    def want(name: str, weight: float) -> None:
+        if name and len(name) > 2 and name.lower() not in STOP_TERMS:
+            weights[name] = max(weights.get(name, 0.0), weight)
+
+    for ident in signals.identifiers:
+        want(ident, 1.0)
+    for err in signals.errors:
+        want(err, 1.0)
+    for frame in signals.frames:
+        if frame.function:
+            want(frame.function, 2.0)
+            want(frame.function.rsplit(".", 1)[-1], 1.5)
+    for dotted in signals.dotted:
+        parts = dotted.split(".")
+        for n in range(1, min(len(parts), 3) + 1):
+            want(".".join(parts[-n:]), 1.0 + 0.5 * (n - 1))
+    if not weights:
+        return []
+    scored: list[tuple[int, float]] = []
+    for entry in outline.values():
+        s = max(weights.get(entry.qualname, 0.0), weights.get(entry.name, 0.0) * 0.8)
+        if s > 0:
+            scored.append((entry.id, s))
+    scored.sort(key=lambda x: (-x[1], x[0]))
+    return scored
+
+
+_GENERIC_NAMES = frozenset({"__init__.py", "index.js", "index.ts", "mod.rs", "main.go", "utils.py"})
+
+
+def _common_tail(a: list[str], b: list[str]) -> int:
+    n = 0
+    while n < len(a) and n < len(b) and a[-1 - n] == b[-1 - n]:
+        n += 1
+    return n
+
+
+def path_scores(signals: QuerySignals, paths: list[str]) -> dict[str, float]:
+    """Indexed files the query names: by path, by module, by trace frame.
+
+    Paths are compared by their common trailing components, so a frame in
+    ``/usr/lib/python3/site-packages/pkg/mod.py`` finds ``src/pkg/mod.py``.
+    """
+    wanted: dict[str, float] = {}
+    for p in signals.paths:
+        wanted[p] = max(wanted.get(p, 0.0), 1.0)
+    for frame in signals.frames:
+        if frame.path:
+            wanted[frame.path] = max(wanted.get(frame.path, 0.0), 1.2)
+    for dotted in signals.dotted:
+        for cand in module_to_paths(dotted):
+            if cand.endswith((".py", "/__init__.py")):
+                depth = cand.count("/") + 1
+                wanted[cand] = max(wanted.get(cand, 0.0), min(1.0, 0.4 + 0.2 * depth))
+    if not wanted:
+        return {}
+    queries = [(w.strip("./").split("/"), weight) for w, weight in wanted.items() if w.strip("./")]
+    out: dict[str, float] = {}
+    for path in paths:
+        parts = path.split("/")
+        best = 0.0
+        for qparts, weight in queries:
+            common = _common_tail(parts, qparts)
+            if common == 0:
+                continue
+            if common == len(qparts) or common == len(parts):
+                score = weight
+            elif common >= 2:
+                score = 0.9 * weight
+            else:
+                score = (0.2 if parts[-1] in _GENERIC_NAMES else 0.5) * weight
+            best = max(best, score)
+        if best > 0:
+            out[path] = best
+    return out
+
+
+def recency_scores(root: Path, paths: set[str], commits: int = 20) -> dict[str, float]:
+    """Files changed in the working tree (1.0) or in recent commits (decaying)."""
+    out: dict[str, float] = {}
+    try:
+        status = subprocess.run(
+            ["git", "-C", str(root), "status", "--porcelain", "--no-renames"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        )
+        log = subprocess.run(
+            ["git", "-C", str(root), "log", f"-n{commits}", "--name-only", "--format=%x00"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return out
+    if status.returncode != 0:
+        return out
+    for line in status.stdout.splitlines():
+        path = line[3:].strip().strip('"')
+        if path in paths:
+            out[path] = 1.0
+    for age, block in enumerate(log.stdout.split("\x00")[1:]):
+        for path in block.split():
+            if path in paths and path not in out:
+                out[path] = 0.5 / (1 + 0.25 * age)
+    return out
+
+
+def retrieve(
+    store: IndexStore,
+    signals: QuerySignals,
+    *,
+    root: Path,
+    query_vector: np.ndarray | None,
+    dim: int,
+    k: int = 300,
+) -> Candidates:
+    """Every candidate list for one query."""
+    cands = Candidates()
+    cands.outline = load_outline(store)
+    cands.pending = store.pending_count()
+    if query_vector is not None and store.vector_count():
+        cands.lists["dense"] = dense_candidates(store, query_vector, dim, k)
+        cands.dense_available = True
+    cands.lists["lexical"] = store.lexical_search(query_terms(signals), k, LEXICAL_WEIGHTS)
+    cands.lists["symbol"] = symbol_candidates(signals, cands.outline)
+    all_paths = sorted({e.path for e in cands.outline.values()})
+    cands.file_scores["path"] = path_scores(signals, all_paths)
+    cands.file_scores["recency"] = recency_scores(root, set(all_paths))
+    return cands
+
+
+def identifier_terms(signals: QuerySignals) -> set[str]:
+    """Lowercased identifiers (and their parts) a skeleton should keep lines for."""
+    out: set[str] = set()
+    for ident in [*signals.identifiers, *signals.errors]:
+        out.add(ident.lower())
+    for dotted in signals.dotted:
+        out.add(dotted.rsplit(".", 1)[-1].lower())
+    for frame in signals.frames:
+        if frame.function:
+            out.add(frame.function.rsplit(".", 1)[-1].lower())
+    return {t for t in out if len(t) > 2 and t not in STOP_TERMS and split_identifier(t)}
+
+
+def file_children(outline: dict[int, OutlineEntry]) -> dict[str, list[OutlineEntry]]:
+    by_file: dict[str, list[OutlineEntry]] = defaultdict(list)
+    for e in outline.values():
+        by_file[e.path].append(e)
+    for entries in by_file.values():
+        entries.sort(key=lambda e: (e.start_line, -e.end_line, e.id))
+    return by_file

@@ -1,0 +1,1112 @@
+# ruff: noqa: E501  (real issue texts and stack traces keep their long lines)
+"""Query understanding: stack traces in eight formats, real SWE-bench issue texts, precision.
+
+The issue fragments below are copied from real GitHub issues (the SWE-bench problem
+statements in ``shared/eval/dev.jsonl``); tests never read that file.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from agentctx.query import Frame, QuerySignals, module_to_paths, parse_query
+
+
+def funcs(q: QuerySignals) -> list[str | None]:
+    return [f.function for f in q.frames]
+
+
+# ---------------------------------------------------------------------------------------
+# Python
+
+
+PY_CHAINED = """\
+Calling the client fails:
+
+```
+Traceback (most recent call last):
+  File "/usr/lib/python3.9/site-packages/requests/models.py", line 910, in json
+    return complexjson.loads(self.text, **kwargs)
+  File "<frozen importlib._bootstrap>", line 1030, in _gcd_import
+  File "/usr/lib/python3.9/json/__init__.py", line 346, in loads
+    return _default_decoder.decode(s)
+json.decoder.JSONDecodeError: Expecting value: line 1 column 1 (char 0)
+
+During handling of the above exception, another exception occurred:
+
+Traceback (most recent call last):
+  File "<stdin>", line 1, in <module>
+  File "src/app/client.py", line 33, in fetch
+    return resp.json()
+requests.exceptions.JSONDecodeError: Expecting value: line 1 column 1 (char 0)
+```
+"""
+
+
+def test_python_traceback_chained():
+    q = parse_query(PY_CHAINED)
+    assert q.frames == (
+        Frame("/usr/lib/python3.9/site-packages/requests/models.py", 910, "json", None),
+        Frame("/usr/lib/python3.9/json/__init__.py", 346, "loads", None),
+        Frame("src/app/client.py", 33, "fetch", None),
+    )  # <frozen ...> is skipped; <stdin> / <module> has neither path nor function
+    assert q.errors == ("JSONDecodeError",)
+    assert "json.decoder.JSONDecodeError" in q.dotted
+    assert "requests.exceptions.JSONDecodeError" in q.dotted
+    assert q.paths == (
+        "/usr/lib/python3.9/site-packages/requests/models.py",
+        "/usr/lib/python3.9/json/__init__.py",
+        "src/app/client.py",
+    )
+    # code lines inside the trace are not mined for names: frames already say it all
+    assert "complexjson" not in q.identifiers and "_default_decoder" not in q.identifiers
+
+
+def test_python_traceback_with_log_prefixes_and_stdin_function():
+    text = (
+        "INTERNALERROR> Traceback (most recent call last):\n"
+        'INTERNALERROR>   File "/usr/local/lib/python3.8/site-packages/_pytest/main.py", line 191, in wrap_session\n'
+        "INTERNALERROR>     session.exitstatus = doit(config, session) or 0\n"
+        '> [2022-06-09T13:38:24.824Z]   File "/usr/lib/python3.9/multiprocessing/pool.py", line 205, in __init__\n'
+        '  File "<stdin>", line 2, in helper\n'
+        "INTERNALERROR> RuntimeError: boom\n"
+    )
+    q = parse_query(text)
+    assert funcs(q) == ["wrap_session", "__init__", "helper"]
+    assert q.frames[2] == Frame(None, 2, "helper", None)
+    assert q.errors == ("RuntimeError",)
+
+
+PYTEST_SHORT = """\
+==================================== ERRORS ====================================
+_ ERROR collecting testcases/test_socks_user_011.py _
+/usr/local/lib/python3.8/site-packages/_pytest/runner.py:341: in from_call
+    result: Optional[TResult] = func()
+/usr/local/lib/python3.8/site-packages/_pytest/runner.py:372: in <lambda>
+    call = CallInfo.from_call(lambda: list(collector.collect()), "collect")
+/usr/local/lib/python3.8/importlib/__init__.py:127: in import_module
+    return _bootstrap._gcd_import(name[level:], package, level)
+<frozen importlib._bootstrap>:1014: in _gcd_import
+    ???
+<frozen importlib._bootstrap>:991: in _find_and_load
+    ???
+/usr/local/lib/python3.8/site-packages/_pytest/assertion/rewrite.py:760: in is_rewrite_disabled
+    return "PYTEST_DONT_REWRITE" in docstring
+E   TypeError: argument of type 'int' is not iterable
+"""
+
+
+def test_pytest_short_traceback():
+    q = parse_query(PYTEST_SHORT)
+    assert funcs(q) == ["from_call", None, "import_module", "is_rewrite_disabled"]
+    assert q.frames[-1] == Frame(
+        "/usr/local/lib/python3.8/site-packages/_pytest/assertion/rewrite.py",
+        760,
+        "is_rewrite_disabled",
+        None,
+    )
+    assert q.errors == ("TypeError",)
+    assert not any("frozen" in (f.path or "") for f in q.frames)
+    assert "_gcd_import" not in q.terms()
+
+
+def test_pytest_failure_location_lines():
+    text = """\
+```
+    def test_all_even():
+        even_stevens = list(range(1,100,2))
+>       assert all(is_even(number) for number in even_stevens)
+E       assert False
+
+test_all_any.py:7: AssertionError
+C:\\Python38\\lib\\pathlib.py:1266: FileNotFoundError
+```
+"""
+    q = parse_query(text)
+    assert q.frames == (
+        Frame("test_all_any.py", 7, None, None),
+        Frame("C:/Python38/lib/pathlib.py", 1266, None, None),
+    )
+    assert q.errors == ("AssertionError", "FileNotFoundError")
+    assert {"test_all_even", "even_stevens", "is_even"} <= set(q.identifiers)
+
+
+def test_pdb_location_line():
+    text = "> /srv/project/test_repro.py(10)tearDown()\n-> xxx\n(Pdb) q\n"
+    q = parse_query(text)
+    assert q.frames == (Frame("/srv/project/test_repro.py", 10, "tearDown", None),)
+
+
+# ---------------------------------------------------------------------------------------
+# JVM and .NET
+
+JAVA = """\
+Exception in thread "main" java.lang.IllegalStateException: Failed to start
+\tat com.example.app.Server.start(Server.java:42)
+\tat com.example.app.Server$Worker.lambda$run$0(Server.java:88)
+\tat java.base/java.lang.Thread.run(Thread.java:833)
+Caused by: java.lang.NullPointerException: config is null
+\tat com.example.app.Config.<init>(Config.java:17)
+\tat com.example.app.Server.start(Server.java:40)
+\t... 2 more
+"""
+
+
+def test_java_trace_with_caused_by():
+    q = parse_query(JAVA)
+    # each trace is turned innermost-last, as Python prints it
+    assert q.frames == (
+        Frame("Thread.java", 833, "Thread.run", "java.lang"),
+        Frame("Server.java", 88, "Server.Worker.run", "com.example.app"),
+        Frame("Server.java", 42, "Server.start", "com.example.app"),
+        Frame("Server.java", 40, "Server.start", "com.example.app"),
+        Frame("Config.java", 17, "Config", "com.example.app"),
+    )
+    assert q.errors == ("IllegalStateException", "NullPointerException")
+    assert "java.lang.NullPointerException" in q.dotted
+    assert q.paths == ("Server.java", "Thread.java", "Config.java")
+    assert "com.example.app.Server.start" not in q.dotted  # frames are not prose
+
+
+def test_kotlin_trace_and_native_method():
+    text = """\
+java.lang.IllegalArgumentException: bad id
+    at org.acme.users.UserRepository.find(UserRepository.kt:31)
+    at org.acme.users.UserService.load(UserService.kt:12)
+    at sun.reflect.NativeMethodAccessorImpl.invoke0(Native Method)
+"""
+    q = parse_query(text)
+    assert q.frames[-1] == Frame("UserRepository.kt", 31, "UserRepository.find", "org.acme.users")
+    assert q.frames[0] == Frame(None, None, "NativeMethodAccessorImpl.invoke0", "sun.reflect")
+    assert q.errors == ("IllegalArgumentException",)
+
+
+def test_csharp_trace():
+    text = """\
+Unhandled exception. System.InvalidOperationException: Sequence contains no elements
+   at System.Linq.ThrowHelper.ThrowNoElementsException()
+   at MyApp.Services.OrderService.GetLatest(Int32 customerId) in C:\\src\\MyApp\\Services\\OrderService.cs:line 42
+   at MyApp.Controllers.OrdersController.<Index>d__3.MoveNext() in C:\\src\\MyApp\\Controllers\\OrdersController.cs:line 18
+"""
+    q = parse_query(text)
+    assert q.frames == (
+        Frame(
+            "C:/src/MyApp/Controllers/OrdersController.cs",
+            18,
+            "OrdersController.Index",
+            "MyApp.Controllers",
+        ),
+        Frame(
+            "C:/src/MyApp/Services/OrderService.cs", 42, "OrderService.GetLatest", "MyApp.Services"
+        ),
+        Frame(None, None, "ThrowHelper.ThrowNoElementsException", "System.Linq"),
+    )
+    assert q.errors == ("InvalidOperationException",)
+    assert "System.InvalidOperationException" in q.dotted
+
+
+# ---------------------------------------------------------------------------------------
+# JavaScript
+
+
+def test_node_trace():
+    text = """\
+TypeError: Cannot read properties of undefined (reading 'bar')
+    at Object.handler (/app/src/server.js:10:9)
+    at Router.dispatch (/app/node_modules/express/lib/router/index.js:284:7)
+    at /app/src/routes/users.js:22:15
+    at async loadUser (file:///app/src/users.mjs:3:9)
+    at new UserStore (/app/src/store.js:5:11)
+    at Module._compile (node:internal/modules/cjs/loader:1105:14)
+"""
+    q = parse_query(text)
+    assert q.frames == (
+        Frame("/app/src/store.js", 5, "UserStore", None),
+        Frame("/app/src/users.mjs", 3, "loadUser", None),
+        Frame("/app/src/routes/users.js", 22, None, None),
+        Frame("/app/node_modules/express/lib/router/index.js", 284, "Router.dispatch", None),
+        Frame("/app/src/server.js", 10, "handler", None),
+    )  # node:internal frames are dropped
+    assert q.errors == ("TypeError",)
+    assert "/app/src/users.mjs" in q.paths
+
+
+def test_browser_trace_keeps_url_path_only():
+    text = """\
+TypeError: this.props.onSave is not a function
+handleClick@http://localhost:3000/static/js/main.chunk.js:120:20
+dispatch@webpack:///./src/store/dispatch.js:14:3
+"""
+    q = parse_query(text)
+    assert q.frames == (
+        Frame("src/store/dispatch.js", 14, "dispatch", None),
+        Frame("/static/js/main.chunk.js", 120, "handleClick", None),
+    )
+    assert "localhost" not in " ".join(q.paths)
+    assert "onSave" in q.identifiers
+
+
+# ---------------------------------------------------------------------------------------
+# Go, Rust, Ruby
+
+
+def test_go_panic():
+    text = """\
+panic: runtime error: invalid memory address or nil pointer dereference
+[signal SIGSEGV: segmentation violation code=0x1 addr=0x0 pc=0x4a8f2e]
+
+goroutine 1 [running]:
+github.com/acme/proj/server.(*Server).Start(0x0, {0x0, 0x0})
+\t/home/u/proj/server/server.go:42 +0x1d
+main.run(...)
+\t/home/u/proj/main.go:17
+main.main()
+\t/home/u/proj/main.go:10 +0x25
+exit status 2
+"""
+    q = parse_query(text)
+    assert q.frames == (
+        Frame("/home/u/proj/main.go", 10, "main", "main"),
+        Frame("/home/u/proj/main.go", 17, "run", "main"),
+        Frame("/home/u/proj/server/server.go", 42, "Server.Start", "github.com/acme/proj/server"),
+    )
+    assert q.errors == ()  # "panic" is not an exception class
+    assert "github.com/acme/proj/server" not in q.paths  # a package, not a file
+
+
+def test_rust_panic_old_style():
+    text = (
+        "thread 'main' panicked at 'called `Option::unwrap()` on a `None` value', src/main.rs:10:5\n"
+        "note: run with `RUST_BACKTRACE=1` environment variable to display a backtrace\n"
+    )
+    q = parse_query(text)
+    assert q.frames == (Frame("src/main.rs", 10, None, None),)
+    assert q.paths == ("src/main.rs",)
+
+
+def test_rust_panic_new_style_with_backtrace():
+    text = """\
+thread 'main' panicked at src/parser/lexer.rs:88:14:
+index out of bounds: the len is 3 but the index is 7
+stack backtrace:
+   0: rust_begin_unwind
+             at /rustc/90c541806f23a127002de5b4038be731ba1458ca/library/std/src/panicking.rs:578:5
+   1: core::panicking::panic_fmt
+             at /rustc/90c541806f23a127002de5b4038be731ba1458ca/library/core/src/panicking.rs:67:14
+   2: mycrate::parser::lexer::Lexer::next_token
+             at ./src/parser/lexer.rs:88:14
+   3: mycrate::parser::parse
+             at ./src/parser/mod.rs:20:9
+"""
+    q = parse_query(text)
+    assert q.frames == (
+        Frame("src/parser/lexer.rs", 88, None, None),
+        Frame("src/parser/mod.rs", 20, "parse", "mycrate::parser"),
+        Frame("src/parser/lexer.rs", 88, "Lexer.next_token", "mycrate::parser::lexer"),
+    )  # std/core frames are dropped
+    assert q.paths == ("src/parser/lexer.rs", "src/parser/mod.rs")
+    assert "rust_begin_unwind" not in q.terms()
+
+
+def test_ruby_trace():
+    text = """\
+app/models/user.rb:10:in `save': undefined method `name' for nil:NilClass (NoMethodError)
+\tfrom app/controllers/users_controller.rb:25:in `block in create'
+\tfrom app/controllers/users_controller.rb:20:in 'UsersController#create'
+\tfrom bin/rails:4:in `<main>'
+"""
+    q = parse_query(text)
+    assert q.frames == (
+        Frame("bin/rails", 4, None, None),
+        Frame("app/controllers/users_controller.rb", 20, "UsersController.create", None),
+        Frame("app/controllers/users_controller.rb", 25, "create", None),
+        Frame("app/models/user.rb", 10, "save", None),
+    )
+    assert q.errors == ("NoMethodError",)
+
+
+# ---------------------------------------------------------------------------------------
+# Real SWE-bench issue texts (fragments copied from shared/eval/dev.jsonl)
+
+SEABORN_2848 = """\
+PairGrid errors with `hue` assigned in `map`
+In seaborn version 0.9.0 I was able to use the following Code to plot scatterplots across a PairGrid with categorical hue. The reason I am not using the "hue" keyword in creating the PairGrid is, that I want one regression line (with regplot) and not one regression per hue-category.
+```python
+import seaborn as sns
+iris = sns.load_dataset("iris")
+g = sns.PairGrid(iris, y_vars=["sepal_length","sepal_width"], x_vars=["petal_length","petal_width"])
+g.map(sns.scatterplot, hue=iris["species"])
+g.map(sns.regplot, scatter=False)
+```
+
+However, since I updated to searbon 0.11.1 the following Error message occurs:
+```
+---------------------------------------------------------------------------
+KeyError                                  Traceback (most recent call last)
+~/.Software/miniforge3/envs/py3.9/lib/python3.8/site-packages/seaborn/_core.py in _lookup_single(self, key)
+    143             # Use a value that's in the original data vector
+--> 144             value = self.lookup_table[key]
+    145         except KeyError:
+
+KeyError: 'setosa'
+
+During handling of the above exception, another exception occurred:
+
+TypeError                                 Traceback (most recent call last)
+<ipython-input-3-46dd21e9c95a> in <module>
+      2 iris = sns.load_dataset("iris")
+      3 g = sns.PairGrid(iris, y_vars=["sepal_length","sepal_width"], x_vars=["petal_length","species"])
+----> 4 g.map(sns.scatterplot, hue=iris["species"])
+      5
+
+~/.Software/miniforge3/envs/py3.9/lib/python3.8/site-packages/seaborn/axisgrid.py in map(self, func, **kwargs)
+   1263         row_indices, col_indices = np.indices(self.axes.shape)
+   1264         indices = zip(row_indices.flat, col_indices.flat)
+-> 1265         self._map_bivariate(func, indices, **kwargs)
+   1266
+   1267         return self
+
+~/.Software/miniforge3/envs/py3.9/lib/python3.8/site-packages/seaborn/_core.py in _lookup_single(self, key)
+    149                 normed = self.norm(key)
+    150             except TypeError as err:
+--> 151                 if np.isnan(key):
+    152                     value = (0, 0, 0, 0)
+    153                 else:
+
+TypeError: ufunc 'isnan' not supported for the input types, and the inputs could not be safely coerced to any supported types according to the casting rule ''safe''
+```
+"""
+
+
+def test_seaborn_2848_ipython7_traceback_and_code_block():
+    q = parse_query(SEABORN_2848)
+    site = "~/.Software/miniforge3/envs/py3.9/lib/python3.8/site-packages/seaborn/"
+    assert q.frames == (
+        Frame(site + "_core.py", 144, "_lookup_single", None),
+        Frame(site + "axisgrid.py", 1265, "map", None),
+        Frame(site + "_core.py", 151, "_lookup_single", None),
+    )
+    assert q.paths == (site + "_core.py", site + "axisgrid.py")
+    assert q.errors == ("KeyError", "TypeError")
+    assert {"PairGrid", "hue", "map", "load_dataset", "regplot"} <= set(q.identifiers)
+    assert "sns.PairGrid" in q.dotted and "sns.load_dataset" in q.dotted
+    # string contents and plain prose are not identifiers
+    assert not {"iris", "setosa", "species", "sepal_length", "The", "However"} & set(q.identifiers)
+
+
+REQUESTS_1724 = """\
+Unicode method names cause UnicodeDecodeError for some requests in Python 2.7.2
+The following example works fine:
+
+```
+files = {u'file': open(u'/usr/bin/diff', u'rb')}
+response = requests.request(method='POST', url=u'http://httpbin.org/post', files=files)
+```
+
+```
+Traceback (most recent call last):
+  File "/Users/hwkns/test_requests.py", line 6, in <module>
+    response = requests.request(method=u'POST', url=u'http://httpbin.org/post', files=files)
+  File "/Library/Python/2.7/site-packages/requests/api.py", line 44, in request
+    return session.request(method=method, url=url, **kwargs)
+  File "/Library/Python/2.7/site-packages/requests/sessions.py", line 335, in request
+    resp = self.send(prep, **send_kwargs)
+  File "/Library/Python/2.7/site-packages/requests/sessions.py", line 438, in send
+    r = adapter.send(request, **kwargs)
+  File "/Library/Python/2.7/site-packages/requests/adapters.py", line 292, in send
+    timeout=timeout
+  File "/Library/Python/2.7/site-packages/requests/packages/urllib3/connectionpool.py", line 428, in urlopen
+    body=body, headers=headers)
+  File "/System/Library/Frameworks/Python.framework/Versions/2.7/lib/python2.7/httplib.py", line 809, in _send_output
+    msg += message_body
+UnicodeDecodeError: 'ascii' codec can't decode byte 0xcf in position 140: ordinal not in range(128)
+```
+
+My guess is that `u'POST'` is infecting the header with unicode when it should be a string.  This is because `sessions.py:313` is simply:
+
+```
+req.method = method.upper()
+```
+
+My requests version is 1.2.3, but I see the same `.upper()` being used in the current source.
+"""
+
+
+def test_requests_1724_python_traceback():
+    q = parse_query(REQUESTS_1724)
+    assert funcs(q) == [None, "request", "request", "send", "send", "urlopen", "_send_output"]
+    assert q.frames[3] == Frame(
+        "/Library/Python/2.7/site-packages/requests/sessions.py", 438, "send", None
+    )
+    assert "/Library/Python/2.7/site-packages/requests/sessions.py" in q.paths
+    assert "sessions.py" in q.paths  # from `sessions.py:313`
+    assert q.errors == ("UnicodeDecodeError",)
+    assert "upper" in q.identifiers
+    assert "range" not in q.identifiers  # "not in range(128)" is a message, not code
+    assert "httpbin.org" not in q.dotted  # URLs are dropped
+    assert {"send", "urlopen", "unicodedecodeerror", "upper"} <= set(q.terms())
+
+
+REQUESTS_1963 = """\
+`Session.resolve_redirects` copies the original request for all subsequent requests, can cause incorrect method selection
+Consider the following redirection chain:
+
+```
+POST /do_something HTTP/1.1
+Host: server.example.com
+...
+
+HTTP/1.1 307 Temporary Redirect
+Location: //failover.example.com/new_thing_1513
+```
+
+The intermediate 303 See Other has caused the POST to be converted to
+a GET.  The subsequent 307 should preserve the GET.  However, because
+`Session.resolve_redirects` starts each iteration by copying the _original_
+request object, Requests will issue a POST!
+"""
+
+
+def test_requests_1963_backticked_method():
+    q = parse_query(REQUESTS_1963)
+    assert q.dotted == ("Session.resolve_redirects",)
+    assert q.identifiers[:2] == ("Session", "resolve_redirects")
+    assert "_original_" not in q.identifiers  # markdown emphasis
+    assert "original" not in q.identifiers
+    assert not any(p.startswith("HTTP") for p in q.paths)  # "HTTP/1.1" is no path
+    assert "server.example.com" not in q.dotted
+
+
+REQUESTS_2317 = """\
+method = builtin_str(method) problem
+In requests/sessions.py is a command:
+
+method = builtin_str(method)
+Converts method from
+b'GET'
+to
+"b'GET'"
+
+I am using python3.4 and python-neutronclient (2.3.9) with requests (2.4.3).  neutronclient is broken because it uses this "args = utils.safe_encode_list(args)" command which converts all the values to binary string, including method.
+"""
+
+
+def test_requests_2317_path_in_prose():
+    q = parse_query(REQUESTS_2317)
+    assert q.paths == ("requests/sessions.py",)
+    assert q.identifiers == ("builtin_str", "safe_encode_list")
+    assert q.dotted == ("utils.safe_encode_list",)
+    assert not any("python3" in d for d in q.dotted)
+
+
+REQUESTS_863 = """\
+Allow lists in the dict values of the hooks argument
+Currently the Request class has a .register_hook() method but it parses the dictionary it expects from it's hooks argument weirdly: the argument can only specify one hook function per hook.  If you pass in a list of hook functions per hook the code in Request.**init**() will wrap the list in a list which then fails when the hooks are consumed (since a list is not callable).  This is especially annoying since you can not use multiple hooks from a session.  The only way to get multiple hooks now is to create the request object without sending it, then call .register_hook() multiple times and then finally call .send().
+"""
+
+
+def test_requests_863_markdown_mangled_dunder():
+    q = parse_query(REQUESTS_863)
+    assert q.dotted == ("Request.__init__",)
+    assert q.identifiers == ("register_hook", "__init__", "send")
+    assert q.terms() == ["__init__", "register_hook", "send"]
+
+
+XARRAY_4094 = """\
+to_unstacked_dataset broken for single-dim variables
+<!-- A short summary of the issue, if appropriate -->
+
+
+#### MCVE Code Sample
+
+```python
+arr = xr.DataArray(
+     np.arange(3),
+     coords=[("x", [0, 1, 2])],
+ )
+data = xr.Dataset({"a": arr, "b": arr})
+stacked = data.to_stacked_array('y', sample_dims=['x'])
+unstacked = stacked.to_unstacked_dataset('y')
+# MergeError: conflicting values for variable 'y' on objects to be combined. You can skip this check by specifying compat='override'.
+```
+
+#### Expected Output
+A working roundtrip.
+
+#### Versions
+
+<details><summary>Output of <tt>xr.show_versions()</tt></summary>
+
+INSTALLED VERSIONS
+------------------
+commit: None
+python: 3.7.3 (default, Mar 27 2019, 22:11:17)
+[GCC 7.3.0]
+python-bits: 64
+OS: Linux
+OS-release: 4.15.0-96-generic
+machine: x86_64
+processor: x86_64
+byteorder: little
+LC_ALL: None
+LANG: en_GB.UTF-8
+LOCALE: en_GB.UTF-8
+libhdf5: 1.10.4
+
+xarray: 0.15.1
+pandas: 1.0.3
+numpy: 1.17.3
+nc_time_axis: None
+PseudoNetCDF: None
+setuptools: 41.0.0
+
+</details>
+"""
+
+
+def test_xarray_4094_code_block_and_version_dump():
+    q = parse_query(XARRAY_4094)
+    assert q.identifiers[0] == "to_unstacked_dataset"
+    assert {"to_stacked_array", "sample_dims", "DataArray", "arange", "show_versions"} <= set(
+        q.identifiers
+    )
+    assert q.errors == ("MergeError",)  # from a comment inside the code block
+    assert {"xr.DataArray", "data.to_stacked_array", "stacked.to_unstacked_dataset"} <= set(
+        q.dotted
+    )
+    # the environment dump is noise: none of its keys are identifiers
+    assert not {"nc_time_axis", "LC_ALL", "PseudoNetCDF", "x86_64", "en_GB"} & set(q.identifiers)
+    assert "en_GB.UTF" not in q.dotted
+    assert "INSTALLED VERSIONS" not in q.clean_text and "libhdf5" not in q.clean_text
+    assert "A short summary" not in q.clean_text  # HTML comments are dropped
+
+
+XARRAY_6721 = """\
+Accessing chunks on zarr backed xarray seems to load entire array into memory
+### What happened?
+
+When running the following example it appears the entire dataset is loaded into memory when accessing the `chunks` attribute:
+
+```python
+import xarray as xr
+
+url = "https://ncsa.osn.xsede.org/Pangeo/pangeo-forge/swot_adac/FESOM/surf/fma.zarr"
+ds = xr.open_dataset(url, engine='zarr') # note that ds is not chunked but still uses lazy loading
+ds.chunks
+```
+
+### Relevant log output
+
+```Python
+File ~/Downloads/minicondam1/envs/dev3.9/lib/python3.9/site-packages/xarray/core/dataset.py:2110, in Dataset.chunks(self)
+   2095 @property
+   2096 def chunks(self) -> Mapping[Hashable, tuple[int, ...]]:
+   2097     \"\"\"
+   2098     Mapping from dimension names to block lengths for this dataset's data, or None if
+   2099     the underlying data is not a dask array.
+   (...)
+   2108     xarray.unify_chunks
+   2109     \"\"\"
+-> 2110     return get_chunksizes(self.variables.values())
+
+File ~/Downloads/minicondam1/envs/dev3.9/lib/python3.9/site-packages/xarray/core/common.py:1815, in get_chunksizes(variables)
+   1813 chunks: dict[Any, tuple[int, ...]] = {}
+   1814 for v in variables:
+-> 1815     if hasattr(v.data, "chunks"):
+   1816         for dim, c in v.chunksizes.items():
+   1817             if dim in chunks and c != chunks[dim]:
+
+File ~/Downloads/minicondam1/envs/dev3.9/lib/python3.9/site-packages/xarray/core/variable.py:339, in Variable.data(self)
+    337     return self._data
+    338 else:
+--> 339     return self.values
+
+File ~/Downloads/minicondam1/envs/dev3.9/lib/python3.9/site-packages/xarray/core/indexing.py:552, in MemoryCachedArray.__array__(self, dtype)
+    551 def __array__(self, dtype=None):
+--> 552     self._ensure_cached()
+    553     return np.asarray(self.array, dtype=dtype)
+```
+"""
+
+
+def test_xarray_6721_ipython8_traceback():
+    q = parse_query(XARRAY_6721)
+    assert funcs(q) == [
+        "Dataset.chunks",
+        "get_chunksizes",
+        "Variable.data",
+        "MemoryCachedArray.__array__",
+    ]
+    site = "~/Downloads/minicondam1/envs/dev3.9/lib/python3.9/site-packages/xarray/core/"
+    assert q.frames[1] == Frame(site + "common.py", 1815, "get_chunksizes", None)
+    assert q.paths[0] == site + "dataset.py"
+    assert not any("zarr" in p for p in q.paths)  # fma.zarr sits in a URL
+    assert {"chunks", "open_dataset"} <= set(q.identifiers)
+    assert "xsede" not in q.clean_text and "https" not in q.clean_text
+    assert {"dataset", "chunks", "get_chunksizes", "memorycachedarray", "__array__"} <= set(
+        q.terms()
+    )
+
+
+PYLINT_6903 = """\
+Running pylint in Kubernetes Pod with --jobs=0 fails
+### Bug description
+
+I run pylint in multiple parallel stages with Jenkins at a Kubernets agent with `--jobs=0`.
+
+The newly introduced function [pylint.run._query_cpu()](https://github.com/PyCQA/pylint/blob/main/pylint/lint/run.py#L34) is called to determine the number of cpus to use and returns 0 in this case.
+
+> cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us
+> \\> -1
+
+### Pylint output
+
+```shell
+> [2022-06-09T13:38:24.824Z]   File "/usr/local/lib/python3.9/dist-packages/pylint/lint/run.py", line 197, in __init__
+> [2022-06-09T13:38:24.824Z]     linter.check(args)
+> [2022-06-09T13:38:24.824Z]   File "/usr/local/lib/python3.9/dist-packages/pylint/lint/parallel.py", line 140, in check_parallel
+> [2022-06-09T13:38:24.824Z]     with multiprocessing.Pool(
+> [2022-06-09T13:38:24.824Z]   File "/usr/lib/python3.9/multiprocessing/pool.py", line 205, in __init__
+> [2022-06-09T13:38:24.824Z]     raise ValueError("Number of processes must be at least 1")
+```
+
+### Pylint version
+
+```shell
+pylint>2.14.0
+```
+"""
+
+
+def test_pylint_6903_github_link_and_prefixed_frames():
+    q = parse_query(PYLINT_6903)
+    assert q.paths[0] == "pylint/lint/run.py"  # from the GitHub blob link
+    assert "/sys/fs/cgroup/cpu/cpu.cfs_quota_us" in q.paths
+    assert "pylint.run._query_cpu" in q.dotted
+    assert {"jobs", "_query_cpu"} <= set(q.identifiers)
+    assert funcs(q) == ["__init__", "check_parallel", "__init__"]
+    assert q.frames[0].path == "/usr/local/lib/python3.9/dist-packages/pylint/lint/run.py"
+    assert "github.com" not in q.clean_text
+
+
+PYTEST_5103 = """\
+Unroll the iterable for all/any calls to get better reports
+Sometime I need to assert some predicate on all of an iterable, and for that the builtin functions `all`/`any` are great - but the failure messages aren't useful at all!
+
+- A for loop
+```sh
+    def test_all_even():
+        even_stevens = list(range(1,100,2))
+        for number in even_stevens:
+>           assert is_even(number)
+E           assert False
+E            +  where False = is_even(1)
+
+test_all_any.py:7: AssertionError
+```
+- [x] `pip list` of the virtual environment you are using
+```
+Package        Version
+-------------- -------
+atomicwrites   1.3.0
+attrs          19.1.0
+more-itertools 7.0.0
+pluggy         0.9.0
+pytest         4.4.0
+```
+- [x] pytest and operating system versions
+`platform darwin -- Python 3.7.3, pytest-4.4.0, py-1.8.0, pluggy-0.9.0`
+"""
+
+
+def test_pytest_5103_backticked_builtins_and_pytest_output():
+    q = parse_query(PYTEST_5103)
+    assert q.identifiers[:2] == ("all", "any")
+    assert {"test_all_even", "is_even"} <= set(q.identifiers)
+    assert q.paths == ("test_all_any.py",)
+    assert q.frames == (Frame("test_all_any.py", 7, None, None),)
+    assert q.errors == ("AssertionError",)
+    assert not {"atomicwrites", "attrs", "pluggy", "Python", "platform"} & set(q.identifiers)
+    assert "atomicwrites" not in q.clean_text  # pip list is noise
+
+
+PYLINT_5859 = """\
+"--notes" option ignores note tags that are entirely punctuation
+### Bug description
+
+If a note tag specified with the `--notes` option is entirely punctuation, pylint won't report a fixme warning (W0511).
+
+```python
+# YES: yes
+# ???: no
+```
+
+`pylint test.py --notes="YES,???"` will return a fixme warning (W0511) for the first line, but not the second.
+
+### Pylint output
+
+```shell
+************* Module test
+test.py:1:1: W0511: YES: yes (fixme)
+```
+"""
+
+
+def test_pylint_5859_option_name():
+    q = parse_query(PYLINT_5859)
+    assert q.identifiers == ("notes",)
+    assert q.paths == ("test.py",)
+    assert q.frames == () and q.errors == ()
+
+
+PYLINT_7114 = """\
+Linting fails if module contains module of the same name
+### Steps to reproduce
+
+Given multiple files:
+```
+.
+`-- a/
+    |-- a.py
+    `-- b.py
+```
+Which are all empty, running `pylint a` fails:
+
+```
+$ pylint a
+************* Module a
+a/__init__.py:1:0: F0010: error while code parsing: Unable to load file a/__init__.py:
+[Errno 2] No such file or directory: 'a/__init__.py' (parse-error)
+$
+```
+
+However, if I rename `a.py`, `pylint a` succeeds. Alternatively, I can also `touch a/__init__.py`, but that shouldn't be necessary anymore.
+"""
+
+
+def test_pylint_7114_short_file_names():
+    q = parse_query(PYLINT_7114)
+    assert q.paths == ("a.py", "b.py", "a/__init__.py")
+    assert q.identifiers == ()  # `pylint a` and `touch ...` are shell commands
+    assert q.dotted == ()
+
+
+PYTEST_8365 = """\
+tmpdir creation fails when the username contains illegal characters for directory names
+`tmpdir`, `tmpdir_factory` and `tmp_path_factory` rely on `getpass.getuser()` for determining the `basetemp` directory. I found that the user name returned by `getpass.getuser()` may return characters that are not allowed for directory names.
+
+When trying to create a temp directory in pytest through e.g. `tmpdir_factory.mktemp('foobar')` this fails with the following error message:
+```
+self = WindowsPath('C:/Users/john_doe/AppData/Local/Temp/pytest-of-contoso/john_doe')
+mode = 511, parents = False, exist_ok = True
+
+    def mkdir(self, mode=0o777, parents=False, exist_ok=False):
+        \"\"\"
+        Create a new directory at this given path.
+        \"\"\"
+        if self._closed:
+            self._raise_closed()
+        try:
+>           self._accessor.mkdir(self, mode)
+E           FileNotFoundError: [WinError 3] The system cannot find the path specified: 'C:\\\\Users\\\\john_doe\\\\AppData\\\\Local\\\\Temp\\\\pytest-of-contoso\\\\john_doe'
+
+C:\\Python38\\lib\\pathlib.py:1266: FileNotFoundError
+```
+"""
+
+
+def test_pytest_8365_windows_paths_and_backticks():
+    q = parse_query(PYTEST_8365)
+    assert q.identifiers[:4] == ("tmpdir", "tmpdir_factory", "tmp_path_factory", "getuser")
+    assert "getpass.getuser" in q.dotted and "tmpdir_factory.mktemp" in q.dotted
+    assert "getpass" not in q.identifiers or q.identifiers.index("getuser") < q.identifiers.index(
+        "getpass"
+    )
+    assert "C:/Python38/lib/pathlib.py" in q.paths
+    assert q.frames == (Frame("C:/Python38/lib/pathlib.py", 1266, None, None),)
+    assert q.errors[0] == "FileNotFoundError"
+    assert "e.g" not in q.dotted
+
+
+FLASK_4045 = """\
+Raise error when blueprint name contains a dot
+This is required since every dot is now significant since blueprints can be nested. An error was already added for endpoint names in 1.0, but should have been added for this as well.
+"""
+
+
+def test_flask_4045_plain_prose_has_no_strong_signals():
+    q = parse_query(FLASK_4045)
+    assert (q.paths, q.dotted, q.identifiers, q.frames, q.errors) == ((), (), (), (), ())
+    assert q.terms() == []
+    assert q.clean_text.startswith("Raise error when blueprint name contains a dot This is")
+
+
+XARRAY_3677 = """\
+Merging dataArray into dataset using dataset method fails
+While it's possible to merge a dataset and a dataarray object using the top-level `merge()` function, if you try the same thing with the `ds.merge()` method it fails.
+
+```python
+import xarray as xr
+
+ds = xr.Dataset({'a': 0})
+da = xr.DataArray(1, name='b')
+
+expected = xr.merge([ds, da])  # works fine
+print(expected)
+
+ds.merge(da)  # fails
+```
+
+Output:
+```
+Traceback (most recent call last):
+  File "mwe.py", line 6, in <module>
+    actual = ds.merge(da)
+  File "/home/tegn500/Documents/Work/Code/xarray/xarray/core/dataset.py", line 3591, in merge
+    fill_value=fill_value,
+  File "/home/tegn500/Documents/Work/Code/xarray/xarray/core/merge.py", line 835, in dataset_merge_method
+    objs, compat, join, priority_arg=priority_arg, fill_value=fill_value
+  File "/home/tegn500/Documents/Work/Code/xarray/xarray/core/merge.py", line 548, in merge_core
+    coerced = coerce_pandas_values(objects)
+  File "/home/tegn500/Documents/Work/Code/xarray/xarray/core/merge.py", line 394, in coerce_pandas_values
+    for k, v in obj.items():
+  File "/home/tegn500/Documents/Work/Code/xarray/xarray/core/common.py", line 233, in __getattr__
+    "{!r} object has no attribute {!r}".format(type(self).__name__, name)
+AttributeError: 'DataArray' object has no attribute 'items'
+```
+"""
+
+
+def test_xarray_3677_traceback_and_backticks():
+    q = parse_query(XARRAY_3677)
+    assert funcs(q) == [
+        None,
+        "merge",
+        "dataset_merge_method",
+        "merge_core",
+        "coerce_pandas_values",
+        "__getattr__",
+    ]
+    assert q.frames[0] == Frame("mwe.py", 6, None, None)
+    assert q.errors == ("AttributeError",)
+    assert "merge" in q.identifiers and "ds" not in q.identifiers  # `ds.merge()`: a receiver
+    assert {"xr.Dataset", "xr.merge", "ds.merge"} <= set(q.dotted)
+    assert "/home/tegn500/Documents/Work/Code/xarray/xarray/core/merge.py" in q.paths
+
+
+# ---------------------------------------------------------------------------------------
+# clean_text
+
+
+def test_clean_text_collapses_a_long_traceback():
+    frames = "".join(
+        f'  File "/srv/app/pkg/mod{i}.py", line {i + 10}, in step_{i}\n    value = step_{i + 1}(value)\n'
+        for i in range(60)
+    )
+    text = (
+        "Import fails on startup\n\n"
+        "```\nTraceback (most recent call last):\n"
+        + frames
+        + "ValueError: bad config key 'port'\n```\n\nSee https://example.com/docs/config for details."
+    )
+    q = parse_query(text)
+    assert len(q.frames) == 60
+    clean = q.clean_text
+    assert clean.startswith("Import fails on startup")
+    assert "ValueError: bad config key 'port'" in clean
+    assert "step_59" in clean  # innermost function names are kept
+    assert "/srv/app" not in clean and "line 69" not in clean  # frame noise is gone
+    assert "value = step_" not in clean  # so are the source lines
+    assert "example.com" not in clean and "https" not in clean
+    assert len(clean) < len(text) / 4
+
+
+def test_clean_text_truncates_long_blocks_and_caps_length():
+    code = "\n".join(f"result_{i} = compute(value_{i})" for i in range(200))
+    text = f"Slow loop\n\n```python\n{code}\n```\n\nEnd of report. " + "word " * 1000
+    q = parse_query(text)
+    assert "result_3 " in q.clean_text and "result_150" not in q.clean_text
+    assert "…" in q.clean_text
+    assert len(q.clean_text) <= 2000
+    assert "  " not in q.clean_text and "\n" not in q.clean_text
+
+
+def test_clean_text_drops_duplicate_paragraphs():
+    para = "The session object keeps the original method across redirects in resolve_redirects."
+    q = parse_query(f"Title\n\n{para}\n\n{para}\n")
+    assert q.clean_text.count("resolve_redirects") == 1
+
+
+# ---------------------------------------------------------------------------------------
+# Precision of the prose extractors
+
+
+def test_prose_words_versions_urls_and_emails_are_not_signals():
+    text = (
+        "The parser breaks. However, This happens on Python 3.9.1 and v2.0.0, e.g. when "
+        "running on macOS or GitHub Actions. See https://github.com/org/repo/issues/12 "
+        "or mail dev.team@example.org, hash 0x1f3a and deadbeef1234. i.e. nothing works."
+    )
+    q = parse_query(text)
+    assert q.identifiers == ()
+    assert q.dotted == ()
+    assert q.paths == ()
+    assert q.errors == ()
+
+
+def test_prose_code_shapes_are_identifiers():
+    text = (
+        "Calling PairGrid.map_diag with a DataFrame breaks __init__; the _private_helper and "
+        "MAX_RETRIES constant are involved, and so is getHTTPResponse. Use os.path.join() "
+        "and call reset() first."
+    )
+    q = parse_query(text)
+    assert q.identifiers == (
+        "PairGrid",
+        "map_diag",
+        "DataFrame",
+        "__init__",
+        "_private_helper",
+        "MAX_RETRIES",
+        "getHTTPResponse",
+        "reset",
+    )
+    assert q.dotted == ("PairGrid.map_diag", "os.path.join")
+
+
+def test_paths_need_an_extension_or_a_directory_shape():
+    text = (
+        "Edit setup.cfg and src/_pytest/python.py (see ./docs/conf.py, Makefile, .pylintrc). "
+        "It works and/or fails with HTTP/1.1 in 17/15 cases; Node.js is fine; "
+        "call resp.json() and check /etc/hosts and lib/pkg/sub/ too."
+    )
+    q = parse_query(text)
+    assert q.paths == (
+        "setup.cfg",
+        "src/_pytest/python.py",
+        "docs/conf.py",
+        "Makefile",
+        ".pylintrc",
+        "/etc/hosts",
+        "lib/pkg/sub/",
+    )
+    assert "resp.json" in q.dotted
+
+
+def test_dotted_names():
+    q = parse_query(
+        "Both xr.Dataset.to_netcdf and np.ndarray fail; requests.sessions.Session.send too. "
+        "Visit www.example.com or docs.python.org, version 1.2.3, file setup.py, end.Then more."
+    )
+    assert q.dotted == ("xr.Dataset.to_netcdf", "np.ndarray", "requests.sessions.Session.send")
+    assert q.terms() == ["dataset", "to_netcdf", "ndarray", "session", "send"]
+
+
+def test_errors_from_prose_and_qualified_names():
+    q = parse_query(
+        "It raises requests.exceptions.ConnectionError, sometimes a KeyError, "
+        "never a plain Exception or Error."
+    )
+    assert q.errors == ("ConnectionError", "KeyError")
+    assert "requests.exceptions.ConnectionError" in q.dotted
+
+
+def test_doctest_and_indented_code_blocks():
+    text = (
+        "Example:\n\n"
+        ">>> from pkg.io import read_table\n"
+        ">>> read_table('x.csv', skip_rows=2)\n"
+        "Traceback (most recent call last):\n"
+        "KeyError: 'a'\n\n"
+        "Also:\n\n"
+        "    frame = load_frame(path)\n"
+        "    frame.normalize()\n"
+    )
+    q = parse_query(text)
+    assert q.identifiers[:2] == ("read_table", "skip_rows")
+    assert {"load_frame", "normalize"} <= set(q.identifiers)
+    assert "frame" not in q.identifiers and "path" not in q.identifiers
+    assert "x.csv" in q.paths
+    assert q.errors == ("KeyError",)
+
+
+def test_crlf_input_and_determinism():
+    text = REQUESTS_1724.replace("\n", "\r\n")
+    a, b = parse_query(text), parse_query(text)
+    assert a == b
+    assert a.frames == parse_query(REQUESTS_1724).frames
+    assert a.text == text
+
+
+def test_empty_query():
+    q = parse_query("")
+    assert q == QuerySignals("", "", (), (), (), (), ())
+    assert q.terms() == []
+
+
+# ---------------------------------------------------------------------------------------
+# module_to_paths
+
+
+def test_module_to_paths_longest_prefix_first():
+    assert module_to_paths("pkg.io.parser") == [
+        "pkg/io/parser.py",
+        "pkg/io/parser/__init__.py",
+        "pkg/io/parser",
+        "pkg/io.py",
+        "pkg/io/__init__.py",
+        "pkg/io",
+        "pkg.py",
+        "pkg/__init__.py",
+        "pkg",
+    ]
+
+
+def test_module_to_paths_with_trailing_attributes():
+    out = module_to_paths("pkg.io.parser.Parser.read")
+    assert out[0] == "pkg/io/parser/Parser/read.py"
+    assert out.index("pkg/io/parser.py") < out.index("pkg/io.py")
+    assert out[-1] == "pkg"
+
+
+@pytest.mark.parametrize("bad", ["", "   ", "1.2.3", "a..b", "x.py-y"])
+def test_module_to_paths_rejects_non_names(bad):
+    assert module_to_paths(bad) == []
+
+
+def test_trace_lookalikes_in_prose_are_not_frames():
+    text = (
+        "We looked at the moment (see above) and it failed.\n"
+        "Edit setup.py in my project first.\n"
+        "Step:1: Done\n"
+        "There are .env or .flaskenv files present.\n"
+        "### Additional dependencies\n\n_No response_\n"
+    )
+    q = parse_query(text)
+    assert q.frames == ()
+    assert q.identifiers == ()
+    assert q.paths == ("setup.py", ".env")
+    assert "We looked at the moment" in q.clean_text
+
+
+def test_ipython_header_names_the_error():
+    text = (
+        "---------------------------------------------------------------------------\n"
+        "LinAlgError                               Traceback (most recent call last)\n"
+        "File ~/code/seaborn/seaborn/_stats/regression.py:30, in PolyFit._fit_predict(self, data)\n"
+        "---> 30     p = np.polyfit(x, y, self.order)\n"
+        "\n"
+        "File <__array_function__ internals>:180, in polyfit(*args, **kwargs)\n"
+        "\n"
+        "LinAlgError: SVD did not converge in Linear Least Squares\n"
+    )
+    q = parse_query(text)
+    assert q.errors == ("LinAlgError",)
+    assert q.frames == (
+        Frame("~/code/seaborn/seaborn/_stats/regression.py", 30, "PolyFit._fit_predict", None),
+        Frame(None, 180, "polyfit", None),
+    )
+    assert q.terms() == ["linalgerror", "polyfit", "_fit_predict"]
+    assert q.clean_text == (
+        "PolyFit._fit_predict polyfit LinAlgError: SVD did not converge in Linear Least Squares"
+    )
