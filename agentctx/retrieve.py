@@ -33,7 +33,7 @@ STOP_TERMS = frozenset(
     will with would you your self cls none true false return def class import the issue
     bug error problem expected actual behavior behaviour work works working version
     please thanks example code
-    """.split()
+    """.split()  # noqa: SIM905
 )
 # fmt: on
 
