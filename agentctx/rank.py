@@ -1,10 +1,12 @@
 """Pure scoring and fusion: candidate lists -> one ranked list of hits.
 
-Reciprocal rank fusion (each list contributes ``w / (K + rank)``) is robust to the
-lists' incomparable raw scores. File-level signals (the query names the file, the
-file changed recently) lift the chunks of that file; a one-hop graph expansion lifts
-the callers and callees of the best hits. Scores are normalized so the best hit is
-1.0 and a relative threshold drops the tail.
+Each list (dense cosine, lexical BM25, exact symbol matches) is min-max normalized
+and blended with a reciprocal-rank term, so a clear winner in one list keeps its
+margin (pure RRF flattens it) while lists with incomparable raw scores still add up
+sensibly. File-level signals (the query names the file, the file changed recently)
+lift the chunks of that file; a one-hop graph expansion lifts the callers and
+callees of the best hits in proportion to their scores. The result is normalized so
+the best hit scores 1.0, and a relative threshold drops the tail.
 """
 
 from __future__ import annotations
@@ -16,26 +18,35 @@ from .models import Hit
 from .retrieve import Candidates, OutlineEntry
 
 RRF_K = 60
+SCORE_SHARE = 0.7  # share of each list's contribution from its normalized score (rest: rank)
 DEFAULT_WEIGHTS: dict[str, float] = {
     "dense": 1.0,
     "lexical": 1.0,
-    "symbol": 1.5,
-    "path": 1.2,
-    "recency": 0.3,
-    "graph": 0.5,
+    "symbol": 1.0,
+    "path": 0.8,
+    "recency": 0.2,
+    "graph": 0.3,  # share of a seed's own score passed to its callees/callers
 }
 DEFAULT_MIN_SCORE = 0.15
 
 
-def rrf(
-    lists: Mapping[str, list[tuple[int, float]]], weights: Mapping[str, float], k: int = RRF_K
+def fuse(
+    lists: Mapping[str, list[tuple[int, float]]], weights: Mapping[str, float]
 ) -> tuple[dict[int, float], dict[int, set[str]]]:
+    """Weighted sum over lists of ``SCORE_SHARE * minmax(score) + rest * rrf(rank)``."""
     scores: dict[int, float] = defaultdict(float)
     reasons: dict[int, set[str]] = defaultdict(set)
     for name, ranked in lists.items():
+        if not ranked:
+            continue
         w = weights.get(name, 1.0)
-        for rank, (cid, _) in enumerate(ranked):
-            scores[cid] += w / (k + rank + 1)
+        hi = max(s for _, s in ranked)
+        lo = min(s for _, s in ranked)
+        span = hi - lo
+        for rank, (cid, s) in enumerate(ranked):
+            norm = (s - lo) / span if span > 0 else 1.0
+            rrf = (RRF_K + 1) / (RRF_K + rank + 1)
+            scores[cid] += w * (SCORE_SHARE * norm + (1 - SCORE_SHARE) * rrf)
             reasons[cid].add(name)
     return dict(scores), dict(reasons)
 
@@ -52,22 +63,30 @@ def _file_lift(
     for path, s in file_scores.items():
         entries = sorted(by_file.get(path, []), key=lambda e: (-fused.get(e.id, 0.0), e.start_line))
         for i, e in enumerate(entries):
-            fused[e.id] = fused.get(e.id, 0.0) + weight * s / (RRF_K + 1 + i)
+            fused[e.id] = fused.get(e.id, 0.0) + weight * s / (1 + 0.25 * i)
             reasons.setdefault(e.id, set()).add(signal)
 
 
 def _graph(
-    fused: dict[int, float], outline: Mapping[int, OutlineEntry], seeds: int = 10
+    fused: dict[int, float], outline: Mapping[int, OutlineEntry], seeds: int = 8
 ) -> list[tuple[int, float]]:
-    """Callees and callers of the top hits (names resolved when unambiguous enough)."""
+    """Callees and callers of the top hits (names resolved when unambiguous enough).
+
+    Seeds are the best hits scoring at least half the best; a neighbour's gain is its
+    strongest link plus a fifth of the others, so many weak links never outweigh a
+    direct match.
+    """
+    top = sorted(fused.items(), key=lambda x: (-x[1], x[0]))[:seeds]
+    if not top:
+        return []
+    top = [(cid, s) for cid, s in top if s >= 0.5 * top[0][1]]
     by_name: dict[str, list[int]] = defaultdict(list)
     callers: dict[str, list[int]] = defaultdict(list)
     for e in outline.values():
         by_name[e.name].append(e.id)
         for ref in e.refs:
             callers[ref].append(e.id)
-    top = sorted(fused.items(), key=lambda x: (-x[1], x[0]))[:seeds]
-    gained: dict[int, float] = defaultdict(float)
+    links: dict[int, list[float]] = defaultdict(list)
     for cid, score in top:
         seed = outline.get(cid)
         if seed is None:
@@ -77,12 +96,13 @@ def _graph(
             if 0 < len(targets) <= 3:
                 for t in targets:
                     if t != cid:
-                        gained[t] += score / len(targets)
+                        links[t].append(score / len(targets))
         users = callers.get(seed.name, [])
         if 0 < len(users) <= 20 and len(seed.name) > 3:
             for u in users:
                 if u != cid:
-                    gained[u] += 0.5 * score / len(users) ** 0.5
+                    links[u].append(0.5 * score / len(users) ** 0.5)
+    gained = {t: max(v) + 0.2 * (sum(v) - max(v)) for t, v in links.items()}
     return sorted(gained.items(), key=lambda x: (-x[1], x[0]))
 
 
@@ -95,7 +115,7 @@ def rank(
 ) -> tuple[list[Hit], int]:
     """Fused, normalized, thresholded hits (best first) and how many fell below."""
     w = {**DEFAULT_WEIGHTS, **(weights or {})}
-    fused, reasons = rrf(cands.lists, w)
+    fused, reasons = fuse(cands.lists, w)
     by_file: dict[str, list[OutlineEntry]] = defaultdict(list)
     for e in cands.outline.values():
         by_file[e.path].append(e)
@@ -103,9 +123,8 @@ def rank(
         scores = cands.file_scores.get(signal)
         if scores:
             _file_lift(signal, scores, by_file, fused, reasons, w[signal])
-    graph = _graph(fused, cands.outline)
-    for rank_, (cid, _) in enumerate(graph):
-        fused[cid] = fused.get(cid, 0.0) + w["graph"] / (RRF_K + rank_ + 1)
+    for cid, gained in _graph(fused, cands.outline):
+        fused[cid] = fused.get(cid, 0.0) + w["graph"] * gained
         reasons.setdefault(cid, set()).add("graph")
     if not fused:
         return [], 0

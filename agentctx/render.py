@@ -85,6 +85,16 @@ def _fence(text: str) -> str:
     return fence
 
 
+_OWN_TAGS = ("</symbol", "</mention", "</file", "</context", "]]>")
+
+
+def _xml_body(text: str) -> str:
+    """Code as is (what LLM prompts want), or CDATA when it could close one of our tags."""
+    if not any(tag in text for tag in _OWN_TAGS):
+        return text
+    return "<![CDATA[" + text.replace("]]>", "]]]]><![CDATA[>") + "]]>"
+
+
 def item_block(item: PackItem, fmt: str) -> str:
     """One item as it appears in the bundle (without its file's header)."""
     if fmt == "xml":
@@ -93,8 +103,8 @@ def item_block(item: PackItem, fmt: str) -> str:
             f'lines="{item.start_line}-{item.end_line}"'
         )
         if item.detail == "mention":
-            return f"<mention {attrs}>{escape(item.text)}</mention>\n"
-        return f'<symbol {attrs} detail="{item.detail}">\n{escape(item.text)}\n</symbol>\n'
+            return f"<mention {attrs}>{_xml_body(item.text)}</mention>\n"
+        return f'<symbol {attrs} detail="{item.detail}">\n{_xml_body(item.text)}\n</symbol>\n'
     if item.detail == "mention":
         return f"- `{item.text}`\n"
     fence = _fence(item.text)

@@ -605,6 +605,7 @@ class _Runner:
         }
         settings = load_settings(snap.root, {"embedder": cfg.embedder})
         emb = self._embedder(settings.embedder)
+        record["embedder"] = settings.embedder if cfg.method == "agentctx" else None
         agentctx = cfg.method == "agentctx"
         t0 = time.perf_counter()
         report = build_index(settings, reporter=self.prog, embed=agentctx, embedder=emb)
@@ -746,7 +747,7 @@ def summarize(records: Sequence[dict[str, Any]], config: BenchConfig) -> dict[st
         "method": config.method,
         "filter": config.split,
         "tokenizer": config.tokenizer,
-        "embedder": config.embedder,
+        "embedder": ", ".join(sorted({r["embedder"] for r in ok if r.get("embedder")})) or None,
         "budgets": list(config.budgets),
         "instances": len(records),
         "scored": len(ok),

@@ -162,8 +162,8 @@ def swebench_command(
 ) -> None:
     """Localization on SWE-bench: gold files and functions found in each bundle.
 
-    Prints the path of the Markdown summary; results go to OUT/swebench-METHOD-FILTER.jsonl
-    (one line per instance), .md and OUT/summary.json.
+    Writes OUT/swebench-METHOD-FILTER.jsonl (a line per instance), .md and OUT/summary.json;
+    prints the Markdown's path.
     """
     from ..bench.swebench import BenchConfig, run_swebench
 

@@ -1,0 +1,301 @@
+"""pack and search end to end on the sample repository.
+
+Budget and format tests use the model-free ``hash`` embedder (deterministic across
+machines, so golden files stay stable); the relevance tests use the real model.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from agentctx.cli import app
+from agentctx.config import load_settings
+from agentctx.embed import get_embedder
+from agentctx.errors import BudgetError, ExitCode
+from agentctx.pipeline import build_index, pack, search
+from agentctx.tokens import get_tokenizer
+
+GOLDEN = Path(__file__).parent / "golden"
+runner = CliRunner()
+
+
+def _hash_settings(root: Path):
+    return load_settings(root, {"embedder": "hash"})
+
+
+@pytest.fixture
+def indexed_hash(sample_repo: Path) -> Path:
+    (sample_repo / ".agentctx.toml").write_text('embedder = "hash"\n')
+    build_index(load_settings(sample_repo))
+    return sample_repo
+
+
+@pytest.fixture(scope="module")
+def minilm():
+    return get_embedder("minilm")
+
+
+@pytest.fixture(scope="module")
+def indexed_real(tmp_path_factory, minilm):
+    from conftest import make_sample_repo
+
+    root = make_sample_repo(tmp_path_factory.mktemp("real"))
+    build_index(load_settings(root), embedder=minilm)
+    return root
+
+
+@pytest.mark.model
+@pytest.mark.parametrize(
+    ("question", "path", "symbol"),
+    [
+        ("how is sales tax computed?", "src/shop/pricing.py", "tax_for"),
+        ("format a price for display", "src/shop/pricing.py", "format_price"),
+        ("remove a product from the cart by SKU", "src/shop/cart.py", "Cart.remove"),
+        ("reserve stock in the inventory", "src/inventory/stock.go", "Stock.Reserve"),
+        ("submit the checkout form", "src/web/checkout.ts", "CheckoutForm.submit"),
+        (
+            'Traceback (most recent call last):\n  File "src/shop/cart.py", line 37, in total\n'
+            "TypeError: unsupported operand type(s) for *: 'NoneType' and 'float'",
+            "src/shop/cart.py",
+            "Cart.total",
+        ),
+    ],
+)
+def test_known_questions_put_the_symbol_first_and_in_full(
+    indexed_real: Path, minilm, question: str, path: str, symbol: str
+):
+    settings = load_settings(indexed_real)
+    found = search(settings, question, refresh=False, embedder=minilm)
+    assert (found.hits[0].path, found.hits[0].qualname) == (path, symbol)
+    result = pack(settings, question, budget=2000, refresh=False, embedder=minilm)
+    full = [(i.path, i.symbol) for i in result.bundle.items if i.detail == "full"]
+    assert (path, symbol) in full
+    assert result.tokens_used <= 2000
+
+
+@pytest.mark.parametrize("tokenizer", ["cl100k_base", "o200k_base"])
+@pytest.mark.parametrize("fmt", ["markdown", "xml"])
+def test_output_never_exceeds_the_budget(indexed_hash: Path, tokenizer: str, fmt: str):
+    tok = get_tokenizer(tokenizer)
+    settings = load_settings(indexed_hash)
+    queries = ["cart total with tax", "`Stock.Reserve` fails", "README usage", "x"]
+    for budget in [120, 150, 200, 260, 333, 400, 512, 700, 1000, 1500, 2222, 4000, 9000]:
+        for q in queries:
+            try:
+                result = pack(
+                    settings, q, budget=budget, tokenizer=tokenizer, fmt=fmt, refresh=False
+                )
+            except BudgetError:
+                assert budget < 200
+                continue
+            assert tok.count(result.text) == result.tokens_used <= budget, (budget, q)
+            assert result.text.startswith("# Context" if fmt == "markdown" else "<context")
+
+
+def test_bigger_budgets_show_more(indexed_hash: Path):
+    settings = load_settings(indexed_hash)
+    small = pack(settings, "cart total with tax", budget=400, refresh=False)
+    large = pack(settings, "cart total with tax", budget=4000, refresh=False)
+    assert large.tokens_used > small.tokens_used
+    assert len(large.bundle.items) > len(small.bundle.items)
+    assert large.bundle.left_out <= small.bundle.left_out
+
+
+def test_tiny_budget_is_a_budget_error(indexed_hash: Path):
+    result = runner.invoke(app, ["pack", "cart", "--budget", "20", "--repo", str(indexed_hash)])
+    assert result.exit_code == ExitCode.BUDGET
+    assert result.stdout == ""
+    assert "too small" in result.stderr and result.stderr.count("\n") == 1
+
+
+def _check_golden(name: str, text: str) -> None:
+    path = GOLDEN / name
+    if os.environ.get("AGENTCTX_UPDATE_GOLDEN"):
+        path.write_text(text)
+    expected = path.read_text()
+    if text != expected:
+        diff = "".join(
+            difflib.unified_diff(
+                expected.splitlines(True), text.splitlines(True), f"golden/{name}", "actual"
+            )
+        )
+        pytest.fail(
+            f"output differs from golden file (AGENTCTX_UPDATE_GOLDEN=1 to accept):\n{diff}"
+        )
+
+
+@pytest.mark.parametrize(("fmt", "ext"), [("markdown", "md"), ("xml", "xml"), ("json", "json")])
+def test_formats_golden(indexed_hash: Path, fmt: str, ext: str):
+    result = runner.invoke(
+        app,
+        [
+            "pack",
+            "how does Cart.total apply tax_for?",
+            "--budget",
+            "700",
+            "--format",
+            fmt,
+            "--repo",
+            str(indexed_hash),
+            "--no-refresh",
+        ],
+    )
+    assert result.exit_code == 0, result.stderr
+    out = result.stdout
+    if fmt == "json":
+        data = json.loads(out)
+        data["stats"].pop("latency_ms")  # timings vary run to run
+        out = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    _check_golden(f"pack_sample.{ext}", out.replace(indexed_hash.name, "sample_repo"))
+
+
+def test_json_shape_and_agreement_with_markdown(indexed_hash: Path):
+    args = [
+        "pack",
+        "cart total with tax",
+        "--budget",
+        "900",
+        "--repo",
+        str(indexed_hash),
+        "--no-refresh",
+    ]
+    md = runner.invoke(app, args)
+    js = runner.invoke(app, [*args, "--format", "json"])
+    assert md.exit_code == js.exit_code == 0
+    data = json.loads(js.stdout)
+    assert set(data) == {"query", "budget", "tokenizer", "tokens_used", "items", "stats"}
+    assert data["tokens_used"] == get_tokenizer("cl100k_base").count(md.stdout) <= 900
+    item_keys = {
+        "path",
+        "symbol",
+        "kind",
+        "language",
+        "start_line",
+        "end_line",
+        "detail",
+        "score",
+        "tokens",
+        "text",
+    }
+    assert data["items"] and all(set(i) == item_keys for i in data["items"])
+    assert {i["detail"] for i in data["items"]} <= {"full", "skeleton", "signature", "mention"}
+    for item in data["items"]:
+        if item["detail"] == "mention":
+            assert item["text"] in md.stdout
+        else:
+            assert item["text"] in md.stdout
+            assert (
+                f"### {item['symbol']} (lines {item['start_line']}-{item['end_line']}" in md.stdout
+            )
+    opt = data["stats"]["context_optimization"]
+    assert opt["optimized_context_size"] == data["tokens_used"]
+    assert opt["original_context_size"] > 0
+    names = [t["technique"] for t in opt["optimization_techniques"]]
+    assert names == ["code_summarization", "selective_context_inclusion"]
+    assert set(data["stats"]["latency_ms"]) >= {
+        "load",
+        "embed_query",
+        "retrieve",
+        "rank",
+        "fit",
+        "render",
+    }
+
+
+def test_stdout_holds_only_the_bundle_and_stats_go_to_stderr(indexed_hash: Path):
+    result = runner.invoke(
+        app, ["pack", "cart", "--budget", "500", "--stats", "--repo", str(indexed_hash)]
+    )
+    assert result.exit_code == 0
+    assert result.stdout.startswith("# Context: cart")
+    assert "context_optimization" not in result.stdout
+    assert "context_optimization" in result.stderr
+
+
+def test_query_from_stdin_and_file(indexed_hash: Path, tmp_path: Path):
+    via_stdin = runner.invoke(
+        app,
+        ["pack", "-", "--budget", "500", "--repo", str(indexed_hash), "--no-refresh"],
+        input="apply_discount is wrong\n",
+    )
+    qfile = tmp_path / "issue.txt"
+    qfile.write_text("apply_discount is wrong\n")
+    via_file = runner.invoke(
+        app,
+        [
+            "pack",
+            "--query-file",
+            str(qfile),
+            "--budget",
+            "500",
+            "--repo",
+            str(indexed_hash),
+            "--no-refresh",
+        ],
+    )
+    assert via_stdin.exit_code == via_file.exit_code == 0
+    assert via_stdin.stdout == via_file.stdout
+    assert "apply_discount" in via_stdin.stdout
+    empty = runner.invoke(app, ["pack", "-", "--repo", str(indexed_hash)], input="  \n")
+    assert empty.exit_code == ExitCode.USAGE and "empty" in empty.stderr
+    missing = runner.invoke(app, ["pack", "--query-file", str(tmp_path / "nope")])
+    assert missing.exit_code == ExitCode.NOT_FOUND
+
+
+def test_pack_in_a_fresh_repository_indexes_lexically_and_says_so(sample_repo: Path):
+    result = runner.invoke(
+        app, ["pack", "apply_discount", "--budget", "600", "--repo", str(sample_repo)]
+    )
+    assert result.exit_code == 0, result.stderr
+    assert "apply_discount" in result.stdout
+    assert "not embedded yet" in result.stderr and "ranked lexically" in result.stderr
+    assert (sample_repo / ".agentctx" / "index.db").exists()
+
+
+def test_search_text_and_json(indexed_hash: Path):
+    text = runner.invoke(app, ["search", "apply_discount", "-n", "3", "--repo", str(indexed_hash)])
+    assert text.exit_code == 0
+    lines = text.stdout.splitlines()
+    assert len(lines) == 3 and lines[0].split()[1:] == ["src/shop/pricing.py:9", "apply_discount"]
+    js = runner.invoke(app, ["search", "apply_discount", "--json", "--repo", str(indexed_hash)])
+    data = json.loads(js.stdout)
+    assert data["results"][0]["symbol"] == "apply_discount"
+    assert {"score", "path", "line", "symbol", "kind", "signals"} <= set(data["results"][0])
+
+
+def test_bad_format_and_tokenizer(indexed_hash: Path):
+    bad = runner.invoke(app, ["pack", "x", "--format", "html", "--repo", str(indexed_hash)])
+    assert bad.exit_code == ExitCode.USAGE
+    tok = runner.invoke(app, ["pack", "x", "--tokenizer", "gpt2", "--repo", str(indexed_hash)])
+    assert tok.exit_code == ExitCode.CONFIG and "cl100k_base" in tok.stderr
+
+
+def test_xml_keeps_code_raw_unless_it_could_close_a_tag():
+    from agentctx.models import PackItem
+    from agentctx.render import item_block
+
+    item = PackItem(
+        "a.py",
+        "f",
+        "function",
+        "python",
+        1,
+        2,
+        "full",
+        1.0,
+        0,
+        "def f() -> int:\n    return 1 < 2 & 3",
+    )
+    assert "def f() -> int:\n    return 1 < 2 & 3" in item_block(item, "xml")
+    tricky = PackItem("a.py", "g", "function", "python", 1, 1, "full", 1.0, 0, 's = "</symbol>]]>"')
+    block = item_block(tricky, "xml")
+    assert block.startswith("<symbol") and "<![CDATA[" in block
+    import xml.etree.ElementTree as ET
+
+    assert ET.fromstring(block).text.strip() == 's = "</symbol>]]>"'
