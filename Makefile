@@ -13,8 +13,9 @@ $(VENV)/.installed: pyproject.toml
 
 venv: $(VENV)/.installed
 
-demo: venv  ## index this repository (pack arrives with the pack issue)
+demo: venv  ## index this repository, then pack it for a sample question
 	$(VENV)/bin/agentctx index .
+	$(VENV)/bin/agentctx pack "$(QUESTION)" --budget 4000
 
 test: venv  ## the whole test suite (what CI runs)
 	$(PY) -m pytest -q

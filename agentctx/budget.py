@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 
 from .compress import render_full, render_mention, render_signature, render_skeleton
 from .errors import BudgetError
-from .models import Bundle, Chunk, Hit, PackItem
+from .models import MODULE_SYMBOL, Bundle, Chunk, Hit, PackItem
 from .render import file_footer, file_header, header, item_block, render_text
 from .tokens import Tokenizer
 
@@ -127,7 +127,9 @@ def fit(
         chosen.append(pick)
         sources.append(chunk)
         used += pick.tokens + file_cost
-        if pick.detail in ("full", "skeleton"):
+        # The module chunk spans the whole file but shows only its remainder (other
+        # symbols appear in it as one-line markers): it hides nothing below it.
+        if pick.detail in ("full", "skeleton") and chunk.qualname != MODULE_SYMBOL:
             spans.setdefault(hit.path, []).append((chunk.start_line, chunk.end_line))
         else:
             spans.setdefault(hit.path, [])

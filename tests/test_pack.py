@@ -299,3 +299,33 @@ def test_xml_keeps_code_raw_unless_it_could_close_a_tag():
     import xml.etree.ElementTree as ET
 
     assert ET.fromstring(block).text.strip() == 's = "</symbol>]]>"'
+
+
+def test_module_chunk_does_not_hide_the_rest_of_its_file():
+    """A <module> item spans 1..N but shows only the remainder: later symbols still pack."""
+    from agentctx.budget import fit
+    from agentctx.chunk import chunk_file
+    from agentctx.models import Hit
+    from agentctx.parse import parse_file
+
+    source = "import os\n\n\ndef alpha():\n    return os.sep\n\n\ndef beta():\n    return 2\n"
+    chunks = {c.id: c for c in chunk_file(parse_file("m.py", source))}
+    order = sorted(chunks.values(), key=lambda c: c.start_line)  # <module> first
+    hits = [
+        Hit(c.id, c.path, c.qualname, c.kind, c.start_line, c.end_line, 1.0 - 0.1 * n)
+        for n, c in enumerate(order)
+    ]
+    fitted = fit(
+        query="q",
+        repo="r",
+        hits=hits,
+        chunks=chunks,
+        children=lambda c: [],
+        keep_terms=set(),
+        tok=get_tokenizer("cl100k_base"),
+        budget=2000,
+        fmt="markdown",
+        below_threshold=0,
+    )
+    shown = {(i.symbol, i.detail) for i in fitted.bundle.items}
+    assert {("<module>", "full"), ("alpha", "full"), ("beta", "full")} <= shown

