@@ -492,9 +492,12 @@ def _embed_pending(
         size = settings.batch_size
         batches = [todo[i : i + size] for i in range(0, len(todo), size)]
         random.Random(len(todo)).shuffle(batches)
+        prepare = getattr(emb, "prepare", None)
         load = getattr(emb, "load", None)
-        if callable(load):
-            rep.stage("load model")
+        rep.stage("load model")
+        if callable(prepare):
+            prepare(len(todo))
+        elif callable(load):
             load()
         rep.stage("embed", len(todo))
         try:

@@ -32,7 +32,8 @@ def index_command(
         bool, typer.Option("--rebuild", help="Discard the index and build it from scratch.")
     ] = False,
     embedder: Annotated[
-        str | None, typer.Option(help="Embedding backend: minilm (default) or hash.")
+        str | None,
+        typer.Option(help="Embedding backend: minilm (default), minilm-torch, minilm-numpy, hash."),
     ] = None,
     max_file_size: Annotated[
         int | None, typer.Option(help="Skip files larger than this many bytes (default 1000000).")

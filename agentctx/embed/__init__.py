@@ -51,9 +51,21 @@ def get_embedder(name: str) -> Embedder:
 
 
 def _minilm() -> Embedder:
+    from .minilm import MiniLMEmbedder
+
+    return MiniLMEmbedder()
+
+
+def _torch() -> Embedder:
     from .sentence import SentenceTransformerEmbedder
 
     return SentenceTransformerEmbedder()
+
+
+def _numpy() -> Embedder:
+    from .numpy_minilm import NumpyMiniLMEmbedder
+
+    return NumpyMiniLMEmbedder()
 
 
 def _hashing() -> Embedder:
@@ -62,5 +74,7 @@ def _hashing() -> Embedder:
     return HashingEmbedder()
 
 
-register("minilm", _minilm)
+register("minilm", _minilm)  # numpy for small work, torch for bulk: same vectors
+register("minilm-torch", _torch)
+register("minilm-numpy", _numpy)
 register("hash", _hashing)

