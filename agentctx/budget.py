@@ -134,6 +134,26 @@ def fit(
         else:
             spans.setdefault(hit.path, [])
 
+    # Budget left over (the tiers keep reserves, the threshold cuts the list): upgrade
+    # the best-ranked items to full while they fit, unless that would repeat code
+    # already shown by another item inside them.
+    for n, (item, chunk) in enumerate(zip(chosen, sources, strict=True)):
+        if item.detail == "full" or used >= avail:
+            continue
+        inner = any(
+            o.path == item.path
+            and (o.start_line, o.end_line) != (item.start_line, item.end_line)
+            and item.start_line <= o.start_line
+            and o.end_line <= item.end_line
+            for o in chosen
+        )
+        if inner and chunk.qualname != MODULE_SYMBOL:
+            continue
+        full = costs.item(replace(item, detail="full", text=render_full(chunk)))
+        if full.tokens <= FULL_MAX_SHARE * avail and used + full.tokens - item.tokens <= avail:
+            used += full.tokens - item.tokens
+            chosen[n] = full
+
     # Verify on the real text; trim from the tail (lowest ranked) until it fits.
     while True:
         bundle = replace(empty, items=tuple(chosen), left_out=left_out)
