@@ -28,6 +28,25 @@ DEFAULT_WEIGHTS: dict[str, float] = {
     "graph": 0.3,  # share of a seed's own score passed to its callees/callers
 }
 DEFAULT_MIN_SCORE = 0.15
+# Bug reports and questions are about the code itself: tests, docs and examples rank
+# below it unless the query names such a file (then the path lift brings them back).
+SECONDARY_FACTOR = 0.7
+_SECONDARY_DIRS = frozenset(
+    {"test", "tests", "testing", "doc", "docs", "example", "examples", "benchmarks", "bench"}
+)
+
+
+def is_secondary(path: str) -> bool:
+    """Tests, documentation and examples (by directory or file name)."""
+    parts = path.lower().split("/")
+    name = parts[-1]
+    if any(p in _SECONDARY_DIRS for p in parts[:-1]):
+        return True
+    if name.startswith("test_") or name.endswith(
+        ("_test.py", "_test.go", ".test.ts", ".test.js", ".spec.ts", ".spec.js", "conftest.py")
+    ):
+        return True
+    return name.endswith((".md", ".rst", ".txt")) and "/" in path
 
 
 def fuse(
@@ -116,6 +135,11 @@ def rank(
     """Fused, normalized, thresholded hits (best first) and how many fell below."""
     w = {**DEFAULT_WEIGHTS, **(weights or {})}
     fused, reasons = fuse(cands.lists, w)
+    named = cands.file_scores.get("path", {})
+    for cid in fused:
+        e = cands.outline.get(cid)
+        if e is not None and e.path not in named and is_secondary(e.path):
+            fused[cid] *= SECONDARY_FACTOR
     by_file: dict[str, list[OutlineEntry]] = defaultdict(list)
     for e in cands.outline.values():
         by_file[e.path].append(e)

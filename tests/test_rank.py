@@ -1,0 +1,59 @@
+"""Pure ranking: fusion keeps margins, file lifts, graph lift bounds, secondary files."""
+
+from agentctx.rank import fuse, is_secondary, rank
+from agentctx.retrieve import Candidates, OutlineEntry
+
+
+def _entry(cid: int, path: str, name: str, refs: tuple[str, ...] = ()) -> OutlineEntry:
+    return OutlineEntry(cid, path, name, name, "function", cid * 10, cid * 10 + 5, None, refs)
+
+
+def test_fusion_keeps_a_clear_winner_first():
+    lists = {"dense": [(1, 0.9), (2, 0.5), (3, 0.49)], "lexical": [(1, 9.0), (3, 3.0), (2, 2.9)]}
+    scores, reasons = fuse(lists, {"dense": 1.0, "lexical": 1.0})
+    assert max(scores, key=scores.get) == 1
+    assert reasons[1] == {"dense", "lexical"}
+
+
+def test_is_secondary():
+    assert is_secondary("tests/test_x.py") and is_secondary("src/pkg/test_x.py")
+    assert is_secondary("docs/usage.rst") and is_secondary("pkg/x_test.go")
+    assert is_secondary("web/app.spec.ts") and is_secondary("testing/conftest.py")
+    assert not is_secondary("src/pkg/models.py") and not is_secondary("README.md")
+    assert not is_secondary("src/contest.py")
+
+
+def test_tests_rank_below_code_unless_the_query_names_them():
+    outline = {
+        1: _entry(1, "src/app.py", "login"),
+        2: _entry(2, "tests/test_app.py", "test_login"),
+        3: _entry(3, "src/other.py", "other"),
+    }
+    lists = {"lexical": [(2, 5.0), (1, 4.9), (3, 1.0)]}
+    hits, _ = rank(Candidates(lists=lists, outline=outline))
+    assert [h.id for h in hits][:2] == [1, 2]
+    named = Candidates(
+        lists=lists, outline=outline, file_scores={"path": {"tests/test_app.py": 1.0}}
+    )
+    hits, _ = rank(named)
+    assert hits[0].id == 2 and "path" in hits[0].reasons
+
+
+def test_graph_lift_never_beats_a_direct_two_list_match():
+    outline = {
+        1: _entry(1, "a.py", "target"),
+        2: _entry(2, "a.py", "caller", refs=("helper",)),
+        3: _entry(3, "b.py", "helper"),
+    }
+    lists = {"dense": [(1, 0.8), (2, 0.79), (3, 0.3)], "lexical": [(1, 5.0), (2, 4.9), (3, 1.0)]}
+    hits, _ = rank(Candidates(lists=lists, outline=outline), min_score=0.0)
+    assert hits[0].id == 1
+    assert "graph" in next(h for h in hits if h.id == 3).reasons
+
+
+def test_threshold_counts_what_it_drops():
+    outline = {i: _entry(i, f"m{i}.py", f"f{i}") for i in range(1, 6)}
+    lists = {"lexical": [(i, 10.0 / i**2) for i in range(1, 6)]}
+    hits, below = rank(Candidates(lists=lists, outline=outline), min_score=0.5)
+    assert len(hits) + below == 5 and below > 0
+    assert all(h.score >= 0.5 for h in hits) and hits[0].score == 1.0
