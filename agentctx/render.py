@@ -95,6 +95,13 @@ def _xml_body(text: str) -> str:
     return "<![CDATA[" + text.replace("]]>", "]]]]><![CDATA[>") + "]]>"
 
 
+def _title(item: PackItem) -> str:
+    lines = f"lines {item.start_line}-{item.end_line}"
+    if item.symbol == lines:  # a text-file window is named by its lines already
+        return f"{lines} ({item.detail})"
+    return f"{item.symbol} ({lines}, {item.detail})"
+
+
 def item_block(item: PackItem, fmt: str) -> str:
     """One item as it appears in the bundle (without its file's header)."""
     if fmt == "xml":
@@ -110,7 +117,7 @@ def item_block(item: PackItem, fmt: str) -> str:
     fence = _fence(item.text)
     lang = _FENCE_LANG.get(item.language, "")
     return (
-        f"\n### {item.symbol} (lines {item.start_line}-{item.end_line}, {item.detail})\n"
+        f"\n### {_title(item)}\n"
         f"{fence}{lang}\n{item.text}\n{fence}\n"
     )
 
