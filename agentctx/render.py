@@ -116,10 +116,7 @@ def item_block(item: PackItem, fmt: str) -> str:
         return f"- `{item.text}`\n"
     fence = _fence(item.text)
     lang = _FENCE_LANG.get(item.language, "")
-    return (
-        f"\n### {_title(item)}\n"
-        f"{fence}{lang}\n{item.text}\n{fence}\n"
-    )
+    return f"\n### {_title(item)}\n{fence}{lang}\n{item.text}\n{fence}\n"
 
 
 def group_by_file(items: Iterable[PackItem]) -> list[tuple[str, list[PackItem]]]:

