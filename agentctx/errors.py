@@ -18,6 +18,7 @@ class ExitCode(IntEnum):
     INDEX = 5  # index missing, corrupt beyond repair, or locked
     MODEL = 6  # embedding model cannot be loaded (offline package missing...)
     BUDGET = 7  # token budget too small (used by pack)
+    REGRESSION = 8  # bench compare found a quality or latency regression
     INTERRUPTED = 130
 
 

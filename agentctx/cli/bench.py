@@ -1,4 +1,4 @@
-"""``agentctx bench``: retrieval-quality benchmarks (``bench swebench``)."""
+"""``agentctx bench``: retrieval-quality benchmarks (``bench swebench``, ``bench compare``)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from ..errors import UsageError
+from ..errors import ExitCode, UsageError
 from ._common import err_console, handle_errors, human_seconds, make_progress
 
 bench_app = typer.Typer(
@@ -163,3 +163,84 @@ def swebench_command(
     with BenchProgress(err_console) as progress:
         result = run_swebench(config, progress)
     typer.echo(str(result.markdown))
+
+
+def _fmt_value(kind: str, value: float | None) -> str:
+    if value is None:
+        return "-"
+    if kind == "quality":
+        return f"{100 * value:.1f}%"
+    return f"{value:,.0f}" if kind == "tokens" else f"{value:,.1f}"
+
+
+def _fmt_delta(kind: str, delta: float | None) -> str:
+    if delta is None:
+        return "-"
+    return f"{delta:+.1f} pp" if kind == "quality" else f"{delta:+.1f}%"
+
+
+@bench_app.command("compare")
+@handle_errors
+def compare_command(
+    old: Annotated[Path, typer.Argument(help="Baseline summary.json.")],
+    new: Annotated[Path, typer.Argument(help="Candidate summary.json.")],
+    max_quality_drop: Annotated[
+        float,
+        typer.Option(help="Largest allowed drop of a recall or Acc@k (absolute fraction, 0..1)."),
+    ] = 0.01,
+    max_latency_growth: Annotated[
+        float, typer.Option(help="Largest allowed growth of p50/p95 pack ms (relative).")
+    ] = 0.2,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the comparison as JSON instead of a table.")
+    ] = False,
+) -> None:
+    """Compare two bench summary.json files; exit 8 on a quality or latency regression.
+
+    Runs present in both files are compared (or the only run of each); regressions are
+    listed on stderr, one a line.
+    """
+    import json
+
+    from rich.table import Table
+
+    from ..bench.compare import compare
+
+    result = compare(
+        old, new, max_quality_drop=max_quality_drop, max_latency_growth=max_latency_growth
+    )
+    if as_json:
+        typer.echo(json.dumps(result.to_dict(), indent=2))
+    else:
+        table = Table(title="agentctx bench compare", show_edge=False)
+        for name, justify in (
+            ("run", "left"),
+            ("budget", "right"),
+            ("metric", "left"),
+            ("old", "right"),
+            ("new", "right"),
+            ("delta", "right"),
+        ):
+            table.add_column(name, justify=justify)  # type: ignore[arg-type]
+        for run in result.runs:
+            label = run.old_run if run.old_run == run.new_run else f"{run.old_run} -> {run.new_run}"
+            for b in run.budgets:
+                for m in b.metrics:
+                    delta = _fmt_delta(m.kind, m.delta)
+                    table.add_row(
+                        label,
+                        str(b.budget),
+                        m.label,
+                        _fmt_value(m.kind, m.old),
+                        _fmt_value(m.kind, m.new),
+                        f"[red]{delta}[/red]" if m.regression else delta,
+                    )
+                table.add_section()
+        out = Console(highlight=False)
+        if not out.is_terminal:
+            out.width = max(out.width, 120)  # piped: do not squeeze the columns
+        out.print(table)
+    for line in result.regressions:
+        err_console.print(f"agentctx: {line}", markup=False, highlight=False, soft_wrap=True)
+    if result.regressions:
+        raise typer.Exit(int(ExitCode.REGRESSION))

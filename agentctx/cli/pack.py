@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Annotated
 
@@ -15,6 +16,9 @@ from ._common import err_console, handle_errors, resolve_root
 RepoOpt = Annotated[
     Path | None,
     typer.Option("--repo", "-C", help="Repository root (default: the enclosing git root)."),
+]
+ProfileOpt = Annotated[
+    bool, typer.Option("--profile", help="Print per-stage latency and counts to stderr.")
 ]
 MinScoreOpt = Annotated[
     float | None,
@@ -44,6 +48,22 @@ def read_query(query: str | None, query_file: Path | None) -> str:
     return text
 
 
+def print_profile(
+    title: str, latency_ms: Mapping[str, float], counts: Sequence[tuple[str, str]]
+) -> None:
+    """Per-stage milliseconds and a few counts, on stderr (stdout stays the product)."""
+    from rich.table import Table
+
+    table = Table(title=title, show_edge=False)
+    table.add_column("stage")
+    table.add_column("ms", justify="right")
+    for stage, ms in latency_ms.items():
+        table.add_row(stage, f"{ms:.1f}")
+    table.add_row("total", f"{sum(latency_ms.values()):.1f}", style="bold")
+    err_console.print(table)
+    err_console.print("; ".join(f"{k}: {v}" for k, v in counts), markup=False)
+
+
 @handle_errors
 def pack_command(
     query: Annotated[
@@ -64,6 +84,7 @@ def pack_command(
     no_refresh: Annotated[
         bool, typer.Option("--no-refresh", help="Use the index as it is (do not update it).")
     ] = False,
+    profile: ProfileOpt = False,
     repo: RepoOpt = None,
 ) -> None:
     """Pack the code relevant to a query into a context bundle that fits a token budget."""
@@ -96,6 +117,20 @@ def pack_command(
         sys.stdout.flush()
     if stats:
         err_console.print_json(json.dumps(result.stats))
+    if profile:
+        from collections import Counter
+
+        details = Counter(i.detail for i in result.bundle.items)
+        latency = result.stats.get("latency_ms")
+        print_profile(
+            "pack profile",
+            latency if isinstance(latency, dict) else {},
+            [
+                ("hits ranked", f"{len(result.hits):,}"),
+                ("items", ", ".join(f"{d} {n}" for d, n in sorted(details.items())) or "none"),
+                ("tokens used", f"{result.tokens_used:,} of {budget:,}"),
+            ],
+        )
 
 
 @handle_errors
@@ -107,6 +142,7 @@ def search_command(
     no_refresh: Annotated[
         bool, typer.Option("--no-refresh", help="Use the index as it is (do not update it).")
     ] = False,
+    profile: ProfileOpt = False,
     repo: RepoOpt = None,
 ) -> None:
     """Show the ranked symbols for a query (score, path:line, symbol) without packing."""
@@ -124,6 +160,15 @@ def search_command(
         )
     for note in result.notes:
         err_console.print(f"agentctx: {note}", markup=False, highlight=False)
+    if profile:
+        print_profile(
+            "search profile",
+            result.latency_ms,
+            [
+                ("hits ranked", f"{len(result.hits):,}"),
+                ("below threshold", f"{result.below_threshold:,}"),
+            ],
+        )
     if as_json:
         typer.echo(
             json.dumps(

@@ -1,0 +1,168 @@
+"""Compare two ``summary.json`` files from ``bench swebench``: a regression gate for CI.
+
+Pure: reads JSON, returns records; the CLI renders them and picks the exit code.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import NotFoundError, UsageError
+
+# (key in summary["overall"][budget], label, kind); kind decides the delta and the gate.
+METRICS: tuple[tuple[str, str, str], ...] = (
+    ("file_recall", "file recall", "quality"),
+    ("func_full", "func recall full", "quality"),
+    ("func_any", "func recall any", "quality"),
+    ("acc@1", "Acc@1", "quality"),
+    ("acc@3", "Acc@3", "quality"),
+    ("acc@5", "Acc@5", "quality"),
+    ("mean_tokens", "mean tokens", "tokens"),
+    ("p50_ms", "p50 pack ms", "latency"),
+    ("p95_ms", "p95 pack ms", "latency"),
+)
+_EPS = 1e-9
+
+
+@dataclass(frozen=True, slots=True)
+class MetricDelta:
+    metric: str
+    label: str
+    kind: str  # quality | tokens | latency
+    old: float | None
+    new: float | None
+    delta: float | None  # quality: percentage points; tokens, latency: percent
+    regression: bool
+
+
+@dataclass(frozen=True, slots=True)
+class BudgetDelta:
+    budget: int
+    metrics: tuple[MetricDelta, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RunDelta:
+    old_run: str
+    new_run: str
+    budgets: tuple[BudgetDelta, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    old: str
+    new: str
+    max_quality_drop: float
+    max_latency_growth: float
+    runs: tuple[RunDelta, ...]
+    regressions: tuple[str, ...] = field(default=())
+
+    @property
+    def ok(self) -> bool:
+        return not self.regressions
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "ok": self.ok}
+
+
+def load_summary(path: Path) -> dict[str, dict[str, Any]]:
+    """Run name -> summary; a bare single-run summary is accepted too."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise NotFoundError(f"no such file: {path}") from None
+    except IsADirectoryError:
+        raise NotFoundError(f"not a file: {path}") from None
+    except OSError as exc:
+        raise NotFoundError(f"cannot read {path}: {exc.strerror}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise UsageError(
+            f"{path} is not valid JSON: {exc}", hint="pass a summary.json from bench swebench"
+        ) from None
+    if isinstance(data, dict) and isinstance(data.get("overall"), dict):
+        data = {str(data.get("name") or path.stem): data}
+    items = data.items() if isinstance(data, dict) else ()
+    runs = {k: v for k, v in items if isinstance(v, dict) and isinstance(v.get("overall"), dict)}
+    if not runs:
+        raise UsageError(
+            f"{path} holds no benchmark runs", hint="pass a summary.json from bench swebench"
+        )
+    return runs
+
+
+def _num(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _pair_runs(old: dict[str, Any], new: dict[str, Any]) -> list[tuple[str, str]]:
+    common = sorted(old.keys() & new.keys())
+    if common:
+        return [(n, n) for n in common]
+    if len(old) == 1 and len(new) == 1:
+        return [(next(iter(old)), next(iter(new)))]
+    raise UsageError(
+        f"no run in common (old: {', '.join(sorted(old))}; new: {', '.join(sorted(new))})"
+    )
+
+
+def _budget_key(key: str) -> int:
+    try:
+        return int(key)
+    except ValueError:
+        raise UsageError(f"invalid budget key {key!r} in summary") from None
+
+
+def compare(
+    old_path: Path,
+    new_path: Path,
+    *,
+    max_quality_drop: float = 0.01,
+    max_latency_growth: float = 0.2,
+) -> Comparison:
+    """Every run present in both files, every budget present in both runs."""
+    if not 0 <= max_quality_drop <= 1:
+        raise UsageError("--max-quality-drop is a fraction between 0 and 1")
+    if max_latency_growth < 0:
+        raise UsageError("--max-latency-growth must not be negative")
+    old, new = load_summary(old_path), load_summary(new_path)
+    runs: list[RunDelta] = []
+    regressions: list[str] = []
+    for old_name, new_name in _pair_runs(old, new):
+        o_all, n_all = old[old_name]["overall"], new[new_name]["overall"]
+        run_label = old_name if old_name == new_name else f"{old_name} -> {new_name}"
+        budgets: list[BudgetDelta] = []
+        for key in sorted(o_all.keys() & n_all.keys(), key=_budget_key):
+            o_b, n_b = o_all[key], n_all[key]
+            if not isinstance(o_b, dict) or not isinstance(n_b, dict):
+                raise UsageError(f"budget {key} of run {run_label} is not an object")
+            deltas = []
+            for metric, label, kind in METRICS:
+                a, b = _num(o_b.get(metric)), _num(n_b.get(metric))
+                delta: float | None = None
+                bad = False
+                if a is not None and b is not None:
+                    if kind == "quality":
+                        delta = 100 * (b - a)
+                        bad = a - b > max_quality_drop + _EPS
+                    elif a > 0:
+                        delta = 100 * (b - a) / a
+                        bad = kind == "latency" and (b - a) / a > max_latency_growth + _EPS
+                if bad:
+                    change = f"{delta:+.1f} pp" if kind == "quality" else f"{delta:+.0f}%"
+                    regressions.append(
+                        f"regression: {run_label} @{key}: {label} {a:.4g} -> {b:.4g} ({change})"
+                    )
+                deltas.append(MetricDelta(metric, label, kind, a, b, delta, bad))
+            budgets.append(BudgetDelta(_budget_key(key), tuple(deltas)))
+        runs.append(RunDelta(old_name, new_name, tuple(budgets)))
+    return Comparison(
+        str(old_path),
+        str(new_path),
+        max_quality_drop,
+        max_latency_growth,
+        tuple(runs),
+        tuple(regressions),
+    )
