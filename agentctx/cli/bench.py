@@ -1,4 +1,4 @@
-"""``agentctx bench``: retrieval-quality benchmarks (``bench swebench``, ``bench compare``)."""
+"""``agentctx bench``: retrieval quality (``swebench``, ``compare``) and ``latency``."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 
 from ..errors import ExitCode, UsageError
-from ._common import err_console, handle_errors, human_seconds, make_progress
+from ._common import err_console, handle_errors, human_seconds, make_progress, resolve_root
 
 bench_app = typer.Typer(
     help="Measure how well agentctx finds the code a task needs.",
@@ -244,3 +244,55 @@ def compare_command(
         err_console.print(f"agentctx: {line}", markup=False, highlight=False, soft_wrap=True)
     if result.regressions:
         raise typer.Exit(int(ExitCode.REGRESSION))
+
+
+@bench_app.command("latency")
+@handle_errors
+def latency_command(
+    path: Annotated[
+        Path | None, typer.Argument(help="Repository (default: the enclosing git root).")
+    ] = None,
+    queries: Annotated[
+        Path | None, typer.Option("--queries", help="Queries, one a line (default: built-in).")
+    ] = None,
+    n: Annotated[int, typer.Option("-n", help="In-process pack and search runs.")] = 50,
+    budget: Annotated[int, typer.Option("--budget", help="Token budget of each pack.")] = 8000,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Write the JSON report here; print the path.")
+    ] = None,
+    embedder: Annotated[
+        str, typer.Option(help="Embedding backend: minilm (default) or hash.")
+    ] = "minilm",
+    no_cold: Annotated[
+        bool, typer.Option("--no-cold", help="Skip the one-process-per-query pack/search runs.")
+    ] = False,
+) -> None:
+    """Index, pack and search latency, peak RSS and index size on a scratch copy of PATH.
+
+    The original is never modified; the embedding cache is a fresh temp dir. Prints the
+    JSON report (or writes it to --out).
+    """
+    import json
+
+    from ..bench.latency import DEFAULT_QUERIES, LatencyConfig, read_queries, run_latency
+    from ._common import RichReporter
+
+    if n <= 0 or budget <= 0:
+        raise UsageError("-n and --budget must be positive")
+    config = LatencyConfig(
+        root=resolve_root(path),
+        queries=read_queries(queries) if queries else DEFAULT_QUERIES,
+        n=n,
+        budget=budget,
+        embedder=embedder,
+        cold=not no_cold,
+    )
+    with RichReporter(err_console) as reporter:
+        report = run_latency(config, reporter)
+    text = json.dumps(report, indent=2)
+    if out is None:
+        typer.echo(text)
+    else:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text + "\n", encoding="utf-8")
+        typer.echo(str(out))

@@ -1,0 +1,341 @@
+"""Latency of the commands users run: index (cold, no-op, one edit), pack and search.
+
+Everything runs on a scratch copy of the repository (the original is never modified)
+with a fresh embedding cache. Index runs and the cold-process pack/search runs are
+child processes, as users start them, so their wall time includes interpreter start,
+imports and model load; peak RSS comes from each child's ``wait4`` rusage. The
+in-process runs call the pipeline directly with one shared embedder: the cost of a
+query once everything is loaded (an editor plugin, a long-lived agent).
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..config import INDEX_DIR_NAME
+from ..errors import AgentctxError, NotFoundError
+from ..pipeline import NullReporter, Reporter
+
+DEFAULT_QUERIES: tuple[str, ...] = (
+    "where is the configuration loaded?",
+    "how are errors reported to the user?",
+    "what happens when the input is invalid?",
+    "where is the main entry point?",
+    "how is data saved to disk?",
+    "which function computes the total?",
+    "how are command line arguments parsed?",
+    "where are network requests made?",
+    "how is logging set up?",
+    "what do the tests cover?",
+)
+
+COLD_PROCESS_RUNS = 5  # child processes per cold-process scenario (at most n)
+EDIT_MARKER = "# agentctx bench edit"
+
+
+@dataclass(frozen=True, slots=True)
+class LatencyConfig:
+    root: Path
+    queries: tuple[str, ...] = DEFAULT_QUERIES
+    n: int = 50
+    budget: int = 8000
+    embedder: str = "minilm"
+    cold: bool = True  # run the cold-process pack/search scenarios
+
+
+@dataclass(frozen=True, slots=True)
+class ChildRun:
+    wall_s: float
+    stdout: str
+    peak_rss_mb: float
+
+
+def read_queries(path: Path) -> tuple[str, ...]:
+    """One query a line; blank lines and ``#`` comments are skipped."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise NotFoundError(f"cannot read {path}: {exc.strerror}") from None
+    queries = tuple(q.strip() for q in lines if q.strip() and not q.lstrip().startswith("#"))
+    if not queries:
+        raise AgentctxError(f"no queries in {path}", hint="one query a line")
+    return queries
+
+
+def percentile(values: list[float], q: float) -> float:
+    """Linear-interpolated percentile (``q`` in 0..1) of a non-empty list."""
+    data = sorted(values)
+    pos = (len(data) - 1) * q
+    lo = int(pos)
+    hi = min(lo + 1, len(data) - 1)
+    return data[lo] + (data[hi] - data[lo]) * (pos - lo)
+
+
+def run_child(args: list[str], env: dict[str, str], cwd: Path) -> ChildRun:
+    """Run ``python -m agentctx ARGS``; wall time and peak RSS from ``wait4``."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "agentctx", *args], env=env, cwd=cwd, stdout=out, stderr=err
+        )
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read().decode(), err.read().decode()
+    if proc.returncode != 0:
+        last = (stderr.strip().splitlines() or ["no output"])[-1]
+        raise AgentctxError(f"agentctx {args[0]} failed ({proc.returncode}): {last}")
+    # ru_maxrss is KiB on Linux, bytes on macOS.
+    rss = usage.ru_maxrss / (1024 * 1024 if sys.platform == "darwin" else 1024)
+    return ChildRun(wall, stdout, rss)
+
+
+def edit_one_function(repo: Path) -> str:
+    """Insert a comment line before the first statement of the longest Python function."""
+    best: tuple[int, str, Path, int] | None = None
+    for path in sorted(repo.rglob("*.py")):
+        if INDEX_DIR_NAME in path.parts or ".git" in path.parts or path.is_symlink():
+            continue
+        try:
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+        except (SyntaxError, UnicodeDecodeError, ValueError, OSError):
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.body:
+                size = (node.end_lineno or node.lineno) - node.lineno
+                if best is None or size > best[0]:
+                    best = (size, node.name, path, node.body[0].lineno)
+    if best is None:
+        raise AgentctxError(f"no Python function to edit in {repo.name}")
+    _, _, path, line = best
+    lines = path.read_text(encoding="utf-8").split("\n")
+    target = lines[line - 1]
+    indent = target[: len(target) - len(target.lstrip())]
+    lines.insert(line - 1, f"{indent}{EDIT_MARKER}")
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path.relative_to(repo).as_posix()
+
+
+def _scenario(
+    name: str,
+    times: list[float],
+    metrics: dict[str, Any],
+    token_usage: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    return {
+        "name": name,
+        "key_metrics": metrics,
+        "p50_latency": round(percentile(times, 0.5), 4),
+        "p95_latency": round(percentile(times, 0.95), 4),
+        "token_usage": token_usage,
+        "accuracy": None,
+    }
+
+
+def _dir_bytes(path: Path) -> int:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+
+
+def run_latency(config: LatencyConfig, reporter: Reporter | None = None) -> dict[str, Any]:
+    """Run every scenario on a scratch copy of ``config.root``; the report as a dict."""
+    rep = reporter or NullReporter()
+    if not config.root.is_dir():
+        raise NotFoundError(f"not a directory: {config.root}")
+    with tempfile.TemporaryDirectory(prefix="agentctx-latency-") as scratch:
+        repo = Path(scratch) / config.root.name
+        rep.stage("copy repository")
+        shutil.copytree(
+            config.root, repo, symlinks=True, ignore=shutil.ignore_patterns(INDEX_DIR_NAME)
+        )
+        env = dict(
+            os.environ,
+            AGENTCTX_CACHE_DIR=str(Path(scratch) / "cache"),
+            AGENTCTX_EMBEDDER=config.embedder,
+        )
+        return _measure(config, repo, env, rep)
+
+
+def _measure(
+    config: LatencyConfig, repo: Path, env: dict[str, str], rep: Reporter
+) -> dict[str, Any]:
+    cwd = repo.parent
+    index = ["index", str(repo), "--json", "--quiet"]
+    scenarios: list[dict[str, Any]] = []
+    rss: list[float] = []
+
+    rep.stage("cold index")
+    cold = run_child(index, env, cwd)
+    facts = json.loads(cold.stdout)
+    rss.append(cold.peak_rss_mb)
+    chunks = facts["chunks"]["total"]
+    scenarios.append(
+        _scenario(
+            "cold_index",
+            [cold.wall_s],
+            {
+                "wall_s": round(cold.wall_s, 3),
+                "stages_s": facts["seconds"],
+                "chunks_per_s": round(chunks / cold.wall_s, 1),
+                "peak_rss_mb": round(cold.peak_rss_mb, 1),
+            },
+        )
+    )
+
+    runs = min(config.n, COLD_PROCESS_RUNS)
+    rep.stage("no-op re-index", total=runs)
+    noop: list[ChildRun] = []
+    for _ in range(runs):
+        noop.append(run_child(index, env, cwd))
+        rep.advance()
+    rss += [r.peak_rss_mb for r in noop]
+    scenarios.append(
+        _scenario(
+            "noop_reindex",
+            [r.wall_s for r in noop],
+            {"runs": runs, "peak_rss_mb": round(max(r.peak_rss_mb for r in noop), 1)},
+        )
+    )
+
+    rep.stage("one-edit re-index")
+    edited = edit_one_function(repo)
+    edit = run_child([*index, "--no-cache"], env, cwd)
+    edit_facts = json.loads(edit.stdout)
+    rss.append(edit.peak_rss_mb)
+    scenarios.append(
+        _scenario(
+            "one_edit_reindex",
+            [edit.wall_s],
+            {
+                "file": edited,
+                "modified_symbols": len(edit_facts["symbols"]["modified"]),
+                "embedded_chunks": edit_facts["chunks"]["embedded"],
+                "stages_s": edit_facts["seconds"],
+                "peak_rss_mb": round(edit.peak_rss_mb, 1),
+            },
+        )
+    )
+
+    if config.cold:
+        scenarios += _cold_process(config, repo, env, cwd, runs, rss, rep)
+    scenarios += _in_process(config, repo, rep)
+    order = [
+        "cold_index",
+        "noop_reindex",
+        "one_edit_reindex",
+        "pack_cold_process",
+        "pack_in_process",
+        "search_cold_process",
+        "search_in_process",
+    ]
+    scenarios.sort(key=lambda s: order.index(s["name"]))
+    return {
+        "benchmark_scenarios": scenarios,
+        "environment": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "embedder": config.embedder,
+        },
+        "repository": {
+            "name": repo.name,
+            "files": facts["files"]["total"],
+            "symbols": facts["symbols"]["total"],
+            "chunks": chunks,
+            "index_bytes": _dir_bytes(repo / INDEX_DIR_NAME),
+        },
+        "queries": len(config.queries),
+        "peak_rss_mb": round(max(rss), 1),
+    }
+
+
+def _cold_process(
+    config: LatencyConfig,
+    repo: Path,
+    env: dict[str, str],
+    cwd: Path,
+    runs: int,
+    rss: list[float],
+    rep: Reporter,
+) -> list[dict[str, Any]]:
+    queries = [config.queries[i % len(config.queries)] for i in range(runs)]
+    common = ["--repo", str(repo), "--no-refresh"]
+    pack_flags = ["--budget", str(config.budget), "--format", "json", *common]
+    rep.stage("pack, one process each", total=runs)
+    packs: list[ChildRun] = []
+    for q in queries:
+        packs.append(run_child(["pack", q, *pack_flags], env, cwd))
+        rep.advance()
+    tokens = [json.loads(r.stdout)["tokens_used"] for r in packs]
+    rep.stage("search, one process each", total=runs)
+    searches: list[ChildRun] = []
+    for q in queries:
+        searches.append(run_child(["search", q, "--json", *common], env, cwd))
+        rep.advance()
+    rss += [r.peak_rss_mb for r in packs + searches]
+    return [
+        _scenario(
+            "pack_cold_process",
+            [r.wall_s for r in packs],
+            {"runs": runs, "peak_rss_mb": round(max(r.peak_rss_mb for r in packs), 1)},
+            {"mean_tokens": round(sum(tokens) / len(tokens), 1), "budget": config.budget},
+        ),
+        _scenario(
+            "search_cold_process",
+            [r.wall_s for r in searches],
+            {"runs": runs, "peak_rss_mb": round(max(r.peak_rss_mb for r in searches), 1)},
+        ),
+    ]
+
+
+def _in_process(config: LatencyConfig, repo: Path, rep: Reporter) -> list[dict[str, Any]]:
+    from .. import pipeline
+    from ..config import load_settings
+    from ..embed import get_embedder
+
+    settings = load_settings(repo, {"embedder": config.embedder})
+    rep.stage("load embedder")
+    start = time.perf_counter()
+    embedder = get_embedder(settings.embedder)
+    embedder.embed_batch([config.queries[0]])  # model load is not a query's cost
+    load_s = time.perf_counter() - start
+    queries = [config.queries[i % len(config.queries)] for i in range(config.n)]
+
+    rep.stage("pack, in process", total=config.n)
+    pack_times: list[float] = []
+    tokens: list[int] = []
+    for q in queries:
+        t = time.perf_counter()
+        result = pipeline.pack(settings, q, budget=config.budget, refresh=False, embedder=embedder)
+        pack_times.append(time.perf_counter() - t)
+        tokens.append(result.tokens_used)
+        rep.advance()
+    rep.stage("search, in process", total=config.n)
+    search_times: list[float] = []
+    for q in queries:
+        t = time.perf_counter()
+        pipeline.search(settings, q, refresh=False, embedder=embedder)
+        search_times.append(time.perf_counter() - t)
+        rep.advance()
+    metrics = {"runs": config.n, "embedder_load_s": round(load_s, 3)}
+    return [
+        _scenario(
+            "pack_in_process",
+            pack_times,
+            metrics,
+            {"mean_tokens": round(sum(tokens) / len(tokens), 1), "budget": config.budget},
+        ),
+        _scenario("search_in_process", search_times, dict(metrics)),
+    ]

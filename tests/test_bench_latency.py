@@ -1,0 +1,92 @@
+"""``agentctx bench latency`` on the sample repository (hash embedder, few runs)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from agentctx.bench.latency import percentile
+from agentctx.cli import app
+
+BASE = ["bench", "latency", "--embedder", "hash"]
+SCENARIOS = [
+    "cold_index",
+    "noop_reindex",
+    "one_edit_reindex",
+    "pack_cold_process",
+    "pack_in_process",
+    "search_cold_process",
+    "search_in_process",
+]
+
+
+def test_latency_report(sample_repo: Path, tmp_path: Path) -> None:
+    before = sorted(p.relative_to(sample_repo) for p in sample_repo.rglob("*"))
+    queries = tmp_path / "queries.txt"
+    queries.write_text("where is the total computed?\n\n# a comment\nhow is stock checked?\n")
+    result = CliRunner().invoke(
+        app,
+        [*BASE, str(sample_repo), "-n", "3", "--queries", str(queries), "--budget", "2000"],
+    )
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert set(report) >= {"benchmark_scenarios", "environment", "repository", "peak_rss_mb"}
+    scenarios = {s["name"]: s for s in report["benchmark_scenarios"]}
+    assert list(scenarios) == SCENARIOS
+    for s in scenarios.values():
+        assert set(s) == {
+            "name",
+            "key_metrics",
+            "p50_latency",
+            "p95_latency",
+            "token_usage",
+            "accuracy",
+        }
+        assert 0 < s["p50_latency"] <= s["p95_latency"], s["name"]
+        assert s["accuracy"] is None
+    edit = scenarios["one_edit_reindex"]["key_metrics"]
+    assert edit["modified_symbols"] == 1
+    assert edit["embedded_chunks"] == 1
+    for name in ("pack_cold_process", "pack_in_process"):
+        usage = scenarios[name]["token_usage"]
+        assert usage["budget"] == 2000
+        assert 0 < usage["mean_tokens"] <= 2000
+    assert scenarios["cold_index"]["token_usage"] is None
+    assert scenarios["pack_in_process"]["key_metrics"]["runs"] == 3
+    assert report["environment"]["embedder"] == "hash"
+    repo = report["repository"]
+    assert repo["files"] > 0 and repo["symbols"] > 0 and repo["chunks"] > 0
+    assert repo["index_bytes"] > 0
+    assert report["peak_rss_mb"] > 0
+    # the original is untouched
+    assert not (sample_repo / ".agentctx").exists()
+    assert sorted(p.relative_to(sample_repo) for p in sample_repo.rglob("*")) == before
+
+
+def test_latency_no_cold_writes_out(sample_repo: Path, tmp_path: Path) -> None:
+    out = tmp_path / "r" / "latency.json"
+    result = CliRunner().invoke(
+        app,
+        [*BASE, str(sample_repo), "-n", "1", "--no-cold", "--out", str(out)],
+    )
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.strip() == str(out)
+    names = [s["name"] for s in json.loads(out.read_text())["benchmark_scenarios"]]
+    assert "pack_cold_process" not in names and "search_in_process" in names
+
+
+def test_latency_bad_path(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["bench", "latency", str(tmp_path / "missing")])
+    assert result.exit_code == 3
+    assert result.stdout == ""
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert result.stderr.startswith("agentctx: error:")
+
+
+def test_percentile() -> None:
+    assert percentile([3.0], 0.5) == percentile([3.0], 0.95) == 3.0
+    assert percentile([1.0, 2.0, 3.0, 4.0], 0.5) == 2.5
+    assert percentile([4.0, 1.0, 3.0, 2.0], 0.95) == pytest.approx(3.85)
