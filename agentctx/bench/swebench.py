@@ -29,7 +29,7 @@ from ..config import load_settings
 from ..embed import Embedder, get_embedder
 from ..errors import AgentctxError, BudgetError, NotFoundError, UsageError
 from ..models import DETAILS, MODULE_SYMBOL, PackItem
-from ..pipeline import Reporter, build_index, pack
+from ..pipeline import NullReporter, Reporter, build_index, pack
 from ..store import IndexStore
 from ..tokens import get_tokenizer
 from .baselines import BASELINES, build_baseline
@@ -416,16 +416,7 @@ class BenchProgress(Reporter, Protocol):
         """An instance is done (its JSONL record; ``error`` set if it failed)."""
 
 
-class _NullProgress:
-    def stage(self, name: str, total: int | None = None) -> None:
-        pass
-
-    def advance(self, n: int = 1) -> None:
-        pass
-
-    def notice(self, message: str) -> None:
-        pass
-
+class _NullProgress(NullReporter):
     def start(self, total: int, done: int) -> None:
         pass
 

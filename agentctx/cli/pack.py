@@ -20,6 +20,9 @@ RepoOpt = Annotated[
 ProfileOpt = Annotated[
     bool, typer.Option("--profile", help="Print per-stage latency and counts to stderr.")
 ]
+NoRefreshOpt = Annotated[
+    bool, typer.Option("--no-refresh", help="Use the index as it is (do not update it).")
+]
 MinScoreOpt = Annotated[
     float | None,
     typer.Option(help="Relevance threshold, relative to the best hit (default 0.15)."),
@@ -81,9 +84,7 @@ def pack_command(
     stats: Annotated[
         bool, typer.Option("--stats", help="Print token and latency statistics to stderr.")
     ] = False,
-    no_refresh: Annotated[
-        bool, typer.Option("--no-refresh", help="Use the index as it is (do not update it).")
-    ] = False,
+    no_refresh: NoRefreshOpt = False,
     profile: ProfileOpt = False,
     repo: RepoOpt = None,
 ) -> None:
@@ -139,9 +140,7 @@ def search_command(
     n: Annotated[int, typer.Option("-n", help="How many results.")] = 20,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False,
     min_score: MinScoreOpt = None,
-    no_refresh: Annotated[
-        bool, typer.Option("--no-refresh", help="Use the index as it is (do not update it).")
-    ] = False,
+    no_refresh: NoRefreshOpt = False,
     profile: ProfileOpt = False,
     repo: RepoOpt = None,
 ) -> None:
