@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 
 from .compress import render_full, render_mention, render_signature, render_skeleton
 from .errors import BudgetError
-from .models import MODULE_SYMBOL, Bundle, Chunk, Hit, PackItem
+from .models import DETAILS, MODULE_SYMBOL, Bundle, Chunk, Hit, PackItem
 from .render import file_footer, file_header, header, item_block, render_text
 from .tokens import Tokenizer
 
@@ -63,8 +63,14 @@ def fit(
     fmt: str,
     below_threshold: int,
     notes: Sequence[str] = (),
+    max_detail: Mapping[int, str] | None = None,
 ) -> Fitted:
-    """Choose items and detail levels for ``hits`` so the rendered text fits ``budget``."""
+    """Choose items and detail levels for ``hits`` so the rendered text fits ``budget``.
+
+    ``max_detail`` caps some hits (by id) at a detail level: ``pack --diff`` shows
+    the code around a change as skeletons however much budget is left.
+    """
+    caps = max_detail or {}
     render_fmt = "xml" if fmt == "xml" else "markdown"
     costs = _Costs(tok, render_fmt)
     empty = Bundle(query, repo, budget, tok.name, (), len(hits), below_threshold, tuple(notes))
@@ -109,7 +115,7 @@ def fit(
             ("signature", SIGNATURE_CEILING, 0.0),
             ("mention", 1.0, 0.0),
         ):
-            if hit.score < floor:
+            if hit.score < floor or DETAILS.index(detail) < DETAILS.index(caps.get(hit.id, "full")):
                 continue
             text = _text(chunk, detail, keep_terms, children)
             if detail == "skeleton" and text == chunk.text:
@@ -138,7 +144,7 @@ def fit(
     # the best-ranked items to full while they fit, unless that would repeat code
     # already shown by another item inside them.
     for n, (item, chunk) in enumerate(zip(chosen, sources, strict=True)):
-        if item.detail == "full" or used >= avail:
+        if item.detail == "full" or used >= avail or caps.get(chunk.id, "full") != "full":
             continue
         inner = any(
             o.path == item.path

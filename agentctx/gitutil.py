@@ -14,13 +14,15 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import AgentctxError, NotFoundError
+from .errors import AgentctxError, ExitCode, NotFoundError
 
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"  # `git hash-object -t tree /dev/null`
 
 
 class GitError(AgentctxError):
     """git is missing, the directory is not a repository, or a git command failed."""
+
+    exit_code = ExitCode.NOT_FOUND
 
 
 def run_git(
@@ -60,7 +62,11 @@ def work_tree(root: Path) -> Path:
 
 def root_prefix(root: Path) -> str:
     """``root`` relative to its work tree, with a trailing slash ('' at the top)."""
-    proc = run_git(root, "rev-parse", "--show-prefix")
+    proc = run_git(root, "rev-parse", "--show-prefix", check=False)
+    if proc.returncode != 0:
+        raise NotFoundError(
+            f"{root} is not inside a git repository", hint="run `git init` or pass a repository"
+        )
     return os.fsdecode(proc.stdout.rstrip(b"\n"))
 
 

@@ -785,3 +785,182 @@ def _pack_stats(settings: Settings, fitted: Fitted, tok: Tokenizer, min_score: f
         "left_out": fitted.bundle.left_out,
         "below_threshold": fitted.bundle.below_threshold,
     }
+
+
+def pack_diff(
+    settings: Settings,
+    *,
+    rev: str | None = None,
+    staged: bool = False,
+    query: str | None = None,
+    budget: int = 8000,
+    tokenizer: str = "cl100k_base",
+    fmt: str = "markdown",
+    min_score: float | None = None,
+    refresh: bool = True,
+    embedder: Embedder | None = None,
+    reporter: Reporter | None = None,
+) -> PackResult:
+    """A bundle for a change: changed symbols in full, their neighbourhood as skeletons.
+
+    The change is the working tree against ``rev`` (default HEAD), or the staged one.
+    Callers, callees, enclosing classes and the tests that reference the changed
+    symbols follow as skeletons; with a ``query``, its ranked hits come after them.
+    """
+    from .budget import fit
+    from .diffctx import DiffSpec, changed_symbols, collect_changes, neighbours, require_changes
+    from .rank import DEFAULT_MIN_SCORE, is_secondary
+    from .retrieve import file_children, load_outline
+    from .tokens import get_tokenizer
+
+    if budget <= 0:
+        raise BudgetError(f"budget must be a positive number of tokens, got {budget}")
+    tok = get_tokenizer(tokenizer)
+    rep = reporter or NullReporter()
+    spec = DiffSpec(rev=rev, staged=staged)
+    lat: dict[str, float] = {}
+    t = time.perf_counter()
+    changes = collect_changes(settings.root, spec, max_file_size=settings.max_file_size)
+    require_changes(changes, spec)
+    ctx = changed_symbols(changes, spec, max_chars=settings.embed_max_chars)
+    lat["diff"] = time.perf_counter() - t
+
+    notes: list[str] = []
+    found: SearchResult | None = None
+    if query is not None:
+        found = search(
+            settings,
+            query,
+            min_score=min_score,
+            refresh=refresh,
+            embedder=embedder,
+            reporter=rep,
+        )
+        notes.extend(found.notes)
+    elif refresh:
+        t = time.perf_counter()
+        try:  # the neighbourhood needs symbols, not vectors: never load the model here
+            build_index(
+                replace(settings, lock_timeout=min(settings.lock_timeout, 2.0)),
+                reporter=rep,
+                embed=False,
+                embedder=embedder,
+            )
+        except LockedError:
+            notes.append("index is being updated by another process; used the current index")
+        lat["load"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    db = settings.index_dir / DB_NAME
+    outline = {}
+    stored: dict[int, Chunk] = {}
+    if db.exists():
+        with IndexStore.open(settings.index_dir, writer=False) as store:
+            outline = load_outline(store)
+            near = neighbours(outline, ctx, is_test=is_secondary)
+            stored = store.load_chunks([n.id for n in near])
+    else:
+        near = []
+        notes.append("no index yet: showing the changed symbols only (run `agentctx index`)")
+    lat["neighbours"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    chunks: dict[int, Chunk] = dict(stored)
+    hits: list[Hit] = []
+    caps: dict[int, str] = {}
+    for c in ctx.changed:  # a module remainder (imports, constants) after the symbols
+        chunks[c.id] = c
+        score = 0.95 if c.qualname == MODULE_SYMBOL else 1.0
+        hits.append(
+            Hit(c.id, c.path, c.qualname, c.kind, c.start_line, c.end_line, score, ("diff",))
+        )
+    hits.sort(key=lambda h: -h.score)
+    for n in near:
+        e = outline[n.id]
+        if n.id in chunks and n.id not in stored:
+            continue
+        hits.append(
+            Hit(n.id, e.path, e.qualname, e.kind, e.start_line, e.end_line, n.score, (n.reason,))
+        )
+        caps[n.id] = "skeleton"
+    below = 0
+    if found is not None:
+        seen = {h.id for h in hits}
+        extra = [h for h in found.hits if h.id not in seen]
+        with IndexStore.open(settings.index_dir, writer=False) as store:
+            chunks.update(store.load_chunks([h.id for h in extra]))
+        hits.extend(
+            replace(h, score=h.score * min(n.score for n in near) if near else h.score * 0.25)
+            for h in extra
+        )
+        below = found.below_threshold
+    if ctx.removed:
+        shown = ", ".join(f"{p}::{q}" for p, q in ctx.removed[:12])
+        more = f" and {len(ctx.removed) - 12} more" if len(ctx.removed) > 12 else ""
+        notes.append(f"removed by the change: {shown}{more}")
+    notes.extend(ctx.notes)
+
+    fresh = {c.id for cs in ctx.file_chunks.values() for c in cs}
+    fresh_children: dict[str, list[tuple[int, int, str | None, str]]] = {
+        path: [(c.start_line, c.end_line, c.parent, c.qualname) for c in cs]
+        for path, cs in ctx.file_chunks.items()
+    }
+    stored_children = {
+        path: [(e.start_line, e.end_line, e.parent, e.qualname) for e in entries]
+        for path, entries in file_children(outline).items()
+    }
+
+    def children(chunk: Chunk) -> list[tuple[int, int]]:
+        table = (
+            fresh_children if chunk.id in fresh or chunk.path in fresh_children else stored_children
+        )
+        inside = sorted(
+            (a, b)
+            for a, b, _parent, q in table.get(chunk.path, [])
+            if chunk.start_line <= a
+            and b <= chunk.end_line
+            and (a, b) != (chunk.start_line, chunk.end_line)
+            and q != chunk.qualname
+        )
+        direct: list[tuple[int, int]] = []
+        for a, b in inside:
+            if direct and b <= direct[-1][1]:
+                continue
+            direct.append((a, b))
+        return direct
+
+    names = {c.name.lower() for c in ctx.changed if c.qualname != MODULE_SYMBOL and len(c.name) > 2}
+    keep = names | (found.keep_terms if found is not None else set())
+    title = f"{spec.describe()}: {len(ctx.changed)} changed symbols in {len(ctx.file_chunks)} files"
+    fitted = fit(
+        query=f"{title}\n{query}" if query else title,
+        repo=settings.root.name,
+        hits=hits,
+        chunks=chunks,
+        children=children,
+        keep_terms=keep,
+        tok=tok,
+        budget=budget,
+        fmt=fmt,
+        below_threshold=below,
+        notes=notes,
+        max_detail=caps,
+    )
+    lat["fit"] = time.perf_counter() - t
+    stats = _pack_stats(
+        settings, fitted, tok, DEFAULT_MIN_SCORE if min_score is None else min_score
+    )
+    ms = {k: v * 1000 for k, v in lat.items()}
+    if found is not None:
+        ms = {**found.latency_ms, **ms}
+    stats["latency_ms"] = {k: round(v, 1) for k, v in ms.items()}
+    stats["diff"] = {
+        "spec": spec.describe(),
+        "files": len(ctx.files),
+        "changed_symbols": len(ctx.changed),
+        "neighbours": {
+            r: sum(1 for n in near if n.reason == r) for r in ("callee", "caller", "parent", "test")
+        },
+        "removed_symbols": len(ctx.removed),
+    }
+    return PackResult(fitted.bundle, fitted.text, fitted.tokens_used, stats, hits)

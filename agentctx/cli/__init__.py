@@ -46,5 +46,41 @@ app.command("search")(search_command)
 app.add_typer(bench_app, name="bench")
 
 
+def _optional_diff_rev(args: list[str]) -> list[str]:
+    """Let ``pack --diff`` take its revision optionally, as the docs promise.
+
+    Typer options cannot have an optional value, so ``--diff`` gets ``HEAD`` inserted
+    unless the next word names a revision (checked with git, as ``git diff`` itself
+    tells a revision from a path); otherwise that word is the query.
+    """
+    if "pack" not in args or "--diff" not in args:
+        return args
+    out = list(args)
+    i = out.index("--diff")
+    nxt = out[i + 1] if i + 1 < len(out) else None
+    if nxt is None or nxt.startswith("-") or not _is_revision(nxt):
+        out.insert(i + 1, "HEAD")
+    return out
+
+
+def _is_revision(word: str) -> bool:
+    import subprocess
+
+    try:
+        return (
+            subprocess.run(
+                ["git", "rev-parse", "--verify", "-q", f"{word}^{{commit}}"],
+                capture_output=True,
+                timeout=10,
+                check=False,
+            ).returncode
+            == 0
+        )
+    except (OSError, subprocess.SubprocessError):
+        return False
+
+
 def main() -> None:
-    app()
+    import sys
+
+    app(args=_optional_diff_rev(sys.argv[1:]), prog_name="agentctx")

@@ -87,28 +87,64 @@ def pack_command(
     no_refresh: NoRefreshOpt = False,
     profile: ProfileOpt = False,
     repo: RepoOpt = None,
+    diff: Annotated[
+        str | None,
+        typer.Option(
+            "--diff",
+            metavar="[REV]",
+            help="Context for the working-tree change against REV (default HEAD): changed "
+            "symbols in full, their callers, callees and tests as skeletons.",
+        ),
+    ] = None,
+    staged: Annotated[
+        bool, typer.Option("--staged", help="Like --diff, for the staged change (git index).")
+    ] = False,
 ) -> None:
-    """Pack the code relevant to a query into a context bundle that fits a token budget."""
+    """Pack the code relevant to a query into a context bundle that fits a token budget.
+
+    With --diff or --staged the query is optional: the bundle is built around the change.
+    """
     from ..config import load_settings
-    from ..pipeline import pack
+    from ..pipeline import pack, pack_diff
     from ..render import FORMATS, render_json
     from ._common import RichReporter
 
     if fmt not in FORMATS:
         raise UsageError(f"unknown format {fmt!r}", hint="use markdown, xml or json")
-    text = read_query(query, query_file)
+    if diff is not None and staged:
+        raise UsageError("give either --diff [REV] or --staged, not both")
+    by_diff = diff is not None or staged
+    if by_diff and query is None and query_file is None:
+        text = None
+    else:
+        text = read_query(query, query_file)
     settings = load_settings(resolve_root(repo))
     with RichReporter(err_console) as reporter:
-        result = pack(
-            settings,
-            text,
-            budget=budget,
-            tokenizer=tokenizer,
-            fmt=fmt,
-            min_score=min_score,
-            refresh=not no_refresh,
-            reporter=reporter,
-        )
+        if by_diff:
+            result = pack_diff(
+                settings,
+                rev=diff,
+                staged=staged,
+                query=text,
+                budget=budget,
+                tokenizer=tokenizer,
+                fmt=fmt,
+                min_score=min_score,
+                refresh=not no_refresh,
+                reporter=reporter,
+            )
+        else:
+            assert text is not None
+            result = pack(
+                settings,
+                text,
+                budget=budget,
+                tokenizer=tokenizer,
+                fmt=fmt,
+                min_score=min_score,
+                refresh=not no_refresh,
+                reporter=reporter,
+            )
     for note in result.bundle.notes:
         err_console.print(f"agentctx: {note}", markup=False, highlight=False)
     if fmt == "json":

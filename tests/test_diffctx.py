@@ -1,0 +1,239 @@
+"""`pack --diff` / `pack --staged`: context for the change at hand, on real git repositories."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import GIT_ENV, git
+from typer.testing import CliRunner
+
+from agentctx.cli import _optional_diff_rev, app
+from agentctx.config import load_settings
+from agentctx.diffctx import DiffSpec, changed_symbols, collect_changes, parse_hunks
+from agentctx.errors import ExitCode, NotFoundError
+from agentctx.pipeline import build_index, pack_diff
+from agentctx.tokens import get_tokenizer
+
+runner = CliRunner()
+PRICING = "src/shop/pricing.py"
+
+
+@pytest.fixture
+def repo(sample_repo: Path) -> Path:
+    (sample_repo / ".agentctx.toml").write_text('embedder = "hash"\n')
+    git(sample_repo, "add", ".agentctx.toml")
+    git(sample_repo, "commit", "-q", "-m", "config")
+    build_index(load_settings(sample_repo))
+    return sample_repo
+
+
+def _edit(root: Path, rel: str, old: str, new: str) -> None:
+    p = root / rel
+    text = p.read_text()
+    assert old in text, old
+    p.write_text(text.replace(old, new))
+
+
+def _items(result) -> dict[str, str]:
+    return {i.symbol: i.detail for i in result.bundle.items}
+
+
+# ----------------------------------------------------------------------------- hunks
+
+
+def test_parse_hunks_new_side_ranges():
+    patch = b"\n".join(
+        [
+            b"diff --git a/src/a.py b/src/a.py",
+            b"--- a/src/a.py",
+            b"+++ b/src/a.py",
+            b"@@ -3 +3 @@ def f():",
+            b"@@ -10,2 +10,4 @@",
+            b"@@ -20,3 +21,0 @@",  # pure deletion after new line 21
+            b"diff --git a/new.py b/new.py",
+            b"--- /dev/null",
+            b"+++ b/new.py",
+            b"@@ -0,0 +1,5 @@",
+            b"diff --git a/gone.py b/gone.py",
+            b"--- a/gone.py",
+            b"+++ /dev/null",
+            b"@@ -1,4 +0,0 @@",
+            b'--- "a/sp ace/\\303\\251t\\303\\251.py"',
+            b'+++ "b/sp ace/\\303\\251t\\303\\251.py"',
+            b"@@ -1 +1 @@",
+        ]
+    )
+    assert parse_hunks(patch) == {
+        "src/a.py": [(3, 3), (10, 13), (21, 21)],
+        "new.py": [(1, 5)],
+        "gone.py": [(1, 1)],
+        "sp ace/été.py": [(1, 1)],
+    }
+
+
+# --------------------------------------------------------------------- changed symbols
+
+
+def test_a_method_edit_packs_the_method_in_full_and_its_test_and_class_as_skeletons(repo: Path):
+    _edit(repo, "src/shop/cart.py", "item.sku != sku]", "item.sku.lower() != sku.lower()]")
+    result = pack_diff(load_settings(repo), budget=30_000)
+    items = _items(result)
+    assert items["Cart.remove"] == "full"
+    # Generous budget, yet the neighbourhood stays at skeleton level or below.
+    assert "test_remove" in items and items["test_remove"] != "full"
+    assert "Cart" in items and items["Cart"] != "full"
+    assert sum(1 for d in items.values() if d == "full") == 1
+    assert result.stats["diff"]["changed_symbols"] == 1
+    assert "the working-tree change against HEAD" in result.text.splitlines()[0]
+    assert result.tokens_used <= 30_000
+
+
+def test_callers_keep_the_lines_that_use_the_changed_function(repo: Path):
+    _edit(repo, PRICING, "return round(amount * rate, 2)", "return round(amount * rate, 4)")
+    result = pack_diff(load_settings(repo), budget=30_000)
+    by_symbol = {i.symbol: i for i in result.bundle.items}
+    assert by_symbol["tax_for"].detail == "full"
+    assert "round(amount * rate, 4)" in by_symbol["tax_for"].text
+    total = by_symbol["Cart.total"]
+    assert total.detail in ("skeleton", "signature")
+    if total.detail == "skeleton":
+        assert "tax_for(net)" in total.text  # the call site survives the elision
+
+
+def test_staged_packs_the_index_version_and_diff_the_working_tree(repo: Path):
+    _edit(repo, PRICING, "return round(amount * rate, 2)", "return round(amount * rate, 3)")
+    git(repo, "add", PRICING)
+    _edit(repo, PRICING, "return round(amount * rate, 3)", "return round(amount * rate, 5)")
+    _edit(repo, PRICING, 'return f"{amount:.2f} {currency}"', 'return f"{currency} {amount:.2f}"')
+    settings = load_settings(repo)
+
+    staged = pack_diff(settings, staged=True, budget=30_000)
+    assert {i.symbol for i in staged.bundle.items if i.detail == "full"} == {"tax_for"}
+    assert "rate, 3)" in staged.text and "rate, 5)" not in staged.text
+
+    work = pack_diff(settings, budget=30_000)
+    full = {i.symbol for i in work.bundle.items if i.detail == "full"}
+    assert full == {"tax_for", "format_price"}
+    assert "rate, 5)" in work.text
+
+
+def test_untracked_files_removed_symbols_and_deleted_files(repo: Path):
+    (repo / "src/shop/coupons.py").write_text(
+        "def redeem(code: str) -> float:\n    return 5.0 if code else 0.0\n"
+    )
+    text = (repo / PRICING).read_text()
+    cut = text.index("def format_price")
+    (repo / PRICING).write_text(text[:cut].rstrip() + "\n")
+    (repo / "src/shop/legacy.py").unlink()
+    result = pack_diff(load_settings(repo), budget=30_000)
+    items = _items(result)
+    assert items["redeem"] == "full"
+    notes = "\n".join(result.bundle.notes)
+    assert "removed by the change: src/shop/pricing.py::format_price" in notes
+    assert "deleted: src/shop/legacy.py" in notes
+    assert "format_price" not in items
+
+
+def test_diff_against_an_older_revision(repo: Path):
+    _edit(repo, PRICING, "return round(amount * rate, 2)", "return round(amount * rate, 6)")
+    git(repo, "commit", "-q", "-am", "more digits")
+    settings = load_settings(repo)
+    with pytest.raises(NotFoundError, match="nothing to pack"):
+        pack_diff(settings)
+    result = pack_diff(settings, rev="HEAD~1", budget=8000)
+    assert _items(result)["tax_for"] == "full"
+
+
+def test_a_change_to_the_module_remainder_is_the_module_chunk():
+    from agentctx.diffctx import FileChange
+
+    text = "import os\n\nLIMIT = 3\n\n\ndef f():\n    return LIMIT\n"
+    ch = FileChange("m.py", "M", text, text.replace("3", "4"), [(3, 3)])
+    ctx = changed_symbols([ch], DiffSpec(), max_chars=1200)
+    assert [c.qualname for c in ctx.changed] == ["<module>"]
+    ch = FileChange("m.py", "M", text, text, [(7, 7)])
+    assert [c.qualname for c in changed_symbols([ch], DiffSpec(), max_chars=1200).changed] == ["f"]
+
+
+@pytest.mark.parametrize("tokenizer", ["cl100k_base", "o200k_base"])
+@pytest.mark.parametrize("fmt", ["markdown", "xml"])
+def test_diff_bundles_fit_their_budget(repo: Path, tokenizer: str, fmt: str):
+    _edit(repo, "src/shop/cart.py", "item.sku != sku]", "item.sku.lower() != sku.lower()]")
+    _edit(repo, PRICING, "return round(amount * rate, 2)", "return round(amount * rate, 4)")
+    settings = load_settings(repo)
+    tok = get_tokenizer(tokenizer)
+    for budget in (300, 700, 1500, 4000):
+        result = pack_diff(settings, budget=budget, tokenizer=tokenizer, fmt=fmt)
+        assert tok.count(result.text) == result.tokens_used <= budget
+
+
+def test_collect_changes_outside_git_is_not_found(plain_sample_repo: Path):
+    with pytest.raises(NotFoundError, match="not inside a git repository"):
+        collect_changes(plain_sample_repo, DiffSpec(), max_file_size=1_000_000)
+
+
+# ------------------------------------------------------------------------------- CLI
+
+
+def test_cli_diff_with_query_and_json(repo: Path):
+    _edit(repo, PRICING, "return round(amount * rate, 2)", "return round(amount * rate, 4)")
+    res = runner.invoke(
+        app, ["pack", "--diff", "HEAD", "how is tax rounded?", "-C", str(repo), "--format", "json"]
+    )
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.stdout)
+    symbols = {i["symbol"]: i["detail"] for i in data["items"]}
+    assert symbols["tax_for"] == "full"
+    assert "how is tax rounded?" in data["query"]
+
+
+def test_cli_usage_errors(repo: Path):
+    res = runner.invoke(app, ["pack", "--diff", "HEAD", "--staged", "-C", str(repo)])
+    assert res.exit_code == ExitCode.USAGE
+    res = runner.invoke(app, ["pack", "--diff", "no-such-rev", "-C", str(repo)])
+    assert res.exit_code == ExitCode.NOT_FOUND
+    assert "unknown revision 'no-such-rev'" in res.stderr
+    res = runner.invoke(app, ["pack", "--staged", "-C", str(repo)])
+    assert res.exit_code == ExitCode.NOT_FOUND and "nothing to pack" in res.stderr
+    assert "Traceback" not in res.output
+
+
+def test_optional_revision_after_diff(repo: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.chdir(repo)
+    assert _optional_diff_rev(["pack", "--diff"]) == ["pack", "--diff", "HEAD"]
+    assert _optional_diff_rev(["pack", "--diff", "-b", "9"]) == [
+        "pack",
+        "--diff",
+        "HEAD",
+        "-b",
+        "9",
+    ]
+    assert _optional_diff_rev(["pack", "--diff", "HEAD~0", "q"]) == [
+        "pack",
+        "--diff",
+        "HEAD~0",
+        "q",
+    ]
+    assert _optional_diff_rev(["pack", "--diff", "why?"]) == ["pack", "--diff", "HEAD", "why?"]
+    assert _optional_diff_rev(["search", "--diff"]) == ["search", "--diff"]
+
+
+def test_real_cli_process_with_a_bare_diff_flag(repo: Path):
+    _edit(repo, PRICING, "return round(amount * rate, 2)", "return round(amount * rate, 4)")
+    exe = Path(sys.executable).with_name("agentctx")
+    out = subprocess.run(
+        [str(exe), "pack", "--diff", "--budget", "2000"],
+        cwd=repo,
+        env={**GIT_ENV, "AGENTCTX_CACHE_DIR": os.environ["AGENTCTX_CACHE_DIR"]},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("# Context: the working-tree change against HEAD")
+    assert "round(amount * rate, 4)" in out.stdout
