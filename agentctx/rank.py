@@ -15,6 +15,7 @@ from collections import defaultdict
 from collections.abc import Mapping
 
 from .models import Hit
+from .parse import CODE_LANGUAGES, language_for
 from .retrieve import Candidates, OutlineEntry
 
 RRF_K = 60
@@ -29,10 +30,16 @@ DEFAULT_WEIGHTS: dict[str, float] = {
 }
 DEFAULT_MIN_SCORE = 0.15
 # Bug reports and questions are about the code itself: tests, docs and examples rank
-# below it unless the query names such a file (then the path lift brings them back).
-SECONDARY_FACTOR = 0.7
+# below it, other text files (docs, configuration, changelogs) and vendored copies of
+# other projects further still, unless the query names such a file (then the path lift
+# brings them back). Measured on the dev SWE-bench set (see benchmarks/).
+CATEGORY_FACTORS: dict[str, float] = {"code": 1.0, "test": 0.7, "text": 0.3, "vendor": 0.5}
+SECONDARY_FACTOR = CATEGORY_FACTORS["test"]
 _SECONDARY_DIRS = frozenset(
     {"test", "tests", "testing", "doc", "docs", "example", "examples", "benchmarks", "bench"}
+)
+_VENDOR_DIRS = frozenset(
+    {"vendor", "vendored", "_vendor", "third_party", "thirdparty", "external", "externals"}
 )
 
 
@@ -47,6 +54,38 @@ def is_secondary(path: str) -> bool:
     ):
         return True
     return name.endswith((".md", ".rst", ".txt")) and "/" in path
+
+
+def is_vendored(path: str) -> bool:
+    """A copy of another project: ``vendor/``, ``third_party/``, ``pkg/packages/`` ..."""
+    parts = path.lower().split("/")[:-1]
+    if any(p in _VENDOR_DIRS for p in parts):
+        return True
+    return "packages" in parts[1:]  # pkg/packages/urllib3 (not a top-level packages/ dir)
+
+
+def file_category(path: str) -> str:
+    """code, test (tests, docs and examples in code), text (not code) or vendor."""
+    if is_vendored(path):
+        return "vendor"
+    if language_for(path) not in CODE_LANGUAGES:
+        return "text"
+    return "test" if is_secondary(path) else "code"
+
+
+def _disambiguate(named: Mapping[str, float]) -> dict[str, float]:
+    """Files that match a named path equally well (same name, same score) share it.
+
+    ``pyproject.toml`` in a query lifts every ``pyproject.toml`` of the repository
+    alike; with five of them, each is a fifth as likely to be the one meant.
+    """
+    groups: dict[tuple[str, float], list[str]] = defaultdict(list)
+    for path, score in named.items():
+        groups[(path.rsplit("/", 1)[-1], round(score, 6))].append(path)
+    return {
+        path: score / len(groups[(path.rsplit("/", 1)[-1], round(score, 6))]) ** 0.5
+        for path, score in named.items()
+    }
 
 
 def fuse(
@@ -135,16 +174,19 @@ def rank(
     """Fused, normalized, thresholded hits (best first) and how many fell below."""
     w = {**DEFAULT_WEIGHTS, **(weights or {})}
     fused, reasons = fuse(cands.lists, w)
-    named = cands.file_scores.get("path", {})
+    named = _disambiguate(cands.file_scores.get("path", {}))
+    categories: dict[str, str] = {}
     for cid in fused:
         e = cands.outline.get(cid)
-        if e is not None and e.path not in named and is_secondary(e.path):
-            fused[cid] *= SECONDARY_FACTOR
+        if e is None or e.path in named:
+            continue
+        cat = categories.get(e.path) or categories.setdefault(e.path, file_category(e.path))
+        fused[cid] *= CATEGORY_FACTORS[cat]
     by_file: dict[str, list[OutlineEntry]] = defaultdict(list)
     for e in cands.outline.values():
         by_file[e.path].append(e)
     for signal in ("path", "recency"):
-        scores = cands.file_scores.get(signal)
+        scores = named if signal == "path" else cands.file_scores.get(signal)
         if scores:
             _file_lift(signal, scores, by_file, fused, reasons, w[signal])
     for cid, gained in _graph(fused, cands.outline):
