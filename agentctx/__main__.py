@@ -1,4 +1,4 @@
-from agentctx.cli import main
+from agentctx.entry import main
 
 if __name__ == "__main__":
     main()

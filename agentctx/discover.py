@@ -52,7 +52,9 @@ __all__ = [
     "SKIP_UNREADABLE",
     "SKIP_VANISHED",
     "Discovery",
+    "IgnoreMatcher",
     "SourceText",
+    "decode_source",
     "discover",
     "ensure_excluded",
     "find_root",
@@ -497,6 +499,71 @@ def _ignored(chain: Iterable[_IgnoreList], path: str, is_dir: bool) -> bool:
     return False
 
 
+class IgnoreMatcher:
+    """``discover()``'s ignore decision for one path at a time (file-watcher events).
+
+    Same rules, ranking and pruning as the walk: a path is ignored when it or any of
+    its directories is. The chain of ignore files of each directory is loaded once and
+    cached; call ``invalidate()`` when an ignore file changes.
+    """
+
+    def __init__(self, root: Path, *, extra_ignore_files: tuple[str, ...] = (AGENTCTXIGNORE,)):
+        self.root = Path(os.path.abspath(root))
+        self._extra_names = tuple(extra_ignore_files)
+        self._chains: dict[str, tuple[tuple[_IgnoreList, ...], ...]] = {}
+        self._base: list[_IgnoreList] | None = None
+
+    def invalidate(self) -> None:
+        """Forget every loaded ignore file (one was created, edited or deleted)."""
+        self._chains.clear()
+        self._base = None
+
+    def is_ignore_file(self, path: str) -> bool:
+        """True for paths whose change alters the rules (``.gitignore``, ``.agentctxignore``)."""
+        name = path.rsplit("/", 1)[-1]
+        return name == GITIGNORE or name in self._extra_names
+
+    def ignored(self, path: str, is_dir: bool = False) -> bool:
+        """Would ``discover()`` leave out ``path`` (root-relative, POSIX) by its rules?"""
+        parts = [p for p in path.split("/") if p]
+        if not parts or any(p in _ALWAYS_SKIPPED for p in parts):
+            return bool(parts)
+        prefix = ""
+        for i, name in enumerate(parts):
+            chain = self._chain(prefix)[2]
+            entry = prefix + name
+            if chain and _ignored(chain, entry, is_dir if i == len(parts) - 1 else True):
+                return True
+            prefix = entry + "/"
+        return False
+
+    def _chain(self, prefix: str) -> tuple[tuple[_IgnoreList, ...], ...]:
+        """(git chain, extra chain, ranked chain) for the entries of directory ``prefix``."""
+        cached = self._chains.get(prefix)
+        if cached is not None:
+            return cached
+        if self._base is None:
+            self._base = _base_lists(self.root, os.path.realpath(self.root))
+        if prefix:
+            parent = prefix[: prefix.rstrip("/").rfind("/") + 1]
+            git_chain, extra_chain, _ = self._chain(parent)
+        else:
+            git_chain, extra_chain = (), ()
+        abs_dir = os.path.join(self.root, prefix)
+        strip = len(prefix)
+        lst = _load(os.path.join(abs_dir, GITIGNORE), prefix + GITIGNORE, strip, "")
+        if lst is not None:
+            git_chain = (*git_chain, lst)
+        for name in self._extra_names:
+            lst = _load(os.path.join(abs_dir, name), prefix + name, strip, "")
+            if lst is not None:
+                extra_chain = (*extra_chain, lst)
+        chain = (*reversed(extra_chain), *reversed(git_chain), *reversed(self._base))
+        result = (git_chain, extra_chain, chain)
+        self._chains[prefix] = result
+        return result
+
+
 def _check_symlink(abs_path: str, root_real: str) -> tuple[str | None, os.stat_result | None]:
     """Follow a symlink only to a regular file inside the root; otherwise give the reason."""
     try:
@@ -542,6 +609,12 @@ def read_source(f: SourceFile, *, max_file_size: int | None = None) -> SourceTex
         return SKIP_UNREADABLE
     if max_file_size is not None and len(data) > max_file_size:
         return SKIP_TOO_LARGE
+    return decode_source(data)
+
+
+def decode_source(data: bytes) -> SourceText | str:
+    """``read_source()``'s checks on bytes from elsewhere (a staged blob): ``SourceText``,
+    or ``"binary"``."""
     if is_binary(data):
         return SKIP_BINARY
     digest = hashlib.sha256(data).hexdigest()

@@ -19,6 +19,7 @@ class ExitCode(IntEnum):
     MODEL = 6  # embedding model cannot be loaded (offline package missing...)
     BUDGET = 7  # token budget too small (used by pack)
     REGRESSION = 8  # bench compare found a quality or latency regression
+    NOT_A_REPOSITORY = 9  # a git work tree is needed (hook, index --staged) and there is none
     INTERRUPTED = 130
 
 
@@ -44,8 +45,18 @@ class NotFoundError(AgentctxError):
     exit_code = ExitCode.NOT_FOUND
 
 
+class NotARepositoryError(NotFoundError):
+    """The command needs a git work tree (``hook``, ``index --staged``)."""
+
+    exit_code = ExitCode.NOT_A_REPOSITORY
+
+
 class ConfigError(AgentctxError):
     exit_code = ExitCode.CONFIG
+
+
+class HookError(ConfigError):
+    """The git hook cannot be installed or removed as asked (a foreign or damaged hook)."""
 
 
 class IndexStateError(AgentctxError):

@@ -8,13 +8,14 @@ are dropped. Discovery itself never needs git; only these features do.
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import AgentctxError, ExitCode, NotFoundError
+from .errors import AgentctxError, ExitCode, NotARepositoryError
 
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"  # `git hash-object -t tree /dev/null`
 
@@ -29,8 +30,7 @@ def run_git(
     root: Path, *args: str, input: bytes | None = None, check: bool = True, timeout: float = 60
 ) -> subprocess.CompletedProcess[bytes]:
     """``git -C root args...`` with bytes out; raises GitError when ``check`` and it fails."""
-    env = dict(os.environ)
-    env.setdefault("GIT_OPTIONAL_LOCKS", "0")  # a read must never take index.lock from a commit
+    env = _git_env()
     try:
         proc = subprocess.run(
             ["git", "-C", str(root), *args],
@@ -50,11 +50,68 @@ def run_git(
     return proc
 
 
+_PATH_VARS = (
+    "GIT_DIR",
+    "GIT_WORK_TREE",
+    "GIT_INDEX_FILE",
+    "GIT_COMMON_DIR",
+    "GIT_OBJECT_DIRECTORY",
+)
+
+
+def _git_env() -> dict[str, str]:
+    """The environment for git children, keeping the meaning git's own variables had here.
+
+    git runs hooks with a relative ``GIT_INDEX_FILE`` (``.git/index``) and, in linked
+    worktrees and submodules, with ``GIT_DIR`` but no ``GIT_WORK_TREE`` (the work tree
+    is then the current directory). Under ``git -C root`` both would point elsewhere,
+    so relative paths are made absolute and the implied work tree is named.
+    """
+    env = dict(os.environ)
+    env.setdefault("GIT_OPTIONAL_LOCKS", "0")  # a read must never take index.lock from a commit
+    if not any(env.get(var) for var in _PATH_VARS):
+        return env
+    try:
+        cwd = os.getcwd()
+    except OSError:
+        return env
+    for var in _PATH_VARS:
+        value = env.get(var)
+        if value and not os.path.isabs(value):
+            env[var] = os.path.join(cwd, value)
+    if env.get("GIT_DIR") and not env.get("GIT_WORK_TREE"):
+        top = _implied_work_tree(env["GIT_DIR"], env.get("GIT_INDEX_FILE", ""), cwd)
+        if top is not None:
+            env["GIT_WORK_TREE"] = top
+    return env
+
+
+@functools.lru_cache(maxsize=8)
+def _implied_work_tree(git_dir: str, index_file: str, cwd: str) -> str | None:
+    """The work tree git itself would use from ``cwd`` with ``GIT_DIR`` set (None: bare)."""
+    env = dict(os.environ, GIT_DIR=git_dir, GIT_OPTIONAL_LOCKS="0")
+    if index_file:
+        env["GIT_INDEX_FILE"] = index_file
+    try:
+        proc = subprocess.run(
+            ["git", "rev-parse", "--show-toplevel"],
+            cwd=cwd,
+            capture_output=True,
+            timeout=30,
+            check=False,
+            env=env,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    top = os.fsdecode(proc.stdout.rstrip(b"\n"))
+    return top if proc.returncode == 0 and top else None
+
+
 def work_tree(root: Path) -> Path:
-    """The top of the work tree containing ``root``; NotFoundError outside a repository."""
+    """The top of the work tree containing ``root``; NotARepositoryError outside one."""
     proc = run_git(root, "rev-parse", "--show-toplevel", check=False)
     if proc.returncode != 0:
-        raise NotFoundError(
+        raise NotARepositoryError(
             f"{root} is not inside a git repository", hint="run `git init` or pass a repository"
         )
     return Path(os.fsdecode(proc.stdout.rstrip(b"\n")))
@@ -64,7 +121,7 @@ def root_prefix(root: Path) -> str:
     """``root`` relative to its work tree, with a trailing slash ('' at the top)."""
     proc = run_git(root, "rev-parse", "--show-prefix", check=False)
     if proc.returncode != 0:
-        raise NotFoundError(
+        raise NotARepositoryError(
             f"{root} is not inside a git repository", hint="run `git init` or pass a repository"
         )
     return os.fsdecode(proc.stdout.rstrip(b"\n"))
@@ -143,4 +200,107 @@ def read_blobs(root: Path, specs: Sequence[str]) -> dict[str, bytes | None]:
         size = int(header[2])
         out[spec] = data[pos : pos + size] if header[1] == b"blob" else None
         pos += size + 1  # content, then a newline
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class StagedEntry:
+    """One path the next commit changes (``git diff-index --cached``), relative to the root."""
+
+    status: str  # A added, M modified, D deleted, T type change (renames are split into D+A)
+    path: str
+    mode: str  # the staged mode: 100644/100755 file, 120000 symlink, 160000 submodule
+    blob: str  # the staged object id (all zeros for a deletion)
+
+    @property
+    def is_file(self) -> bool:
+        return self.status != "D" and self.mode in ("100644", "100755")
+
+
+def staged_entries(root: Path) -> list[StagedEntry]:
+    """What a commit made now would change under ``root``, sorted by path.
+
+    The index (``GIT_INDEX_FILE`` when set: a commit's hook sees what is being
+    committed) against HEAD, or against the empty tree before the first commit. One
+    git process in the usual case; plumbing, so no user diff configuration applies.
+    """
+    args = ("diff-index", "--cached", "--raw", "-z", "--no-abbrev", "--relative")
+    proc = run_git(root, *args, "HEAD", "--", check=False)
+    if proc.returncode != 0:
+        if not has_head(root):
+            require_work_tree(root)
+            proc = run_git(root, *args, EMPTY_TREE, "--", check=False)
+        if proc.returncode != 0:
+            err = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+            raise GitError(f"git diff-index failed: {err[-1] if err else proc.returncode}")
+    fields = proc.stdout.split(b"\0")
+    entries: list[StagedEntry] = []
+    for i in range(0, len(fields) - 1, 2):
+        meta = fields[i].decode("ascii", "replace").lstrip(":").split()
+        if len(meta) < 5:
+            continue
+        _old_mode, new_mode, _old_blob, new_blob, status = meta[:5]
+        entries.append(StagedEntry(status[:1], os.fsdecode(fields[i + 1]), new_mode, new_blob))
+    return sorted(entries, key=lambda e: e.path)
+
+
+@dataclass(frozen=True, slots=True)
+class RepoLayout:
+    """Where ``root`` sits in its repository, as git sees it."""
+
+    top: Path  # the top of the work tree holding root
+    prefix: str  # root relative to top, with a trailing slash ('' at the top)
+    hooks: Path  # where git runs hooks from: core.hooksPath, else <common git dir>/hooks
+
+
+def require_work_tree(root: Path) -> None:
+    """NotARepositoryError unless ``root`` is inside a git work tree."""
+    proc = run_git(root, "rev-parse", "--is-inside-work-tree", check=False)
+    if proc.returncode != 0 or proc.stdout.strip() != b"true":
+        raise NotARepositoryError(
+            f"{root} is not inside a git work tree",
+            hint="run it in a git repository (`git init` makes one)",
+        )
+
+
+def repo_layout(root: Path) -> RepoLayout:
+    """Work tree top, root prefix and hooks directory in one git call.
+
+    ``git rev-parse --git-path hooks`` honours ``core.hooksPath`` (absolute, relative
+    to the work tree top, or ``~/``), resolves to the shared hooks of linked worktrees
+    and to a submodule's own git directory.
+    """
+    proc = run_git(
+        root,
+        "rev-parse",
+        "--path-format=absolute",
+        "--show-toplevel",
+        "--show-prefix",
+        "--git-path",
+        "hooks",
+        check=False,
+    )
+    lines = os.fsdecode(proc.stdout).split("\n")
+    if proc.returncode != 0 or len(lines) < 3:
+        require_work_tree(root)
+        err = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise GitError(f"git rev-parse failed: {err[-1] if err else proc.returncode}")
+    return RepoLayout(Path(lines[0]), lines[1], Path(lines[2]))
+
+
+def blob_sizes(root: Path, specs: Sequence[str]) -> dict[str, int | None]:
+    """Sizes of the blobs ``specs`` name (None: not a blob), without reading them."""
+    if not specs:
+        return {}
+    for s in specs:
+        if "\n" in s:
+            raise GitError(f"cannot read a path containing a newline: {s!r}")
+    proc = run_git(
+        root, "cat-file", "--batch-check", input="".join(s + "\n" for s in specs).encode()
+    )
+    lines = proc.stdout.split(b"\n")
+    out: dict[str, int | None] = {}
+    for spec, line in zip(specs, lines, strict=False):
+        header = line.split(b" ")
+        out[spec] = int(header[2]) if len(header) == 3 and header[1] == b"blob" else None
     return out

@@ -7,19 +7,21 @@ the caller supplies, and the result is an ``IndexReport`` the CLI renders.
 
 from __future__ import annotations
 
+import os
 import random
+import stat
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Protocol
 
 from .chunk import CHUNK_VERSION, chunk_file
 from .config import Settings
-from .discover import SourceText, discover, ensure_excluded, read_source
+from .discover import SourceText, decode_source, discover, ensure_excluded, read_source
 from .embed import Embedder, get_embedder
-from .errors import AgentctxError, BudgetError, ExitCode, LockedError
+from .errors import AgentctxError, BudgetError, ExitCode, LockedError, UsageError
 from .models import MODULE_SYMBOL, Bundle, Chunk, Hit, SourceFile
 from .parse import PARSER_VERSION, language_for, parse_file
 from .store import FileRecord, IndexStore, StoredChunk
@@ -29,6 +31,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from .budget import Fitted
+    from .gitutil import StagedEntry
     from .tokens import Tokenizer
 
 
@@ -100,6 +103,7 @@ class IndexReport:
     notices: list[str] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
     embedder: str = ""
+    staged: dict[str, int | bool] | None = None  # --staged: what was staged, what was relevant
 
     @property
     def changed(self) -> bool:
@@ -140,6 +144,7 @@ class IndexReport:
             "embedder": self.embedder,
             "seconds": {k: round(v, 4) for k, v in self.seconds.items()},
             "notices": self.notices,
+            **({"staged": self.staged} if self.staged is not None else {}),
         }
 
 
@@ -225,6 +230,8 @@ def build_index(
     embed: bool = True,
     embedder: Embedder | None = None,
     rebuild: bool = False,
+    staged: bool = False,
+    max_embed: int | None = None,
 ) -> IndexReport:
     """Bring ``settings.root``'s index up to date; returns what changed.
 
@@ -232,16 +239,36 @@ def build_index(
     only chunks whose own content changed are re-written, and only those whose
     embedded text changed are re-embedded (the user-level cache answers first).
     With ``embed=False`` the symbol and lexical indexes are updated and vectors are
-    left pending for a later run.
+    left pending for a later run; with ``max_embed`` they are embedded (by the small,
+    torch-free engine) only when at most that many are pending.
+
+    With ``staged=True`` only the files staged in git are re-indexed, from their staged
+    content (the git hook): see ``_plan_staged``. Nothing else is looked at, and when
+    nothing relevant is staged it returns before opening the index.
     """
     rep = reporter or NullReporter()
     timer = _Timer()
     started = time.perf_counter()
     report = IndexReport(root=str(settings.root))
-    emb = embedder or get_embedder(settings.embedder)  # cheap: the model loads on first use
-    report.embedder = emb.model_id
+    if max_embed is not None and max_embed < 0:
+        raise UsageError(f"max_embed must be 0 or more, got {max_embed}")
 
     db_path = settings.index_dir / DB_NAME
+    entries: list[StagedEntry] = []
+    if staged:  # first: nothing relevant staged must cost no import and no open
+        if rebuild:
+            raise UsageError("--staged cannot be combined with --rebuild")
+        with timer("discover"):
+            entries = _staged_relevant(settings, report)
+        if entries and not db_path.exists():
+            assert report.staged is not None
+            report.staged["no_index"] = True  # said once by the CLI, never by a quiet hook
+        if not entries or not db_path.exists():
+            report.seconds = dict(timer.seconds)
+            report.seconds["total"] = time.perf_counter() - started
+            return report
+    emb = embedder or get_embedder(settings.embedder)  # cheap: the model loads on first use
+    report.embedder = emb.model_id
     if rebuild and db_path.exists():
         discard_index(db_path)
     created = not db_path.exists()
@@ -254,18 +281,26 @@ def build_index(
             rep.notice(message)
         if created:
             ensure_excluded(settings.root)  # outside git, .agentctx/.gitignore suffices
-        new_recipe = _check_recipe(store, settings, emb, report, rep)
+        if staged:  # a commit never re-parses everything nor drops vectors: `index` will
+            new_recipe = None
+            embed = embed and _same_embedder(store, emb, report, rep)
+        else:
+            new_recipe = _check_recipe(store, settings, emb, report, rep)
         reparse_all = new_recipe is not None and store.meta("chunk_recipe") is not None
         faiss_in_sync = (
             store.meta("faiss_generation") == str(store.generation())
             and (settings.index_dir / FAISS_FILE).is_file()
         )
 
+        read: Callable[[SourceFile], SourceText | str] = read_source
         with timer("discover"):
             rep.stage("discover")
-            plan = _plan(store, settings, reparse_all)
+            if staged:
+                plan, read = _plan_staged(store, settings, entries)
+            else:
+                plan = _plan(store, settings, reparse_all)
         with timer("parse"):
-            changes = _parse_changes(store, plan, settings, report, rep, reparse_all)
+            changes = _parse_changes(store, plan, settings, report, rep, reparse_all, read)
         report.skipped = dict(sorted(plan.skipped.items()))
         with timer("store"):
             rep.stage("store")
@@ -276,8 +311,22 @@ def build_index(
 
         new_vectors: list[int] = []
         with timer("embed"):
+            if embed and max_embed is not None:
+                waiting = store.pending_count()
+                if waiting > max_embed:
+                    embed = False
+                    if max_embed:  # 0 asks for exactly this: nothing to say
+                        msg = (
+                            f"{waiting} chunk{'s' if waiting != 1 else ''} left pending "
+                            f"embedding (more than {max_embed}); ranked lexically until "
+                            "`agentctx index` embeds them"
+                        )
+                        report.notices.append(msg)
+                        rep.notice(msg)
             if embed:
-                new_vectors = _embed_pending(store, emb, settings, report, rep)
+                new_vectors = _embed_pending(
+                    store, emb, settings, report, rep, small=max_embed is not None
+                )
         report.chunks_pending = store.pending_count()
 
         stale = changes.stale_vectors()
@@ -326,6 +375,105 @@ def _plan(store: IndexStore, settings: Settings, reparse_all: bool) -> _Plan:
     return _Plan(current, manifest, removed, candidates, known_skips, skipped)
 
 
+UNMATCHED_STAT = (-1, -1)  # (size, mtime_ns) of no file: the next full run re-reads it
+
+
+def _staged_relevant(settings: Settings, report: IndexReport) -> list[StagedEntry]:
+    """Staged entries under the root that ``index`` would look at (no file opened)."""
+    from .staged import select_staged
+
+    selection = select_staged(settings.root)
+    report.staged = {"no_index": False, **selection.counts()}
+    return list(selection.relevant)
+
+
+def _plan_staged(
+    store: IndexStore, settings: Settings, entries: list[StagedEntry]
+) -> tuple[_Plan, Callable[[SourceFile], SourceText | str]]:
+    """Plan a run over the staged entries only, with their staged blobs as content.
+
+    A file record gets the staged content's hash. Its stat is the working tree's when
+    that file holds the same bytes; otherwise ``UNMATCHED_STAT``, so the next plain
+    ``index`` re-reads the file and indexes what is in the working tree.
+    """
+    from .gitutil import blob_sizes, read_blobs
+
+    manifest = store.manifest()
+    known = store.skipped()
+    skipped: Counter[str] = Counter()
+    files = [e for e in entries if e.status != "D"]
+    sizes = blob_sizes(settings.root, [e.blob for e in files])
+    small = [e for e in files if (sizes.get(e.blob) or 0) <= settings.max_file_size]
+    blobs = read_blobs(settings.root, [e.blob for e in small])
+    current: dict[str, SourceFile] = {}
+    candidates: list[SourceFile] = []
+    sources: dict[str, SourceText | str] = {}
+    removed = [e.path for e in entries if e.status == "D" and e.path in manifest]
+    for e in files:
+        data = blobs.get(e.blob)
+        if data is None:
+            if sizes.get(e.blob) is not None:  # too large (present in git, not read)
+                skipped["too-large"] += 1
+                if e.path in manifest:
+                    removed.append(e.path)
+            continue
+        source = decode_source(data)
+        abs_path = settings.root / e.path
+        size, mtime_ns = _same_bytes_stat(abs_path, data)
+        f = SourceFile(e.path, abs_path, size, mtime_ns)
+        current[e.path] = f
+        rec = manifest.get(e.path)
+        if isinstance(source, SourceText):
+            if rec is not None and rec.sha256 == source.sha256:
+                unmatched = (size, mtime_ns) == UNMATCHED_STAT
+                if unmatched or (rec.size, rec.mtime_ns) == (size, mtime_ns):
+                    continue  # indexed already (by a watcher, or an earlier run)
+        elif rec is None and known.get(e.path) == (size, mtime_ns, source):
+            skipped[source] += 1
+            continue
+        sources[e.path] = source
+        candidates.append(f)
+    staged_paths = {e.path for e in entries}
+    known_skips = {p: v for p, v in known.items() if p in staged_paths}
+    return (
+        _Plan(current, manifest, sorted(removed), candidates, known_skips, skipped),
+        lambda f: sources[f.path],
+    )
+
+
+def _same_bytes_stat(path: os.PathLike[str], data: bytes) -> tuple[int, int]:
+    """(size, mtime_ns) of the working tree file if it holds exactly ``data``."""
+    try:
+        before = os.lstat(path)
+        if not stat.S_ISREG(before.st_mode) or before.st_size != len(data):
+            return UNMATCHED_STAT
+        with open(path, "rb") as fh:
+            same = fh.read(len(data) + 1) == data
+        after = os.lstat(path)
+    except OSError:
+        return UNMATCHED_STAT
+    if same and (after.st_size, after.st_mtime_ns) == (before.st_size, before.st_mtime_ns):
+        return before.st_size, before.st_mtime_ns
+    return UNMATCHED_STAT
+
+
+def _same_embedder(store: IndexStore, emb: Embedder, report: IndexReport, rep: Reporter) -> bool:
+    """True when ``emb`` made the stored vectors (or none exist yet): it may add to them."""
+    model = store.meta("embedder")
+    if model is None:
+        store.set_meta({"embedder": emb.model_id, "dim": emb.dim})
+        return True
+    if model == emb.model_id and store.meta("dim") == str(emb.dim):
+        return True
+    msg = (
+        f"index was embedded with {model}, not {emb.model_id}: new symbols left pending "
+        "(`agentctx index` re-embeds with the configured model)"
+    )
+    report.notices.append(msg)
+    rep.notice(msg)
+    return False
+
+
 def _parse_changes(
     store: IndexStore,
     plan: _Plan,
@@ -333,6 +481,7 @@ def _parse_changes(
     report: IndexReport,
     rep: Reporter,
     reparse_all: bool,
+    read: Callable[[SourceFile], SourceText | str] = read_source,
 ) -> _Changes:
     """Read and parse the candidate files; diff their chunks against the stored ones."""
     changes = _Changes(
@@ -346,7 +495,7 @@ def _parse_changes(
         rep.stage("parse", len(plan.candidates))
     for f in plan.candidates:
         rec = plan.manifest.get(f.path)
-        source = read_source(f)
+        source = read(f)
         report.files_read += 1
         rep.advance()
         if not isinstance(source, SourceText):  # binary, unreadable or vanished
@@ -459,9 +608,18 @@ def _check_recipe(
 
 
 def _embed_pending(
-    store: IndexStore, emb: Embedder, settings: Settings, report: IndexReport, rep: Reporter
+    store: IndexStore,
+    emb: Embedder,
+    settings: Settings,
+    report: IndexReport,
+    rep: Reporter,
+    small: bool = False,
 ) -> list[int]:
-    """Embed every pending chunk, cache first; each batch is committed on its own."""
+    """Embed every pending chunk, cache first; each batch is committed on its own.
+
+    ``small``: load the engine meant for a handful of texts whatever their number (a
+    commit hook must not pay for torch).
+    """
     import numpy as np
 
     pending = store.pending()
@@ -496,7 +654,7 @@ def _embed_pending(
         load = getattr(emb, "load", None)
         rep.stage("load model")
         if callable(prepare):
-            prepare(len(todo))
+            prepare(1 if small else len(todo))
         elif callable(load):
             load()
         rep.stage("embed", len(todo))

@@ -41,3 +41,28 @@ def noop_probe(root: Path) -> dict:
         [sys.executable, "-c", NOOP_PROBE, str(root)], capture_output=True, text=True, check=True
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+STAGED_PROBE = (
+    NOOP_PROBE.split("from agentctx.config import load_settings")[0]
+    + r"""
+from agentctx.entry import main
+sys.argv = ["agentctx", "index", "--staged", "--quiet", str(root)]
+main()  # the entry point's fast lane: nothing relevant staged means no CLI at all
+cli, typer = "agentctx.cli" in sys.modules, "typer" in sys.modules
+from agentctx.config import load_settings
+from agentctx.pipeline import build_index
+r = build_index(load_settings(root), staged=True)
+print(json.dumps({"reads": reads, "torch": "torch" in sys.modules,
+                  "st": "sentence_transformers" in sys.modules, "faiss": "faiss" in sys.modules,
+                  "cli": cli, "typer": typer, "staged": r.staged, "changed": r.changed}))
+"""
+)
+
+
+def staged_probe(root: Path) -> dict:
+    """``index --staged`` (entry point, then pipeline) in a child, watching opens and imports."""
+    out = subprocess.run(
+        [sys.executable, "-c", STAGED_PROBE, str(root)], capture_output=True, text=True, check=True
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])

@@ -237,3 +237,18 @@ def test_real_cli_process_with_a_bare_diff_flag(repo: Path):
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith("# Context: the working-tree change against HEAD")
     assert "round(amount * rate, 4)" in out.stdout
+
+
+def test_optional_revision_is_checked_in_the_repo_given(repo: Path, tmp_path: Path, monkeypatch):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)  # not a repository: only --repo can tell HEAD~0 is a revision
+    assert _optional_diff_rev(["pack", "-C", str(repo), "--diff", "HEAD~0", "q"]) == [
+        "pack",
+        "-C",
+        str(repo),
+        "--diff",
+        "HEAD~0",
+        "q",
+    ]
+    assert _optional_diff_rev(["pack", f"--repo={repo}", "--diff", "q"])[-2:] == ["HEAD", "q"]

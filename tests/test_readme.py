@@ -30,3 +30,9 @@ def test_readme_commands_exist():
     assert "make demo" in README and "make test" in README
     assert re.search(r"^demo:", makefile, re.M) and re.search(r"^test:", makefile, re.M)
     assert "make test" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_watch_option_table_matches_help():
+    block = README.split("<!-- watch-help")[1].split("<!-- /watch-help -->")[0]
+    help_text = CliRunner().invoke(app, ["watch", "--help"], env={"COLUMNS": "200"}).stdout
+    assert _flags(block) == _flags(help_text) - {"--help", "-h"}

@@ -12,8 +12,10 @@ import typer
 
 from .. import __version__
 from .bench import bench_app
+from .hook import hook_app
 from .index import index_command
 from .pack import pack_command, search_command
+from .watch import watch_command
 
 app = typer.Typer(
     name="agentctx",
@@ -43,33 +45,46 @@ def _root(
 app.command("index")(index_command)
 app.command("pack")(pack_command)
 app.command("search")(search_command)
+app.command("watch")(watch_command)
 app.add_typer(bench_app, name="bench")
+app.add_typer(hook_app, name="hook")
 
 
 def _optional_diff_rev(args: list[str]) -> list[str]:
     """Let ``pack --diff`` take its revision optionally, as the docs promise.
 
     Typer options cannot have an optional value, so ``--diff`` gets ``HEAD`` inserted
-    unless the next word names a revision (checked with git, as ``git diff`` itself
-    tells a revision from a path); otherwise that word is the query.
+    unless the next word names a revision in the repository (``--repo``/``-C``, else
+    the current directory), checked with git as ``git diff`` itself tells a revision
+    from a path; otherwise that word is the query.
     """
     if "pack" not in args or "--diff" not in args:
         return args
     out = list(args)
     i = out.index("--diff")
     nxt = out[i + 1] if i + 1 < len(out) else None
-    if nxt is None or nxt.startswith("-") or not _is_revision(nxt):
+    if nxt is None or nxt.startswith("-") or not _is_revision(nxt, _repo_arg(out)):
         out.insert(i + 1, "HEAD")
     return out
 
 
-def _is_revision(word: str) -> bool:
+def _repo_arg(args: list[str]) -> str | None:
+    for j, arg in enumerate(args):
+        if arg in ("--repo", "-C") and j + 1 < len(args):
+            return args[j + 1]
+        if arg.startswith("--repo="):
+            return arg.split("=", 1)[1]
+    return None
+
+
+def _is_revision(word: str, repo: str | None) -> bool:
     import subprocess
 
+    where = ["-C", repo] if repo else []
     try:
         return (
             subprocess.run(
-                ["git", "rev-parse", "--verify", "-q", f"{word}^{{commit}}"],
+                ["git", *where, "rev-parse", "--verify", "-q", f"{word}^{{commit}}"],
                 capture_output=True,
                 timeout=10,
                 check=False,

@@ -129,7 +129,7 @@ class RichReporter:
             self._progress.advance(self._task, n)
 
     def notice(self, message: str) -> None:
-        self.console.print(f"agentctx: {message}", markup=False, highlight=False)
+        self.console.print(f"agentctx: {message}", markup=False, highlight=False, soft_wrap=True)
 
 
 def human_seconds(seconds: float) -> str:

@@ -296,3 +296,89 @@ def latency_command(
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(text + "\n", encoding="utf-8")
         typer.echo(str(out))
+
+
+@bench_app.command("hook")
+@handle_errors
+def hook_command(
+    path: Annotated[
+        Path | None, typer.Argument(help="Repository (default: the enclosing git root).")
+    ] = None,
+    n: Annotated[int, typer.Option("-n", help="Timed commits per scenario.")] = 10,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Write the JSON report here; print the path.")
+    ] = None,
+    embedder: Annotated[
+        str, typer.Option(help="Embedding backend: minilm (default) or hash.")
+    ] = "minilm",
+    max_embed: Annotated[
+        int,
+        typer.Option(
+            "--max-embed", metavar="N", min=0, help="The hook's --max-embed (0: never embed)."
+        ),
+    ] = 64,
+) -> None:
+    """What the pre-commit hook adds to `git commit`, p50/p95, on a scratch clone of PATH.
+
+    Commits without the hook, with it and nothing relevant staged, and with it and
+    one function edited. The original is never modified. Prints the JSON report (or
+    writes it to --out).
+    """
+    import json
+
+    from ..bench.hook import HookBenchConfig, run_hook_bench
+    from ._common import RichReporter
+
+    if n <= 0:
+        raise UsageError("-n must be positive")
+    config = HookBenchConfig(root=resolve_root(path), n=n, embedder=embedder, max_embed=max_embed)
+    with RichReporter(err_console) as reporter:
+        report = run_hook_bench(config, reporter)
+    text = json.dumps(report, indent=2)
+    if out is None:
+        typer.echo(text)
+    else:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text + "\n", encoding="utf-8")
+        typer.echo(str(out))
+
+
+@bench_app.command("watch")
+@handle_errors
+def watch_bench_command(
+    path: Annotated[
+        Path | None, typer.Argument(help="Repository (default: the enclosing git root).")
+    ] = None,
+    n: Annotated[int, typer.Option("-n", help="Timed saves and socket requests.")] = 10,
+    budget: Annotated[int, typer.Option("--budget", help="Token budget of each pack.")] = 8000,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Write the JSON report here; print the path.")
+    ] = None,
+    embedder: Annotated[
+        str, typer.Option(help="Embedding backend: minilm (default) or hash.")
+    ] = "minilm",
+) -> None:
+    """Watch mode on a scratch copy of PATH: save-to-indexed latency, served vs cold pack.
+
+    p50/p95 of one save until the watcher has it indexed and embedded, and of
+    `pack --diff` (prefetched hit, miss) and `pack QUERY` answered by the watcher vs a
+    cold process. The original is never modified. Prints the JSON report (or writes
+    it to --out).
+    """
+    import json
+
+    from ..bench.watch import WatchBenchConfig, run_watch_bench
+    from ._common import RichReporter
+
+    if n <= 0 or budget <= 0:
+        raise UsageError("-n and --budget must be positive")
+    config = WatchBenchConfig(root=resolve_root(path), n=n, budget=budget, embedder=embedder)
+    with RichReporter(err_console) as reporter:
+        report = run_watch_bench(config, reporter)
+    text = json.dumps(report, indent=2)
+    if out is None:
+        typer.echo(text)
+    else:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text + "\n", encoding="utf-8")
+        typer.echo(str(out))

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import json
+import os
+import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from ..errors import AgentctxError
 from ..pipeline import IndexReport, SymbolRef
 from ._common import err_console, handle_errors, human_seconds, plural, resolve_root
+
+STAGED_LOCK_TIMEOUT = 5.0  # a commit waits this long for another writer, unless told otherwise
 
 
 @handle_errors
@@ -45,8 +50,34 @@ def index_command(
         bool, typer.Option("--no-cache", help="Do not use the user-level embedding cache.")
     ] = False,
     lock_timeout: Annotated[
-        float | None, typer.Option(help="Seconds to wait for another writer (default 30).")
+        float | None,
+        typer.Option(help="Seconds to wait for another writer (default 30; 5 with --staged)."),
     ] = None,
+    staged: Annotated[
+        bool,
+        typer.Option(
+            "--staged",
+            help="Re-index only the files staged in git, from their staged content "
+            "(what the pre-commit hook runs).",
+        ),
+    ] = False,
+    max_embed: Annotated[
+        int | None,
+        typer.Option(
+            "--max-embed",
+            metavar="N",
+            min=0,
+            help="Embed pending chunks only if at most N are pending (torch-free engine); "
+            "otherwise leave them to the next index or pack.",
+        ),
+    ] = None,
+    warn_only: Annotated[
+        bool,
+        typer.Option(
+            "--warn-only",
+            help="Report any failure as one warning line on stderr and exit 0 (for git hooks).",
+        ),
+    ] = False,
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No progress and no summary (errors only).")
     ] = False,
@@ -59,19 +90,39 @@ def index_command(
     from ..pipeline import build_index
     from ._common import RichReporter
 
-    root = resolve_root(path)
-    settings = load_settings(
-        root,
-        {
-            "embedder": embedder,
-            "max_file_size": max_file_size,
-            "batch_size": batch_size,
-            "cache": False if no_cache else None,
-            "lock_timeout": lock_timeout,
-        },
-    )
-    with RichReporter(err_console, enabled=not (quiet or as_json)) as reporter:
-        report = build_index(settings, reporter=reporter, embed=not no_embed, rebuild=rebuild)
+    try:
+        root = resolve_root(path)
+        if staged and lock_timeout is None:
+            lock_timeout = STAGED_LOCK_TIMEOUT
+        settings = load_settings(
+            root,
+            {
+                "embedder": embedder,
+                "max_file_size": max_file_size,
+                "batch_size": batch_size,
+                "cache": False if no_cache else None,
+                "lock_timeout": lock_timeout,
+            },
+        )
+        with RichReporter(err_console, enabled=not (quiet or as_json)) as reporter:
+            report = build_index(
+                settings,
+                reporter=reporter,
+                embed=not no_embed,
+                rebuild=rebuild,
+                staged=staged,
+                max_embed=max_embed,
+            )
+    except AgentctxError as exc:
+        if not warn_only:
+            raise
+        _warn(exc.message)
+        return
+    except Exception as exc:
+        if not warn_only or os.environ.get("AGENTCTX_DEBUG"):
+            raise
+        _warn(f"internal error: {type(exc).__name__}: {exc}")
+        return
     if as_json:
         typer.echo(json.dumps(report.as_dict(), indent=2, sort_keys=False))
     elif not quiet:
@@ -79,6 +130,11 @@ def index_command(
             typer.echo(line)
     if profile:
         print_profile(report)
+
+
+def _warn(message: str) -> None:
+    """--warn-only: one line, and the commit (or script) goes on."""
+    print(" ".join(f"agentctx: warning: {message} (commit continues)".split()), file=sys.stderr)
 
 
 def _names(refs: list[SymbolRef], limit: int = 3) -> str:
@@ -92,7 +148,9 @@ def summary_lines(r: IndexReport) -> list[str]:
     took = human_seconds(r.seconds.get("total", 0.0))
     langs = ", ".join(f"{lang} {n:,}" for lang, n in r.languages.items())
     lines: list[str] = []
-    if r.created:
+    if r.staged is not None and not r.changed:
+        lines.append(_staged_unchanged_line(r, took))
+    elif r.created:
         lines.append(
             f"Indexed {plural(r.files_total, 'file')}, {plural(r.symbols_total, 'symbol')}"
             + (f" ({langs})" if langs else "")
@@ -131,7 +189,7 @@ def summary_lines(r: IndexReport) -> list[str]:
         )
         if r.chunks_from_cache:
             line += f", {r.chunks_from_cache:,} from cache"
-        lines.append(line + f" in {took}")
+        lines.append(("Staged: " if r.staged is not None else "") + line + f" in {took}")
     if r.chunks_pending:
         lines.append(
             f"{plural(r.chunks_pending, 'chunk')} pending embedding "
@@ -148,6 +206,29 @@ def summary_lines(r: IndexReport) -> list[str]:
     if r.skipped and (r.created or r.changed):
         lines.append("Skipped: " + ", ".join(f"{n} {reason}" for reason, n in r.skipped.items()))
     return lines
+
+
+def _staged_unchanged_line(r: IndexReport, took: str) -> str:
+    st = r.staged or {}
+    paths, relevant = int(st.get("paths", 0)), int(st.get("relevant", 0))
+    if st.get("no_index"):
+        return (
+            f"No index under {r.root} yet: staged files not indexed "
+            "(run `agentctx index` once; the hook then keeps it fresh)"
+        )
+    if not paths:
+        return f"Nothing staged; index unchanged ({took})"
+    if not relevant:
+        why = []
+        if st.get("ignored"):
+            why.append(f"{st['ignored']} ignored")
+        if st.get("deferred"):
+            why.append(f"{st['deferred']} symlinks or submodules, left to `agentctx index`")
+        return (
+            f"Nothing relevant staged ({plural(paths, 'path')}: {', '.join(why)}); "
+            f"index unchanged ({took})"
+        )
+    return f"Staged files already indexed ({plural(relevant, 'path')}); index unchanged ({took})"
 
 
 def print_profile(r: IndexReport) -> None:

@@ -23,6 +23,10 @@ ProfileOpt = Annotated[
 NoRefreshOpt = Annotated[
     bool, typer.Option("--no-refresh", help="Use the index as it is (do not update it).")
 ]
+NoServerOpt = Annotated[
+    bool,
+    typer.Option("--no-server", help="Work in this process even when `agentctx watch` runs."),
+]
 MinScoreOpt = Annotated[
     float | None,
     typer.Option(help="Relevance threshold, relative to the best hit (default 0.15)."),
@@ -99,6 +103,7 @@ def pack_command(
     staged: Annotated[
         bool, typer.Option("--staged", help="Like --diff, for the staged change (git index).")
     ] = False,
+    no_server: NoServerOpt = False,
 ) -> None:
     """Pack the code relevant to a query into a context bundle that fits a token budget.
 
@@ -119,6 +124,12 @@ def pack_command(
     else:
         text = read_query(query, query_file)
     settings = load_settings(resolve_root(repo))
+    if not no_server:  # a running `agentctx watch` answers with its model already loaded
+        from ._served import answer, pack_request
+
+        request = pack_request(text, diff, staged, budget, tokenizer, fmt, min_score)
+        if answer(settings, *request, stats=stats, profile=profile):
+            return
     with RichReporter(err_console) as reporter:
         if by_diff:
             result = pack_diff(
@@ -179,6 +190,7 @@ def search_command(
     no_refresh: NoRefreshOpt = False,
     profile: ProfileOpt = False,
     repo: RepoOpt = None,
+    no_server: NoServerOpt = False,
 ) -> None:
     """Show the ranked symbols for a query (score, path:line, symbol) without packing."""
     from ..config import load_settings
@@ -189,6 +201,13 @@ def search_command(
         raise UsageError("-n must be positive")
     text = read_query(query, None)
     settings = load_settings(resolve_root(repo))
+    if not no_server:  # a running `agentctx watch` answers with its model already loaded
+        from ..client import search_args
+        from ._served import answer
+
+        request = search_args(text, n=n, min_score=min_score, as_json=as_json)
+        if answer(settings, "search", request, profile=profile):
+            return
     with RichReporter(err_console) as reporter:
         result = search(
             settings, text, min_score=min_score, limit=n, refresh=not no_refresh, reporter=reporter

@@ -514,23 +514,85 @@ def discard_index(db_path: Path) -> None:
 def _acquire_lock(path: Path, timeout: float) -> int:
     import fcntl
 
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as exc:
+        raise IndexStateError(
+            f"cannot open the index lock {path}: {exc.strerror}",
+            hint="check the permissions of the .agentctx directory",
+        ) from None
     deadline = time.monotonic() + timeout
     while True:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             if time.monotonic() >= deadline:
+                holder = _lock_holder(fd)
                 os.close(fd)
-                raise LockedError(
-                    "another agentctx process is updating this index",
-                    hint=f"waited {timeout:g}s; let it finish or pass a longer --lock-timeout",
-                ) from None
+                raise _locked_error(holder, timeout, path) from None
             time.sleep(0.05)
             continue
+        # Who holds it and since when, for the message another writer gets.
         os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()}\n".encode())
+        os.pwrite(fd, f"{os.getpid()}\n{time.time():.3f}\n".encode(), 0)
         return fd
+
+
+def _lock_holder(fd: int) -> tuple[int, float | None] | None:
+    """(pid, start time) the holder wrote into the lock file, if readable."""
+    try:
+        lines = os.pread(fd, 256, 0).decode("ascii").split()
+        pid = int(lines[0])
+        started = float(lines[1]) if len(lines) > 1 else None
+    except (OSError, ValueError, IndexError, UnicodeDecodeError):
+        return None
+    return pid, started
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # EPERM: alive, someone else's
+        return True
+    return True
+
+
+def _locked_error(
+    holder: tuple[int, float | None] | None, timeout: float, path: Path
+) -> LockedError:
+    """The message names the holder: its pid, how long it has held the lock, and
+    whether it is still alive (a dead pid means a child it forked kept the lock)."""
+    waited = f"waited {timeout:g}s"
+    if holder is None:
+        return LockedError(
+            "another agentctx process is updating this index",
+            hint=f"{waited}; let it finish or pass a longer --lock-timeout",
+        )
+    pid, started = holder
+    held = f", for {_age(time.time() - started)}" if started is not None else ""
+    if not _pid_alive(pid):
+        return LockedError(
+            f"another process is updating this index: pid {pid} took the lock{held} and has "
+            "exited, but a process it started still holds it",
+            hint=f"{waited}; `fuser {path}` names it; the lock is released when it exits",
+        )
+    return LockedError(
+        f"another agentctx process (pid {pid}{held}) is updating this index",
+        hint=f"{waited}; let it finish or pass a longer --lock-timeout",
+    )
+
+
+def _age(seconds: float) -> str:
+    seconds = max(0, round(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes, secs = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes}m {secs:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h {minutes:02d}m"
 
 
 def _release_lock(fd: int | None) -> None:

@@ -1,0 +1,96 @@
+"""The ``agentctx`` executable: a fast lane for the git hook, then the CLI.
+
+Loading the CLI (typer, rich, pydantic) costs ~0.15 s before any work starts. The
+pre-commit hook runs ``agentctx index --staged --quiet`` at every commit, and most
+commits stage nothing agentctx indexes (or nothing under its root): that answer
+needs git and the ignore rules only. So a quiet ``index --staged`` first asks
+:func:`agentctx.staged.select_staged`; only when something relevant is staged, or
+anything is unusual (a flag it does not know, an error), does the CLI start and
+do everything, reporting as it always does.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# Options of `index` the fast lane understands; anything else goes to the CLI.
+_FLAGS = frozenset({"--staged", "--quiet", "-q", "--warn-only", "--no-embed", "--no-cache"})
+_VALUED = {
+    "--max-embed": int,
+    "--lock-timeout": float,
+    "--embedder": str,
+    "--max-file-size": int,
+    "--batch-size": int,
+}
+
+
+def _quiet_staged_root(args: list[str]) -> Path | None:
+    """The root of a quiet ``index --staged`` run, or None when the CLI must handle it."""
+    if not args or args[0] != "index":
+        return None
+    seen: set[str] = set()
+    paths: list[str] = []
+    i = 1
+    while i < len(args):
+        arg = args[i]
+        if arg == "--":
+            paths.extend(args[i + 1 :])
+            break
+        name, eq, value = arg.partition("=")
+        if arg in _FLAGS:
+            seen.add(arg)
+        elif name in _VALUED:
+            if not eq:
+                i += 1
+                if i >= len(args):
+                    return None
+                value = args[i]
+            kind = _VALUED[name]
+            try:
+                number = kind(value)
+            except ValueError:
+                return None
+            if kind is not str and number < 0:
+                return None
+        elif arg.startswith("-"):
+            return None
+        else:
+            paths.append(arg)
+        i += 1
+    if "--staged" not in seen or not seen & {"--quiet", "-q"} or len(paths) > 1:
+        return None
+    if paths:
+        root = Path(paths[0])
+        return root.resolve() if root.is_dir() else None
+    from .discover import find_root
+
+    return find_root(Path.cwd()).resolve()
+
+
+def nothing_relevant_staged(args: list[str]) -> bool:
+    """True when ``args`` ask for a quiet ``index --staged`` that has nothing to do."""
+    root = _quiet_staged_root(args)
+    if root is None:
+        return False
+    try:
+        from .config import load_settings
+        from .staged import select_staged
+
+        load_settings(root)  # a broken configuration is the CLI's to report
+        return not select_staged(root).relevant
+    except Exception:  # whatever it is, the CLI reports it properly
+        return False
+
+
+def main() -> None:
+    if nothing_relevant_staged(sys.argv[1:]):
+        return
+    from .fastlane import serve_argv  # pack/search answered by a running `agentctx watch`
+
+    code = serve_argv(sys.argv[1:])
+    if code is not None:
+        sys.exit(code)
+    from .cli import main as cli_main
+
+    cli_main()
