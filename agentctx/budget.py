@@ -118,9 +118,12 @@ def fit(
             if hit.score < floor or DETAILS.index(detail) < DETAILS.index(caps.get(hit.id, "full")):
                 continue
             text = _text(chunk, detail, keep_terms, children)
+            shown = detail
             if detail == "skeleton" and text == chunk.text:
-                continue  # nothing to elide: it would be the full text under another name
-            cand = costs.item(replace(base, detail=detail, text=text))
+                if caps.get(hit.id) != "skeleton":
+                    continue  # nothing to elide: it would be the full text under another name
+                shown = "full"  # capped at skeleton, but short enough to be whole at that cost
+            cand = costs.item(replace(base, detail=shown, text=text))
             cost = cand.tokens + file_cost
             if detail == "full" and cand.tokens > FULL_MAX_SHARE * avail:
                 continue

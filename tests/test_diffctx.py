@@ -252,3 +252,21 @@ def test_optional_revision_is_checked_in_the_repo_given(repo: Path, tmp_path: Pa
         "q",
     ]
     assert _optional_diff_rev(["pack", f"--repo={repo}", "--diff", "q"])[-2:] == ["HEAD", "q"]
+
+
+def test_a_caller_too_short_to_elide_is_shown_whole(tmp_path: Path):
+    root = tmp_path / "small"
+    (root / "pkg").mkdir(parents=True)
+    (root / "pkg/m.py").write_text(
+        "def add(a, b):\n    return a + b\n\n\ndef twice(x):\n    return add(x, x)\n"
+    )
+    (root / ".agentctx.toml").write_text('embedder = "hash"\n')
+    git(root, "init", "-q")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "init")
+    build_index(load_settings(root))
+    _edit(root, "pkg/m.py", "return a + b", "return b + a")
+    result = pack_diff(load_settings(root), budget=2000)
+    by_symbol = {i.symbol: i for i in result.bundle.items}
+    assert by_symbol["add"].detail == "full"
+    assert by_symbol["twice"].text == "def twice(x):\n    return add(x, x)"
