@@ -2,7 +2,8 @@
 
 Each hit can be shown at one of four detail levels (full, skeleton, signature,
 mention). A tiered greedy pass in rank order spends most of the budget on the best
-hits in full, then skeletons, then signatures and one-line mentions; the rendered
+hits in full, then skeletons, then signatures, then one-line mentions that point at
+files not shown otherwise (a second mention of a shown file says little); the rendered
 bundle is then counted as a whole and trimmed from the tail until it fits, so the
 printed text never exceeds the budget whatever the tokenizer does at boundaries.
 """
@@ -23,7 +24,7 @@ FULL_MIN_SCORE = 0.3
 FULL_MAX_SHARE = 0.35  # one full item may take at most this share of the budget
 FULL_CEILING = 0.80  # full items stop once this share of the budget is used
 SKELETON_CEILING = 0.92
-SIGNATURE_CEILING = 0.97
+SIGNATURE_CEILING = 0.94  # the rest: one-line mentions of files not shown otherwise
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +118,8 @@ def fit(
         ):
             if hit.score < floor or DETAILS.index(detail) < DETAILS.index(caps.get(hit.id, "full")):
                 continue
+            if detail == "mention" and hit.path in spans:
+                continue  # a mention's job is to point at a file the bundle does not show
             text = _text(chunk, detail, keep_terms, children)
             shown = detail
             if detail == "skeleton" and text == chunk.text:
