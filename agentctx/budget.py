@@ -20,7 +20,7 @@ from .render import file_footer, file_header, header, item_block, render_text
 from .tokens import Tokenizer
 
 # Tier rules (tuned with `agentctx bench`): score floors and budget shares per level.
-FULL_MIN_SCORE = 0.3
+FULL_MIN_SCORE = 0.25
 FULL_MAX_SHARE = 0.35  # one full item may take at most this share of the budget
 FULL_CEILING = 0.80  # full items stop once this share of the budget is used
 SKELETON_CEILING = 0.92

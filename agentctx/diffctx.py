@@ -25,10 +25,9 @@ from .models import MODULE_SYMBOL, Chunk
 from .parse import language_for, parse_file
 from .retrieve import OutlineEntry
 
-# Scores of the items around the change. Changed symbols score 1.0; the others stay
-# below budget.FULL_MIN_SCORE so they are never chosen in full by the tiers (and the
-# caller caps them at skeletons anyway). Order: what the change calls, what calls it,
-# the tests that exercise it.
+# Scores of the items around the change. Changed symbols score 1.0; the others are
+# capped at skeletons by the caller (``fit(max_detail=...)``) whatever their score.
+# Order: what the change calls, what calls it, the enclosing class, the tests.
 CALLEE_SCORE = 0.28
 CALLER_SCORE = 0.27
 TEST_SCORE = 0.24
