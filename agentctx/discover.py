@@ -83,6 +83,7 @@ SKIP_NOT_REGULAR = "not-regular"  # fifo, socket, device
 SKIP_UNREADABLE = "unreadable"  # stat/scandir/open failed (permissions, I/O error)
 SKIP_BINARY = "binary"  # read_source only
 SKIP_VANISHED = "vanished"  # read_source only: deleted between discover and read
+SKIP_NESTED_REPO = "nested-git-repository"  # a repository inside the indexed one (git skips it)
 
 
 # ---------------------------------------------------------------------------
@@ -401,6 +402,10 @@ def discover(
         )
     root_real = os.path.realpath(root)
     base = _base_lists(root, root_real)
+    # Inside a repository, another repository (a submodule, a checkout of a dependency)
+    # is not part of it: git lists neither its files nor them as untracked. A plain
+    # directory holding several repositories is indexed through.
+    skip_nested = _worktree_top(root) is not None
 
     files: list[SourceFile] = []
     skipped: list[SkippedFile] = []
@@ -425,6 +430,9 @@ def discover(
             continue
 
         names = {e.name for e in entries}
+        if prefix and skip_nested and ".git" in names:
+            skipped.append(SkippedFile(prefix.rstrip("/"), SKIP_NESTED_REPO))
+            continue
         strip = len(prefix)
         if GITIGNORE in names:
             lst = _load(join(abs_dir, GITIGNORE), prefix + GITIGNORE, strip, "")

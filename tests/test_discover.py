@@ -581,3 +581,26 @@ def test_make_sample_repo_is_reusable(tmp_path: Path) -> None:
     a = make_sample_repo(tmp_path, use_git=False, name="a")
     b = make_sample_repo(tmp_path, use_git=False, name="b")
     assert paths(discover(a)) == paths(discover(b)) == SAMPLE_FILES
+
+
+def test_a_repository_inside_the_repository_is_skipped_as_git_does(sample_repo: Path):
+    nested = sample_repo / "vendor" / "dep"
+    nested.mkdir(parents=True)
+    (nested / "lib.py").write_text("def dep():\n    return 1\n")
+    git(nested, "init", "-q")
+    found = discover(sample_repo)
+    paths = {f.path for f in found.files}
+    assert "vendor/dep/lib.py" not in paths
+    assert ("vendor/dep", "nested-git-repository") in {(s.path, s.reason) for s in found.skipped}
+    # git shows the nested repository as one entry, never its files
+    assert {p for p in git_visible_files(sample_repo) if p.startswith("vendor/")} == {"vendor/dep/"}
+
+
+def test_a_plain_directory_of_repositories_is_indexed_through(tmp_path: Path):
+    for name in ("one", "two"):
+        repo = tmp_path / "work" / name
+        repo.mkdir(parents=True)
+        (repo / "m.py").write_text("X = 1\n")
+        git(repo, "init", "-q")
+    found = discover(tmp_path / "work")
+    assert {f.path for f in found.files} == {"one/m.py", "two/m.py"}

@@ -329,3 +329,10 @@ def test_module_chunk_does_not_hide_the_rest_of_its_file():
     )
     shown = {(i.symbol, i.detail) for i in fitted.bundle.items}
     assert {("<module>", "full"), ("alpha", "full"), ("beta", "full")} <= shown
+
+
+def test_a_budget_that_is_not_positive_is_a_usage_error(indexed_hash: Path):
+    for value in ("0", "-5"):
+        result = runner.invoke(app, ["pack", "q", "--budget", value, "-C", str(indexed_hash)])
+        assert result.exit_code == ExitCode.USAGE, result.output
+        assert "--budget must be a positive number" in result.stderr

@@ -116,6 +116,8 @@ def pack_command(
 
     if fmt not in FORMATS:
         raise UsageError(f"unknown format {fmt!r}", hint="use markdown, xml or json")
+    if budget <= 0:
+        raise UsageError(f"--budget must be a positive number of tokens, got {budget}")
     if diff is not None and staged:
         raise UsageError("give either --diff [REV] or --staged, not both")
     by_diff = diff is not None or staged
