@@ -65,6 +65,10 @@ class IndexStateError(AgentctxError):
     exit_code = ExitCode.INDEX
 
 
+class IndexReadOnlyError(IndexStateError):
+    """The index can be read but not written here (permissions, read-only file system)."""
+
+
 class LockedError(IndexStateError):
     """Another agentctx process is writing the index."""
 

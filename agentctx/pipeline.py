@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import random
+import sqlite3
 import stat
 import time
 from collections import Counter
@@ -21,7 +22,14 @@ from .chunk import CHUNK_VERSION, chunk_file
 from .config import Settings
 from .discover import SourceText, decode_source, discover, ensure_excluded, read_source
 from .embed import Embedder, get_embedder
-from .errors import AgentctxError, BudgetError, ExitCode, LockedError, UsageError
+from .errors import (
+    AgentctxError,
+    BudgetError,
+    ExitCode,
+    IndexReadOnlyError,
+    LockedError,
+    UsageError,
+)
 from .models import MODULE_SYMBOL, Bundle, Chunk, Hit, SourceFile
 from .parse import PARSER_VERSION, language_for, parse_file
 from .store import FileRecord, IndexStore, StoredChunk
@@ -769,6 +777,11 @@ def _refresh(settings: Settings, embedder: Embedder, notes: list[str], rep: Repo
     except LockedError:
         notes.append("index is being updated by another process; answered from the current index")
         return
+    except (IndexReadOnlyError, sqlite3.OperationalError) as exc:
+        if not db.exists():
+            raise
+        notes.append(f"the index cannot be updated here ({exc}); answered from it as it is")
+        return
     if report.chunks_pending:
         notes.append(
             f"{report.chunks_pending} symbols are not embedded yet and were ranked lexically "
@@ -1006,6 +1019,10 @@ def pack_diff(
             )
         except LockedError:
             notes.append("index is being updated by another process; used the current index")
+        except (IndexReadOnlyError, sqlite3.OperationalError) as exc:
+            if not (settings.index_dir / DB_NAME).exists():
+                raise
+            notes.append(f"the index cannot be updated here ({exc}); used it as it is")
         lat["load"] = time.perf_counter() - t
 
     t = time.perf_counter()

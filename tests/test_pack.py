@@ -336,3 +336,48 @@ def test_a_budget_that_is_not_positive_is_a_usage_error(indexed_hash: Path):
         result = runner.invoke(app, ["pack", "q", "--budget", value, "-C", str(indexed_hash)])
         assert result.exit_code == ExitCode.USAGE, result.output
         assert "--budget must be a positive number" in result.stderr
+
+
+@pytest.fixture
+def read_only_index_dir(indexed_hash: Path):
+    """The sample repository's .agentctx/ made unwritable (chattr +i as root, else chmod)."""
+    import shutil
+    import subprocess
+
+    index_dir = indexed_hash / ".agentctx"
+    undo: list[str] = []
+    if os.geteuid() == 0 and shutil.which("chattr"):
+        if subprocess.run(["chattr", "+i", str(index_dir)], capture_output=True).returncode == 0:
+            undo = ["chattr", "-i", str(index_dir)]
+    elif os.geteuid() != 0:
+        index_dir.chmod(0o555)
+    probe = index_dir / "probe"
+    try:
+        probe.touch()
+    except OSError:
+        pass
+    else:
+        probe.unlink()
+        if undo:
+            subprocess.run(undo, check=True)
+        pytest.skip("cannot make a directory read-only here")
+    yield indexed_hash
+    if undo:
+        subprocess.run(undo, check=True)
+    else:
+        index_dir.chmod(0o755)
+
+
+def test_pack_on_a_read_only_index_answers_from_it_and_never_deletes_it(read_only_index_dir):
+    root = read_only_index_dir
+    before = (root / ".agentctx" / "index.db").read_bytes()
+    (root / "src/shop/pricing.py").write_text("def changed():\n    return 2\n")
+    result = runner.invoke(app, ["pack", "sales tax", "-b", "800", "-C", str(root)])
+    assert result.exit_code == 0, result.output
+    assert "tax_for" in result.stdout  # the index as it was: the edit could not be recorded
+    assert "the index cannot be updated here" in result.stderr
+    assert result.stderr.count("\n") == 1
+    result = runner.invoke(app, ["index", str(root)])
+    assert result.exit_code == ExitCode.INDEX
+    assert "cannot use the index" in result.stderr and "Traceback" not in result.output
+    assert (root / ".agentctx" / "index.db").read_bytes() == before

@@ -14,7 +14,7 @@ from rich.console import Console
 
 from ..errors import AgentctxError, ExitCode, NotFoundError
 
-err_console = Console(stderr=True, highlight=False)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)  # a note stays one line
 F = TypeVar("F", bound=Callable[..., Any])
 
 

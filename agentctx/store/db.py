@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import IndexStateError, LockedError
+from ..errors import IndexReadOnlyError, IndexStateError, LockedError
 from ..models import Chunk
 from ..textutil import terms_text
 
@@ -488,6 +488,20 @@ def _connect(db_path: Path, *, create: bool) -> tuple[sqlite3.Connection, str | 
             return conn, None
         conn.execute("PRAGMA synchronous = NORMAL")
         row = conn.execute("SELECT value FROM meta WHERE key = 'format_version'").fetchone()
+    except sqlite3.OperationalError as exc:
+        # Cannot open or write (permissions, a read-only mount, no space): the file
+        # may be perfectly good, so it is never treated as corrupt (and discarded).
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                conn.close()
+        if not create and not fresh:
+            ro = _connect_immutable(db_path)
+            if ro is not None:
+                return ro, None
+        raise IndexReadOnlyError(
+            f"cannot use the index at {db_path.parent}: {exc}",
+            hint="check the permissions of the .agentctx directory and the free space",
+        ) from None
     except sqlite3.DatabaseError as exc:
         if conn is not None:
             with contextlib.suppress(Exception):
@@ -500,6 +514,22 @@ def _connect(db_path: Path, *, create: bool) -> tuple[sqlite3.Connection, str | 
             f"in format v{found}, this agentctx reads v{FORMAT_VERSION}"
         )
     return conn, None
+
+
+def _connect_immutable(db_path: Path) -> sqlite3.Connection | None:
+    """A read-only connection where SQLite cannot create its WAL index (a read-only
+    checkout): nothing can write the index there, so reading it as immutable is safe."""
+    from urllib.parse import quote
+
+    try:
+        conn = sqlite3.connect(f"file:{quote(str(db_path))}?mode=ro&immutable=1", uri=True)
+        row = conn.execute("SELECT value FROM meta WHERE key = 'format_version'").fetchone()
+    except sqlite3.DatabaseError:
+        return None
+    if row is None or row[0] != str(FORMAT_VERSION):
+        conn.close()
+        return None
+    return conn
 
 
 def discard_index(db_path: Path) -> None:
@@ -517,7 +547,7 @@ def _acquire_lock(path: Path, timeout: float) -> int:
     try:
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     except OSError as exc:
-        raise IndexStateError(
+        raise IndexReadOnlyError(
             f"cannot open the index lock {path}: {exc.strerror}",
             hint="check the permissions of the .agentctx directory",
         ) from None
