@@ -874,20 +874,7 @@ def pack(
         chunks = store.load_chunks([h.id for h in found.hits])
 
     def children(chunk: Chunk) -> list[tuple[int, int]]:
-        inside = [
-            (a, b)
-            for a, b, _parent, q in found.children.get(chunk.path, [])
-            if chunk.start_line <= a
-            and b <= chunk.end_line
-            and (a, b) != (chunk.start_line, chunk.end_line)
-            and q != chunk.qualname
-        ]
-        direct: list[tuple[int, int]] = []
-        for a, b in sorted(inside):
-            if direct and b <= direct[-1][1]:
-                continue
-            direct.append((a, b))
-        return direct
+        return _direct_children(chunk, found.children.get(chunk.path, []))
 
     fitted = fit(
         query=query,
@@ -1089,20 +1076,7 @@ def pack_diff(
         table = (
             fresh_children if chunk.id in fresh or chunk.path in fresh_children else stored_children
         )
-        inside = sorted(
-            (a, b)
-            for a, b, _parent, q in table.get(chunk.path, [])
-            if chunk.start_line <= a
-            and b <= chunk.end_line
-            and (a, b) != (chunk.start_line, chunk.end_line)
-            and q != chunk.qualname
-        )
-        direct: list[tuple[int, int]] = []
-        for a, b in inside:
-            if direct and b <= direct[-1][1]:
-                continue
-            direct.append((a, b))
-        return direct
+        return _direct_children(chunk, table.get(chunk.path, []))
 
     names = {c.name.lower() for c in ctx.changed if c.qualname != MODULE_SYMBOL and len(c.name) > 2}
     keep = names | (found.keep_terms if found is not None else set())
@@ -1139,3 +1113,23 @@ def pack_diff(
         "removed_symbols": len(ctx.removed),
     }
     return PackResult(fitted.bundle, fitted.text, fitted.tokens_used, stats, hits)
+
+
+def _direct_children(
+    chunk: Chunk, entries: list[tuple[int, int, str | None, str]]
+) -> list[tuple[int, int]]:
+    """Line ranges of the symbols directly inside ``chunk`` (for its skeleton)."""
+    inside = sorted(
+        (a, b)
+        for a, b, _parent, q in entries
+        if chunk.start_line <= a
+        and b <= chunk.end_line
+        and (a, b) != (chunk.start_line, chunk.end_line)
+        and q != chunk.qualname
+    )
+    direct: list[tuple[int, int]] = []
+    for a, b in inside:
+        if direct and b <= direct[-1][1]:
+            continue
+        direct.append((a, b))
+    return direct

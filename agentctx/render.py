@@ -7,10 +7,10 @@ stage can cost each choice; the final text is always re-counted as a whole.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from xml.sax.saxutils import escape, quoteattr
 
-from .models import Bundle, PackItem
+from .models import Bundle, Hit, PackItem
 
 FORMATS = ("markdown", "xml", "json")
 _FENCE_LANG = {
@@ -175,3 +175,33 @@ def render_json(bundle: Bundle, tokens_used: int, stats: dict) -> str:
         indent=2,
         ensure_ascii=False,
     )
+
+
+def render_search(
+    query: str, hits: Sequence[Hit], latency_ms: Mapping[str, float], *, as_json: bool
+) -> str:
+    """Exactly what ``agentctx search`` writes to stdout (local or served by a watcher)."""
+    if as_json:
+        return (
+            json.dumps(
+                {
+                    "query": query,
+                    "results": [
+                        {
+                            "score": h.score,
+                            "path": h.path,
+                            "line": h.start_line,
+                            "end_line": h.end_line,
+                            "symbol": h.qualname,
+                            "kind": h.kind,
+                            "signals": list(h.reasons),
+                        }
+                        for h in hits
+                    ],
+                    "latency_ms": {k: round(v, 1) for k, v in latency_ms.items()},
+                },
+                indent=2,
+            )
+            + "\n"
+        )
+    return "".join(f"{h.score:6.3f}  {h.path}:{h.start_line}  {h.qualname}\n" for h in hits)

@@ -50,6 +50,7 @@ from .client import (
 )
 from .discover import git_dir
 from .errors import AgentctxError, IndexStateError
+from .render import render_search
 from .watch import Watcher
 
 BUSY_NOTE = "the index is being updated; answered from the current index"
@@ -89,34 +90,6 @@ def pack_profile(result: Any, budget: int) -> dict[str, Any]:
             ["tokens used", f"{result.tokens_used:,} of {budget:,}"],
         ],
     }
-
-
-def search_stdout(query: str, result: Any, as_json: bool) -> str:
-    """Exactly what ``agentctx search`` writes to stdout for ``result``."""
-    if as_json:
-        return (
-            json.dumps(
-                {
-                    "query": query,
-                    "results": [
-                        {
-                            "score": h.score,
-                            "path": h.path,
-                            "line": h.start_line,
-                            "end_line": h.end_line,
-                            "symbol": h.qualname,
-                            "kind": h.kind,
-                            "signals": list(h.reasons),
-                        }
-                        for h in result.hits
-                    ],
-                    "latency_ms": {k: round(v, 1) for k, v in result.latency_ms.items()},
-                },
-                indent=2,
-            )
-            + "\n"
-        )
-    return "".join(f"{h.score:6.3f}  {h.path}:{h.start_line}  {h.qualname}\n" for h in result.hits)
 
 
 def search_profile(result: Any) -> dict[str, Any]:
@@ -431,7 +404,9 @@ class Server:
                     embedder=emb,
                 )
                 return _ok(
-                    search_stdout(args["query"], found, args["as_json"]),
+                    render_search(
+                        args["query"], found.hits, found.latency_ms, as_json=args["as_json"]
+                    ),
                     found.notes,
                     profile=search_profile(found),
                 )

@@ -23,6 +23,7 @@ from agentctx.cli import app
 from agentctx.client import read_info, settings_fingerprint, try_serve
 from agentctx.config import load_settings
 from agentctx.embed import get_embedder
+from agentctx.render import render_search
 from agentctx.serve import (
     PREFETCH_ARGS,
     ResponseCache,
@@ -31,7 +32,6 @@ from agentctx.serve import (
     pack_diff_args,
     pack_stdout,
     search_args,
-    search_stdout,
     socket_path_for,
 )
 from agentctx.watch import Watcher
@@ -147,7 +147,7 @@ def test_served_search_equals_local(sample_repo: Path) -> None:
             local = pipeline.search(
                 settings, "cart total", limit=5, refresh=False, embedder=get_embedder("hash")
             )
-            expected = search_stdout("cart total", local, as_json)
+            expected = render_search("cart total", local.hits, local.latency_ms, as_json=as_json)
             if as_json:  # latency differs run to run
                 got, want = json.loads(served["stdout"]), json.loads(expected)
                 assert got["results"] == want["results"]

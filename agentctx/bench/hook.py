@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import subprocess
 import tempfile
 import time
@@ -29,7 +28,7 @@ from typing import Any
 
 from ..errors import AgentctxError
 from ..pipeline import NullReporter, Reporter
-from .latency import _scenario, edit_one_function, percentile, run_child
+from .latency import _scenario, edit_one_function, environment, percentile, run_child
 
 IGNORED_DIR = "agentctx-bench-ignored"  # listed in the clone's .agentctxignore
 _GIT_ENV_DROP = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_PREFIX", "GIT_COMMON_DIR")
@@ -172,15 +171,12 @@ def _measure(
                 },
             ),
         ],
-        "environment": {
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-            "git": _git(clone, env, "--version").stdout.strip(),
-            "embedder": config.embedder,
-            "hook": str(result.path.relative_to(clone)),
-            "max_embed": config.max_embed,
-        },
+        "environment": environment(
+            config.embedder,
+            git=_git(clone, env, "--version").stdout.strip(),
+            hook=str(result.path.relative_to(clone)),
+            max_embed=config.max_embed,
+        ),
         "repository": {
             "name": clone.name,
             "root": root.relative_to(clone).as_posix() or ".",

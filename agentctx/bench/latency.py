@@ -149,6 +149,17 @@ def _dir_bytes(path: Path) -> int:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
 
 
+def environment(embedder: str, **extra: object) -> dict[str, object]:
+    """The machine a report was measured on."""
+    return {
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "embedder": embedder,
+        **extra,
+    }
+
+
 def run_latency(config: LatencyConfig, reporter: Reporter | None = None) -> dict[str, Any]:
     """Run every scenario on a scratch copy of ``config.root``; the report as a dict."""
     rep = reporter or NullReporter()
@@ -243,12 +254,7 @@ def _measure(
     scenarios.sort(key=lambda s: order.index(s["name"]))
     return {
         "benchmark_scenarios": scenarios,
-        "environment": {
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-            "embedder": config.embedder,
-        },
+        "environment": environment(config.embedder),
         "repository": {
             "name": repo.name,
             "files": facts["files"]["total"],

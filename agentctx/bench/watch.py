@@ -22,7 +22,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import platform
 import queue
 import shutil
 import signal
@@ -46,6 +45,7 @@ from .latency import (
     DEFAULT_QUERIES,
     ChildRun,
     _scenario,
+    environment,
     percentile,
     run_child,
 )
@@ -286,12 +286,7 @@ def _measure(
     ]
     return {
         "benchmark_scenarios": scenarios,
-        "environment": {
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-            "embedder": config.embedder,
-        },
+        "environment": environment(config.embedder),
         "repository": {
             "name": repo.name,
             "files": facts["files"]["total"],

@@ -11,6 +11,14 @@ from rich.console import Console
 from ..errors import ExitCode, UsageError
 from ._common import err_console, handle_errors, human_seconds, make_progress, resolve_root
 
+RepoArg = Annotated[
+    Path | None, typer.Argument(help="Repository (default: the enclosing git root).")
+]
+ReportOutOpt = Annotated[
+    Path | None, typer.Option("--out", help="Write the JSON report here; print the path.")
+]
+BenchEmbedderOpt = Annotated[str, typer.Option(help="Embedding backend: minilm (default) or hash.")]
+
 bench_app = typer.Typer(
     help="Measure how well agentctx finds the code a task needs.",
     no_args_is_help=True,
@@ -249,20 +257,14 @@ def compare_command(
 @bench_app.command("latency")
 @handle_errors
 def latency_command(
-    path: Annotated[
-        Path | None, typer.Argument(help="Repository (default: the enclosing git root).")
-    ] = None,
+    path: RepoArg = None,
     queries: Annotated[
         Path | None, typer.Option("--queries", help="Queries, one a line (default: built-in).")
     ] = None,
     n: Annotated[int, typer.Option("-n", help="In-process pack and search runs.")] = 50,
     budget: Annotated[int, typer.Option("--budget", help="Token budget of each pack.")] = 8000,
-    out: Annotated[
-        Path | None, typer.Option("--out", help="Write the JSON report here; print the path.")
-    ] = None,
-    embedder: Annotated[
-        str, typer.Option(help="Embedding backend: minilm (default) or hash.")
-    ] = "minilm",
+    out: ReportOutOpt = None,
+    embedder: BenchEmbedderOpt = "minilm",
     no_cold: Annotated[
         bool, typer.Option("--no-cold", help="Skip the one-process-per-query pack/search runs.")
     ] = False,
@@ -272,7 +274,6 @@ def latency_command(
     The original is never modified; the embedding cache is a fresh temp dir. Prints the
     JSON report (or writes it to --out).
     """
-    import json
 
     from ..bench.latency import DEFAULT_QUERIES, LatencyConfig, read_queries, run_latency
     from ._common import RichReporter
@@ -289,28 +290,16 @@ def latency_command(
     )
     with RichReporter(err_console) as reporter:
         report = run_latency(config, reporter)
-    text = json.dumps(report, indent=2)
-    if out is None:
-        typer.echo(text)
-    else:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(text + "\n", encoding="utf-8")
-        typer.echo(str(out))
+    _emit_report(report, out)
 
 
 @bench_app.command("hook")
 @handle_errors
 def hook_command(
-    path: Annotated[
-        Path | None, typer.Argument(help="Repository (default: the enclosing git root).")
-    ] = None,
+    path: RepoArg = None,
     n: Annotated[int, typer.Option("-n", help="Timed commits per scenario.")] = 10,
-    out: Annotated[
-        Path | None, typer.Option("--out", help="Write the JSON report here; print the path.")
-    ] = None,
-    embedder: Annotated[
-        str, typer.Option(help="Embedding backend: minilm (default) or hash.")
-    ] = "minilm",
+    out: ReportOutOpt = None,
+    embedder: BenchEmbedderOpt = "minilm",
     max_embed: Annotated[
         int,
         typer.Option(
@@ -324,7 +313,6 @@ def hook_command(
     one function edited. The original is never modified. Prints the JSON report (or
     writes it to --out).
     """
-    import json
 
     from ..bench.hook import HookBenchConfig, run_hook_bench
     from ._common import RichReporter
@@ -334,29 +322,17 @@ def hook_command(
     config = HookBenchConfig(root=resolve_root(path), n=n, embedder=embedder, max_embed=max_embed)
     with RichReporter(err_console) as reporter:
         report = run_hook_bench(config, reporter)
-    text = json.dumps(report, indent=2)
-    if out is None:
-        typer.echo(text)
-    else:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(text + "\n", encoding="utf-8")
-        typer.echo(str(out))
+    _emit_report(report, out)
 
 
 @bench_app.command("watch")
 @handle_errors
 def watch_bench_command(
-    path: Annotated[
-        Path | None, typer.Argument(help="Repository (default: the enclosing git root).")
-    ] = None,
+    path: RepoArg = None,
     n: Annotated[int, typer.Option("-n", help="Timed saves and socket requests.")] = 10,
     budget: Annotated[int, typer.Option("--budget", help="Token budget of each pack.")] = 8000,
-    out: Annotated[
-        Path | None, typer.Option("--out", help="Write the JSON report here; print the path.")
-    ] = None,
-    embedder: Annotated[
-        str, typer.Option(help="Embedding backend: minilm (default) or hash.")
-    ] = "minilm",
+    out: ReportOutOpt = None,
+    embedder: BenchEmbedderOpt = "minilm",
 ) -> None:
     """Watch mode on a scratch copy of PATH: save-to-indexed latency, served vs cold pack.
 
@@ -365,7 +341,6 @@ def watch_bench_command(
     cold process. The original is never modified. Prints the JSON report (or writes
     it to --out).
     """
-    import json
 
     from ..bench.watch import WatchBenchConfig, run_watch_bench
     from ._common import RichReporter
@@ -375,10 +350,19 @@ def watch_bench_command(
     config = WatchBenchConfig(root=resolve_root(path), n=n, budget=budget, embedder=embedder)
     with RichReporter(err_console) as reporter:
         report = run_watch_bench(config, reporter)
+    _emit_report(report, out)
+
+
+def _emit_report(report: dict[str, Any], out: Path | None) -> None:
+    """The JSON report on stdout, or written to ``out`` (its path on stdout)."""
+    import json
+
     text = json.dumps(report, indent=2)
     if out is None:
         typer.echo(text)
-    else:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(text + "\n", encoding="utf-8")
-        typer.echo(str(out))
+        return
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".tmp")
+    tmp.write_text(text + "\n", encoding="utf-8")
+    tmp.replace(out)
+    typer.echo(str(out))

@@ -225,28 +225,7 @@ def search_command(
                 ("below threshold", f"{result.below_threshold:,}"),
             ],
         )
-    if as_json:
-        typer.echo(
-            json.dumps(
-                {
-                    "query": text,
-                    "results": [
-                        {
-                            "score": h.score,
-                            "path": h.path,
-                            "line": h.start_line,
-                            "end_line": h.end_line,
-                            "symbol": h.qualname,
-                            "kind": h.kind,
-                            "signals": list(h.reasons),
-                        }
-                        for h in result.hits
-                    ],
-                    "latency_ms": {k: round(v, 1) for k, v in result.latency_ms.items()},
-                },
-                indent=2,
-            )
-        )
-        return
-    for h in result.hits:
-        typer.echo(f"{h.score:6.3f}  {h.path}:{h.start_line}  {h.qualname}")
+    from ..render import render_search
+
+    sys.stdout.write(render_search(text, result.hits, result.latency_ms, as_json=as_json))
+    sys.stdout.flush()
