@@ -729,7 +729,9 @@ def _sync_faiss(
 
 # ---------------------------------------------------------------------------- query side
 
-EMBED_ON_QUERY_LIMIT = 256  # pending chunks a pack/search embeds itself before answering
+# Pending chunks a pack/search embeds itself before answering: what the small numpy
+# engine does in a few seconds without loading torch. More are `agentctx index`'s job.
+EMBED_ON_QUERY_LIMIT = 64
 
 
 @dataclass(slots=True)
@@ -773,6 +775,7 @@ def _refresh(settings: Settings, embedder: Embedder, notes: list[str], rep: Repo
             reporter=rep,
             embed=embed,
             embedder=embedder,
+            max_embed=EMBED_ON_QUERY_LIMIT if embed else None,
         )
     except LockedError:
         notes.append("index is being updated by another process; answered from the current index")

@@ -214,3 +214,46 @@ def test_recipe_change_reparses_everything_once(sample_repo: Path, monkeypatch):
     assert report.chunks_embedded == 0  # same texts: vectors are kept
     again = build_index(_settings(sample_repo))
     assert again.files_read == 0 and not again.notices
+
+
+QUERY_PROBE = r"""
+import json, sys
+from pathlib import Path
+from agentctx.config import load_settings
+from agentctx.pipeline import pack
+from agentctx.store import IndexStore
+root = Path(sys.argv[1])
+result = pack(load_settings(root), "sum of the numbers", budget=2000)
+with IndexStore.open(root / ".agentctx", writer=False) as store:
+    pending = store.pending_count()
+print(json.dumps({"torch": "torch" in sys.modules, "pending": pending,
+                  "notes": list(result.bundle.notes)}))
+"""
+
+
+@pytest.mark.model
+@pytest.mark.parametrize(("functions", "embedded"), [(20, True), (80, False)])
+def test_pack_embeds_a_few_pending_symbols_without_torch_and_leaves_many_to_index(
+    sample_repo: Path, functions: int, embedded: bool
+):
+    import json
+    import sys
+
+    build_index(load_settings(sample_repo), embedder=HashingEmbedder(), embed=False)
+    (sample_repo / "src" / "many.py").write_text(
+        "".join(f"def add_{i}(a, b):\n    return a + b + {i}\n\n\n" for i in range(functions))
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", QUERY_PROBE, str(sample_repo)],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=os.environ,
+    )
+    facts = json.loads(out.stdout)
+    assert facts["torch"] is False  # the small numpy engine, or no embedding at all
+    if embedded:
+        assert facts["pending"] == 0
+    else:
+        assert facts["pending"] > 64
+        assert any("ranked lexically" in n for n in facts["notes"])
