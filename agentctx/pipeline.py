@@ -341,6 +341,10 @@ def build_index(
         with timer("store"):
             if stale or new_vectors or not faiss_in_sync:
                 _sync_faiss(store, emb.dim, faiss_in_sync, stale, new_vectors)
+            elif store.meta("faiss_generation") != str(store.generation()):
+                # Only files, skips or kept chunks were written: the vectors the file
+                # mirrors are unchanged, so it stays current (no rebuild at each query).
+                store.set_meta({"faiss_generation": store.generation()})
 
         report.files_total, report.symbols_total, report.languages = store.counts()
         report.chunks_total = store.chunk_count()

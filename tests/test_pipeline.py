@@ -257,3 +257,14 @@ def test_pack_embeds_a_few_pending_symbols_without_torch_and_leaves_many_to_inde
     else:
         assert facts["pending"] > 64
         assert any("ranked lexically" in n for n in facts["notes"])
+
+
+def test_a_run_that_changes_no_vector_keeps_the_faiss_file_current(sample_repo: Path):
+    settings = load_settings(sample_repo)
+    build_index(settings, embedder=HashingEmbedder())
+    (sample_repo / "src" / "blob.py").write_bytes(b"\x00\x01binary")  # recorded as a skip
+    (sample_repo / "src" / "shop" / "cart.py").touch()  # new mtime, same bytes
+    report = build_index(settings, embedder=HashingEmbedder())
+    assert report.files_touched == 1 and not report.chunks_embedded
+    with IndexStore.open(settings.index_dir, writer=False) as store:
+        assert store.meta("faiss_generation") == str(store.generation())
