@@ -13,7 +13,7 @@ import sqlite3
 import stat
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Protocol
@@ -865,45 +865,88 @@ def pack(
     reporter: Reporter | None = None,
 ) -> PackResult:
     """A context bundle for ``query`` that fits ``budget`` tokens exactly."""
+    return pack_many(
+        settings,
+        query,
+        [budget],
+        tokenizer=tokenizer,
+        fmt=fmt,
+        min_score=min_score,
+        refresh=refresh,
+        embedder=embedder,
+        reporter=reporter,
+    )[budget]
+
+
+def pack_many(
+    settings: Settings,
+    query: str,
+    budgets: Sequence[int],
+    *,
+    tokenizer: str = "cl100k_base",
+    fmt: str = "markdown",
+    min_score: float | None = None,
+    refresh: bool = True,
+    embedder: Embedder | None = None,
+    reporter: Reporter | None = None,
+) -> dict[int, PackResult]:
+    """Bundles for ``query`` at several budgets from one search (what ``bench`` needs).
+
+    Each result's ``latency_ms`` is what a single ``pack`` at that budget takes: the
+    shared search stages plus its own fitting. A budget too small for the header
+    raises BudgetError only when it is the only one asked; otherwise it is left out
+    of the result.
+    """
     from .budget import fit
     from .rank import DEFAULT_MIN_SCORE
     from .tokens import get_tokenizer
 
-    if budget <= 0:
-        raise BudgetError(f"budget must be a positive number of tokens, got {budget}")
+    for budget in budgets:
+        if budget <= 0:
+            raise BudgetError(f"budget must be a positive number of tokens, got {budget}")
     tok = get_tokenizer(tokenizer)
     found = search(
         settings, query, min_score=min_score, refresh=refresh, embedder=embedder, reporter=reporter
     )
-    lat = dict(found.latency_ms)
     t = time.perf_counter()
     with IndexStore.open(settings.index_dir, writer=False) as store:
         chunks = store.load_chunks([h.id for h in found.hits])
+    load_ms = (time.perf_counter() - t) * 1000
 
     def children(chunk: Chunk) -> list[tuple[int, int]]:
         return _direct_children(chunk, found.children.get(chunk.path, []))
 
-    fitted = fit(
-        query=query,
-        repo=settings.root.name,
-        hits=found.hits,
-        chunks=chunks,
-        children=children,
-        keep_terms=found.keep_terms,
-        tok=tok,
-        budget=budget,
-        fmt=fmt,
-        below_threshold=found.below_threshold,
-        notes=found.notes,
-    )
-    lat["fit"] = (time.perf_counter() - t) * 1000
-    t = time.perf_counter()
-    stats = _pack_stats(
-        settings, fitted, tok, DEFAULT_MIN_SCORE if min_score is None else min_score
-    )
-    lat["render"] = (time.perf_counter() - t) * 1000
-    stats["latency_ms"] = {k: round(v, 1) for k, v in lat.items()}
-    return PackResult(fitted.bundle, fitted.text, fitted.tokens_used, stats, found.hits)
+    out: dict[int, PackResult] = {}
+    for budget in dict.fromkeys(budgets):
+        lat = dict(found.latency_ms)
+        t = time.perf_counter()
+        try:
+            fitted = fit(
+                query=query,
+                repo=settings.root.name,
+                hits=found.hits,
+                chunks=chunks,
+                children=children,
+                keep_terms=found.keep_terms,
+                tok=tok,
+                budget=budget,
+                fmt=fmt,
+                below_threshold=found.below_threshold,
+                notes=found.notes,
+            )
+        except BudgetError:
+            if len(budgets) == 1:
+                raise
+            continue
+        lat["fit"] = load_ms + (time.perf_counter() - t) * 1000
+        t = time.perf_counter()
+        stats = _pack_stats(
+            settings, fitted, tok, DEFAULT_MIN_SCORE if min_score is None else min_score
+        )
+        lat["render"] = (time.perf_counter() - t) * 1000
+        stats["latency_ms"] = {k: round(v, 1) for k, v in lat.items()}
+        out[budget] = PackResult(fitted.bundle, fitted.text, fitted.tokens_used, stats, found.hits)
+    return out
 
 
 def _pack_stats(settings: Settings, fitted: Fitted, tok: Tokenizer, min_score: float) -> dict:

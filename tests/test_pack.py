@@ -389,3 +389,16 @@ def test_pack_on_a_read_only_index_answers_from_it_and_never_deletes_it(read_onl
     assert result.exit_code == ExitCode.INDEX
     assert "cannot use the index" in result.stderr and "Traceback" not in result.output
     assert (root / ".agentctx" / "index.db").read_bytes() == before
+
+
+def test_pack_many_gives_what_pack_gives_at_each_budget(indexed_hash: Path):
+    from agentctx.pipeline import pack_many
+
+    settings = load_settings(indexed_hash)
+    many = pack_many(settings, "cart total with tax", [20, 600, 2500], refresh=False)
+    assert sorted(many) == [600, 2500]  # 20 cannot hold the header: left out, not raised
+    for budget, result in many.items():
+        single = pack(settings, "cart total with tax", budget=budget, refresh=False)
+        assert result.text == single.text and result.tokens_used == single.tokens_used
+    with pytest.raises(BudgetError):
+        pack_many(settings, "cart total with tax", [20], refresh=False)
