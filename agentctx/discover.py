@@ -520,11 +520,14 @@ class IgnoreMatcher:
         self._extra_names = tuple(extra_ignore_files)
         self._chains: dict[str, tuple[tuple[_IgnoreList, ...], ...]] = {}
         self._base: list[_IgnoreList] | None = None
+        self._skip_nested = _worktree_top(self.root) is not None
+        self._nested: dict[str, bool] = {}  # directory prefix -> holds its own repository
 
     def invalidate(self) -> None:
         """Forget every loaded ignore file (one was created, edited or deleted)."""
         self._chains.clear()
         self._base = None
+        self._nested.clear()
 
     def is_ignore_file(self, path: str) -> bool:
         """True for paths whose change alters the rules (``.gitignore``, ``.agentctxignore``)."""
@@ -534,16 +537,27 @@ class IgnoreMatcher:
     def ignored(self, path: str, is_dir: bool = False) -> bool:
         """Would ``discover()`` leave out ``path`` (root-relative, POSIX) by its rules?"""
         parts = [p for p in path.split("/") if p]
+        if ".git" in parts[1:]:  # a repository may have appeared (or gone) in that directory
+            self._nested.pop("".join(p + "/" for p in parts[: parts.index(".git")]), None)
         if not parts or any(p in _ALWAYS_SKIPPED for p in parts):
             return bool(parts)
         prefix = ""
         for i, name in enumerate(parts):
+            if prefix and self._skip_nested and self._is_nested_repo(prefix):
+                return True  # inside a repository nested in the indexed one
             chain = self._chain(prefix)[2]
             entry = prefix + name
             if chain and _ignored(chain, entry, is_dir if i == len(parts) - 1 else True):
                 return True
             prefix = entry + "/"
         return False
+
+    def _is_nested_repo(self, prefix: str) -> bool:
+        nested = self._nested.get(prefix)
+        if nested is None:
+            nested = os.path.lexists(os.path.join(self.root, prefix, ".git"))
+            self._nested[prefix] = nested
+        return nested
 
     def _chain(self, prefix: str) -> tuple[tuple[_IgnoreList, ...], ...]:
         """(git chain, extra chain, ranked chain) for the entries of directory ``prefix``."""

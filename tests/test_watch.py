@@ -18,6 +18,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from conftest import git
 from watchutil import (
     Recorder,
     assert_equals_fresh,
@@ -374,3 +375,15 @@ def test_watch_command_rejects_a_bad_debounce(sample_repo: Path) -> None:
     result = CliRunner().invoke(app, ["watch", str(sample_repo), "--debounce", "0"])
     assert result.exit_code == 2
     assert "--debounce" in result.stderr
+
+
+def test_ignore_matcher_skips_a_nested_repository_like_discover(sample_repo: Path) -> None:
+    matcher = IgnoreMatcher(sample_repo)
+    nested = sample_repo / "vendor" / "dep"
+    nested.mkdir(parents=True)
+    (nested / "lib.py").write_text("X = 1\n")
+    assert not matcher.ignored("vendor/dep/lib.py")
+    git(nested, "init", "-q")
+    matcher.ignored("vendor/dep/.git/HEAD")  # the event git init makes: forget what was known
+    assert matcher.ignored("vendor/dep/lib.py")
+    assert "vendor/dep/lib.py" not in {f.path for f in discover(sample_repo).files}
