@@ -842,6 +842,11 @@ def search(
         lat["rank"] = time.perf_counter() - t
     if not cands.dense_available and qvec is None and not notes:
         notes.append("no vectors in the index yet; ranked lexically")
+    elif not refresh and cands.pending and cands.dense_available:  # (a refresh says it itself)
+        notes.append(
+            f"{cands.pending} symbols are not embedded yet and were ranked lexically "
+            "(run `agentctx index` to embed them)"
+        )
     return SearchResult(
         hits,
         below,

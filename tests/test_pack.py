@@ -402,3 +402,10 @@ def test_pack_many_gives_what_pack_gives_at_each_budget(indexed_hash: Path):
         assert result.text == single.text and result.tokens_used == single.tokens_used
     with pytest.raises(BudgetError):
         pack_many(settings, "cart total with tax", [20], refresh=False)
+
+
+def test_no_refresh_still_says_which_symbols_are_not_embedded(indexed_hash: Path):
+    (indexed_hash / "src" / "shop" / "extra.py").write_text("def refund(order):\n    return 0\n")
+    build_index(load_settings(indexed_hash), embed=False)
+    found = search(load_settings(indexed_hash), "refund an order", refresh=False)
+    assert any("not embedded yet" in n for n in found.notes)
