@@ -20,7 +20,7 @@ from pathlib import Path
 from .chunk import chunk_file
 from .discover import is_binary
 from .errors import NotFoundError
-from .gitutil import EMPTY_TREE, GitError, has_head, read_blobs, resolve_rev, root_prefix, run_git
+from .gitutil import EMPTY_TREE, has_head, read_blobs, resolve_rev, root_prefix, run_git
 from .models import MODULE_SYMBOL, Chunk
 from .parse import language_for, parse_file
 from .retrieve import OutlineEntry
@@ -341,7 +341,6 @@ __all__ = [
     "DiffContext",
     "DiffSpec",
     "FileChange",
-    "GitError",
     "Neighbour",
     "changed_symbols",
     "collect_changes",

@@ -1021,9 +1021,16 @@ def pack_diff(
     symbols follow as skeletons; with a ``query``, its ranked hits come after them.
     """
     from .budget import fit
-    from .diffctx import DiffSpec, changed_symbols, collect_changes, neighbours, require_changes
+    from .diffctx import (
+        DiffSpec,
+        Neighbour,
+        changed_symbols,
+        collect_changes,
+        neighbours,
+        require_changes,
+    )
     from .rank import DEFAULT_MIN_SCORE, is_secondary
-    from .retrieve import file_children, load_outline
+    from .retrieve import OutlineEntry, file_children, load_outline
     from .tokens import get_tokenizer
 
     if budget <= 0:
@@ -1068,23 +1075,24 @@ def pack_diff(
         lat["load"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    db = settings.index_dir / DB_NAME
-    outline = {}
-    stored: dict[int, Chunk] = {}
-    if db.exists():
+    outline: dict[int, OutlineEntry] = {}
+    near: list[Neighbour] = []
+    chunks: dict[int, Chunk] = {}
+    extra: list[Hit] = []  # the question's hits beyond the change and its neighbourhood
+    if (settings.index_dir / DB_NAME).exists():
         with IndexStore.open(settings.index_dir, writer=False) as store:
             outline = load_outline(store)
             near = neighbours(outline, ctx, is_test=is_secondary)
-            stored = store.load_chunks([n.id for n in near])
+            if found is not None:
+                taken = {c.id for c in ctx.changed} | {n.id for n in near}
+                extra = [h for h in found.hits if h.id not in taken]
+            chunks = store.load_chunks([n.id for n in near] + [h.id for h in extra])
     else:
-        near = []
         notes.append("no index yet: showing the changed symbols only (run `agentctx index`)")
     lat["neighbours"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    chunks: dict[int, Chunk] = dict(stored)
     hits: list[Hit] = []
-    caps: dict[int, str] = {}
     for c in ctx.changed:  # a module remainder (imports, constants) after the symbols
         chunks[c.id] = c
         score = 0.95 if c.qualname == MODULE_SYMBOL else 1.0
@@ -1092,45 +1100,33 @@ def pack_diff(
             Hit(c.id, c.path, c.qualname, c.kind, c.start_line, c.end_line, score, ("diff",))
         )
     hits.sort(key=lambda h: -h.score)
+    caps: dict[int, str] = {}
     for n in near:
         e = outline[n.id]
-        if n.id in chunks and n.id not in stored:
-            continue
         hits.append(
             Hit(n.id, e.path, e.qualname, e.kind, e.start_line, e.end_line, n.score, (n.reason,))
         )
         caps[n.id] = "skeleton"
-    below = 0
-    if found is not None:
-        seen = {h.id for h in hits}
-        extra = [h for h in found.hits if h.id not in seen]
-        with IndexStore.open(settings.index_dir, writer=False) as store:
-            chunks.update(store.load_chunks([h.id for h in extra]))
-        hits.extend(
-            replace(h, score=h.score * min(n.score for n in near) if near else h.score * 0.25)
-            for h in extra
-        )
-        below = found.below_threshold
+    scale = min(n.score for n in near) if near else 0.25  # the question's hits come last
+    hits.extend(replace(h, score=h.score * scale) for h in extra)
+    below = found.below_threshold if found is not None else 0
     if ctx.removed:
         shown = ", ".join(f"{p}::{q}" for p, q in ctx.removed[:12])
         more = f" and {len(ctx.removed) - 12} more" if len(ctx.removed) > 12 else ""
         notes.append(f"removed by the change: {shown}{more}")
     notes.extend(ctx.notes)
 
-    fresh = {c.id for cs in ctx.file_chunks.values() for c in cs}
-    fresh_children: dict[str, list[tuple[int, int, str | None, str]]] = {
-        path: [(c.start_line, c.end_line, c.parent, c.qualname) for c in cs]
-        for path, cs in ctx.file_chunks.items()
-    }
-    stored_children = {
+    # Symbol line ranges per file for skeletons: a changed file's from its new side.
+    hit_paths = {h.path for h in hits}
+    table = {
         path: [(e.start_line, e.end_line, e.parent, e.qualname) for e in entries]
         for path, entries in file_children(outline).items()
+        if path in hit_paths
     }
+    for path, cs in ctx.file_chunks.items():
+        table[path] = [(c.start_line, c.end_line, c.parent, c.qualname) for c in cs]
 
     def children(chunk: Chunk) -> list[tuple[int, int]]:
-        table = (
-            fresh_children if chunk.id in fresh or chunk.path in fresh_children else stored_children
-        )
         return _direct_children(chunk, table.get(chunk.path, []))
 
     names = {c.name.lower() for c in ctx.changed if c.qualname != MODULE_SYMBOL and len(c.name) > 2}
