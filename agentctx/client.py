@@ -226,3 +226,28 @@ def _well_formed(response: dict[str, Any]) -> bool:
         and all(isinstance(line, str) for line in response["stderr"])
         and isinstance(response.get("exit"), int)
     )
+
+
+def pack_request(
+    text: str | None,
+    diff: str | None,
+    staged: bool,
+    budget: int,
+    tokenizer: str,
+    fmt: str,
+    min_score: float | None,
+) -> tuple[str, dict[str, Any]]:
+    """The request for a ``pack`` call (``pack_diff`` with --diff/--staged)."""
+    if diff is not None or staged:
+        args = pack_diff_args(
+            rev=diff,
+            staged=staged,
+            query=text,
+            budget=budget,
+            tokenizer=tokenizer,
+            fmt=fmt,
+            min_score=min_score,
+        )
+        return "pack_diff", args
+    assert text is not None
+    return "pack", pack_args(text, budget=budget, tokenizer=tokenizer, fmt=fmt, min_score=min_score)

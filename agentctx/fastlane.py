@@ -61,7 +61,7 @@ def _parse(
 
 
 def _request(argv: list[str]) -> tuple[str, dict[str, Any], str | None] | None:
-    from .client import pack_args, pack_diff_args, search_args
+    from .client import pack_request, search_args
 
     if not argv or argv[0] not in ("pack", "search"):
         return None
@@ -90,21 +90,10 @@ def _request(argv: list[str]) -> tuple[str, dict[str, Any], str | None] | None:
     diff, staged = opts.get("diff"), bool(opts.get("staged"))
     if budget <= 0 or fmt not in _FORMATS or (diff and staged):
         return None
-    if diff or staged:
-        args = pack_diff_args(
-            rev=diff,
-            staged=staged,
-            query=query,
-            budget=budget,
-            tokenizer=tokenizer,
-            fmt=fmt,
-            min_score=min_score,
-        )
-        return "pack_diff", args, opts.get("repo")
-    if query is None:
+    if not (diff or staged) and query is None:
         return None
-    args = pack_args(query, budget=budget, tokenizer=tokenizer, fmt=fmt, min_score=min_score)
-    return "pack", args, opts.get("repo")
+    op, args = pack_request(query, diff, staged, budget, tokenizer, fmt, min_score)
+    return op, args, opts.get("repo")
 
 
 def serve_argv(argv: list[str]) -> int | None:

@@ -26,33 +26,6 @@ class ServedError(AgentctxError):
             self.exit_code = ExitCode.ERROR
 
 
-def pack_request(
-    text: str | None,
-    diff: str | None,
-    staged: bool,
-    budget: int,
-    tokenizer: str,
-    fmt: str,
-    min_score: float | None,
-) -> tuple[str, dict[str, Any]]:
-    """The request for a ``pack`` call (``pack_diff`` with --diff/--staged)."""
-    from ..client import pack_args, pack_diff_args
-
-    if diff is not None or staged:
-        args = pack_diff_args(
-            rev=diff,
-            staged=staged,
-            query=text,
-            budget=budget,
-            tokenizer=tokenizer,
-            fmt=fmt,
-            min_score=min_score,
-        )
-        return "pack_diff", args
-    assert text is not None
-    return "pack", pack_args(text, budget=budget, tokenizer=tokenizer, fmt=fmt, min_score=min_score)
-
-
 def answer(
     settings: Any, op: str, args: dict[str, Any], *, stats: bool = False, profile: bool = False
 ) -> bool:

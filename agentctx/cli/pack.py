@@ -6,7 +6,7 @@ import json
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -127,37 +127,26 @@ def pack_command(
         text = read_query(query, query_file)
     settings = load_settings(resolve_root(repo))
     if not no_server:  # a running `agentctx watch` answers with its model already loaded
-        from ._served import answer, pack_request
+        from ..client import pack_request
+        from ._served import answer
 
         request = pack_request(text, diff, staged, budget, tokenizer, fmt, min_score)
         if answer(settings, *request, stats=stats, profile=profile):
             return
     with RichReporter(err_console) as reporter:
+        common: dict[str, Any] = {
+            "budget": budget,
+            "tokenizer": tokenizer,
+            "fmt": fmt,
+            "min_score": min_score,
+            "refresh": not no_refresh,
+            "reporter": reporter,
+        }
         if by_diff:
-            result = pack_diff(
-                settings,
-                rev=diff,
-                staged=staged,
-                query=text,
-                budget=budget,
-                tokenizer=tokenizer,
-                fmt=fmt,
-                min_score=min_score,
-                refresh=not no_refresh,
-                reporter=reporter,
-            )
+            result = pack_diff(settings, rev=diff, staged=staged, query=text, **common)
         else:
             assert text is not None
-            result = pack(
-                settings,
-                text,
-                budget=budget,
-                tokenizer=tokenizer,
-                fmt=fmt,
-                min_score=min_score,
-                refresh=not no_refresh,
-                reporter=reporter,
-            )
+            result = pack(settings, text, **common)
     for note in result.bundle.notes:
         err_console.print(f"agentctx: {note}", markup=False, highlight=False)
     if fmt == "json":
