@@ -150,3 +150,19 @@ def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytes
         "AGENTCTX_LOCK_TIMEOUT",
     ):
         monkeypatch.delenv(var, raising=False)
+
+
+BRIEF_SCENARIO_KEYS = {
+    "name",
+    "key_metrics",
+    "p50_latency",
+    "p95_latency",
+    "token_usage",
+    "accuracy",
+}
+
+
+def assert_brief_scenario(scenario: dict) -> None:
+    """One ``benchmark_scenarios`` entry in the product brief's shape, with sane latencies."""
+    assert set(scenario) == BRIEF_SCENARIO_KEYS
+    assert 0 < scenario["p50_latency"] <= scenario["p95_latency"], scenario["name"]

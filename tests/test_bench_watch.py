@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from conftest import assert_brief_scenario
 from typer.testing import CliRunner
 
 from agentctx.cli import app
@@ -33,15 +34,7 @@ def test_watch_report(sample_repo: Path, tmp_path: Path) -> None:
     scenarios = {s["name"]: s for s in report["benchmark_scenarios"]}
     assert list(scenarios) == SCENARIOS
     for s in scenarios.values():
-        assert set(s) == {
-            "name",
-            "key_metrics",
-            "p50_latency",
-            "p95_latency",
-            "token_usage",
-            "accuracy",
-        }
-        assert 0 < s["p50_latency"] <= s["p95_latency"], s["name"]
+        assert_brief_scenario(s)
     save = scenarios["watch_save_to_indexed"]["key_metrics"]
     assert save["observer"] != "polling" and save["file"].endswith(".py")
     assert scenarios["pack_diff_served_hit_process"]["key_metrics"]["identical_to_cold"]

@@ -11,6 +11,7 @@ query once everything is loaded (an editor plugin, a long-lived agent).
 from __future__ import annotations
 
 import ast
+import contextlib
 import json
 import os
 import platform
@@ -19,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -163,20 +165,36 @@ def environment(embedder: str, **extra: object) -> dict[str, object]:
 def run_latency(config: LatencyConfig, reporter: Reporter | None = None) -> dict[str, Any]:
     """Run every scenario on a scratch copy of ``config.root``; the report as a dict."""
     rep = reporter or NullReporter()
-    if not config.root.is_dir():
-        raise NotFoundError(f"not a directory: {config.root}")
-    with tempfile.TemporaryDirectory(prefix="agentctx-latency-") as scratch:
-        repo = Path(scratch) / config.root.name
+    ignore = shutil.ignore_patterns(INDEX_DIR_NAME)
+    with scratch_copy(config.root, config.embedder, "latency", ignore, rep) as (repo, env):
+        return _measure(config, repo, env, rep)
+
+
+@contextlib.contextmanager
+def scratch_copy(
+    root: Path,
+    embedder: str,
+    name: str,
+    ignore: Callable[[str, list[str]], Iterable[str]],
+    rep: Reporter,
+) -> Iterator[tuple[Path, dict[str, str]]]:
+    """A temporary copy of ``root`` and the environment for agentctx runs on it.
+
+    The original is never touched; the copy gets a fresh embedding cache and the
+    benchmark's embedder. Everything is deleted on exit.
+    """
+    if not root.is_dir():
+        raise NotFoundError(f"not a directory: {root}")
+    with tempfile.TemporaryDirectory(prefix=f"agentctx-{name}-") as scratch:
+        repo = Path(scratch) / root.name
         rep.stage("copy repository")
-        shutil.copytree(
-            config.root, repo, symlinks=True, ignore=shutil.ignore_patterns(INDEX_DIR_NAME)
-        )
+        shutil.copytree(root, repo, symlinks=True, ignore=ignore)
         env = dict(
             os.environ,
             AGENTCTX_CACHE_DIR=str(Path(scratch) / "cache"),
-            AGENTCTX_EMBEDDER=config.embedder,
+            AGENTCTX_EMBEDDER=embedder,
         )
-        return _measure(config, repo, env, rep)
+        yield repo, env
 
 
 def _measure(

@@ -23,7 +23,6 @@ import contextlib
 import json
 import os
 import queue
-import shutil
 import signal
 import sqlite3
 import subprocess
@@ -37,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import INDEX_DIR_NAME
-from ..errors import AgentctxError, NotFoundError
+from ..errors import AgentctxError
 from ..pipeline import NullReporter, Reporter
 from ..watch import DEFAULT_DEBOUNCE
 from .latency import (
@@ -48,6 +47,7 @@ from .latency import (
     environment,
     percentile,
     run_child,
+    scratch_copy,
 )
 
 EVENT_TIMEOUT = 600.0  # seconds to wait for one watcher event (a first embed can be long)
@@ -168,17 +168,8 @@ class _WatchChild:
 def run_watch_bench(config: WatchBenchConfig, reporter: Reporter | None = None) -> dict[str, Any]:
     """Every scenario on a scratch copy of ``config.root``; the report as a dict."""
     rep = reporter or NullReporter()
-    if not config.root.is_dir():
-        raise NotFoundError(f"not a directory: {config.root}")
-    with tempfile.TemporaryDirectory(prefix="agentctx-watch-") as scratch:
-        repo = Path(scratch) / config.root.name
-        rep.stage("copy repository")
-        shutil.copytree(config.root, repo, symlinks=True, ignore=_copy_filter(config.root))
-        env = dict(
-            os.environ,
-            AGENTCTX_CACHE_DIR=str(Path(scratch) / "cache"),
-            AGENTCTX_EMBEDDER=config.embedder,
-        )
+    ignore = _copy_filter(config.root)
+    with scratch_copy(config.root, config.embedder, "watch", ignore, rep) as (repo, env):
         _snapshot_commit(repo, env)
         return _measure(config, repo, env, rep)
 
