@@ -42,6 +42,7 @@ class Settings:
     cache: bool = True  # use the user-level embedding cache (diskcache)
     cache_dir: Path | None = None  # None: platform user cache dir
     lock_timeout: float = 30.0  # seconds to wait for another writer
+    history_commits: int = 5000  # newest git commits read into file histories (0: none)
 
     @property
     def index_dir(self) -> Path:
@@ -60,7 +61,11 @@ _FIELD_TYPES: dict[str, type] = {
     "cache": bool,
     "cache_dir": Path,
     "lock_timeout": float,
+    "history_commits": int,
 }
+
+
+_ZERO_ALLOWED = frozenset({"history_commits"})  # 0 turns the feature off
 
 
 def _coerce(key: str, value: Any, source: str) -> Any:
@@ -80,17 +85,18 @@ def _coerce(key: str, value: Any, source: str) -> Any:
             raise ValueError(value)
         if kind is Path:
             return Path(str(value)).expanduser()
-        if kind is int and isinstance(value, str):
-            return int(value.replace("_", ""))
         if kind is int and isinstance(value, bool):
             raise ValueError(value)
-        result = kind(value)
+        result = (
+            int(value.replace("_", "")) if kind is int and isinstance(value, str) else kind(value)
+        )
     except (TypeError, ValueError):
         raise ConfigError(
             f"invalid value {value!r} for {key!r} in {source}", hint=f"expected {kind.__name__}"
         ) from None
-    if kind in (int, float) and result <= 0:
-        raise ConfigError(f"{key!r} must be positive in {source}, got {value!r}")
+    if kind in (int, float) and (result < 0 if key in _ZERO_ALLOWED else result <= 0):
+        qualifier = "0 or more" if key in _ZERO_ALLOWED else "positive"
+        raise ConfigError(f"{key!r} must be {qualifier} in {source}, got {value!r}")
     return result
 
 

@@ -112,6 +112,7 @@ class IndexReport:
     seconds: dict[str, float] = field(default_factory=dict)
     embedder: str = ""
     staged: dict[str, int | bool] | None = None  # --staged: what was staged, what was relevant
+    history: dict[str, object] | None = None  # git history read this run (None: not looked at)
 
     @property
     def changed(self) -> bool:
@@ -153,6 +154,7 @@ class IndexReport:
             "seconds": {k: round(v, 4) for k, v in self.seconds.items()},
             "notices": self.notices,
             **({"staged": self.staged} if self.staged is not None else {}),
+            **({"history": self.history} if self.history is not None else {}),
         }
 
 
@@ -316,6 +318,9 @@ def build_index(
             if new_recipe is not None:  # only once the re-parse is committed
                 store.set_meta({"chunk_recipe": new_recipe})
         # From here the symbol and lexical indexes are current: readers can use them.
+        if not staged:  # a commit is being made: HEAD moves after, the next run reads it
+            with timer("history"):
+                report.history = _update_history(store, settings)
 
         new_vectors: list[int] = []
         with timer("embed"):
@@ -363,6 +368,18 @@ def build_index(
     report.seconds = dict(timer.seconds)
     report.seconds["total"] = time.perf_counter() - started
     return report
+
+
+def _update_history(store: IndexStore, settings: Settings) -> dict[str, object]:
+    """File histories from git (see history.py); off with ``history_commits = 0``."""
+    from .history import update_history
+
+    if settings.history_commits <= 0:
+        if store.history_count():
+            store.put_history({}, head="", replace=True)
+        return {"head": "", "commits": 0, "files": 0, "rebuilt": False}
+    up = update_history(store, settings.root, store.file_paths(), limit=settings.history_commits)
+    return {"head": up.head, "commits": up.commits, "files": up.files, "rebuilt": up.rebuilt}
 
 
 def _plan(store: IndexStore, settings: Settings, reparse_all: bool) -> _Plan:

@@ -3,9 +3,10 @@
 Each list (dense cosine, lexical BM25, exact symbol matches) is min-max normalized
 and blended with a reciprocal-rank term, so a clear winner in one list keeps its
 margin (pure RRF flattens it) while lists with incomparable raw scores still add up
-sensibly. File-level signals (the query names the file, the file changed recently)
-lift the chunks of that file; a one-hop graph expansion lifts the callers and
-callees of the best hits in proportion to their scores. The result is normalized so
+sensibly. File-level signals (the query names the file, the file changed recently,
+its past commit messages match the query) lift the chunks of that file; a one-hop
+graph expansion lifts the callers and callees of the best hits in proportion to
+their scores. The result is normalized so
 the best hit scores 1.0, and a relative threshold drops the tail.
 """
 
@@ -26,6 +27,7 @@ DEFAULT_WEIGHTS: dict[str, float] = {
     "symbol": 1.0,
     "path": 0.8,
     "recency": 0.2,
+    "history": 0.2,  # files whose past commit messages match the query
     "graph": 0.3,  # share of a seed's own score passed to its callees/callers
 }
 DEFAULT_MIN_SCORE = 0.15
@@ -185,8 +187,15 @@ def rank(
     by_file: dict[str, list[OutlineEntry]] = defaultdict(list)
     for e in cands.outline.values():
         by_file[e.path].append(e)
-    for signal in ("path", "recency"):
-        scores = named if signal == "path" else cands.file_scores.get(signal)
+    history = {  # a test's history ("fix test_x") is weighed like the test itself
+        path: s * (1.0 if path in named else CATEGORY_FACTORS[file_category(path)])
+        for path, s in cands.file_scores.get("history", {}).items()
+    }
+    for signal, scores in (
+        ("path", named),
+        ("recency", cands.file_scores.get("recency")),
+        ("history", history),
+    ):
         if scores:
             _file_lift(signal, scores, by_file, fused, reasons, w[signal])
     for cid, gained in _graph(fused, cands.outline):

@@ -1,4 +1,5 @@
-"""Query -> candidate lists from every index: dense, lexical, exact symbol, path, recency.
+"""Query -> candidate lists from every index: dense, lexical, exact symbol, path, recency,
+git history.
 
 Each list is ranked on its own; ``rank.py`` fuses them. Nothing here prints or reads
 settings: the pipeline passes what is needed.
@@ -13,29 +14,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .history import history_scores
 from .query import QuerySignals, module_to_paths
 from .store import IndexStore
-from .textutil import split_identifier, terms
+from .textutil import STOP_TERMS, split_identifier, terms
 
 if TYPE_CHECKING:
     import numpy as np
 
 # FTS5 column weights: name, path, signature, doc, body.
 LEXICAL_WEIGHTS = (6.0, 3.0, 2.0, 1.0, 1.0)
-# Words too common in issue text and code to carry signal on their own.
-# fmt: off
-STOP_TERMS = frozenset(
-    """
-    a an and are as at be been but by can could did do does doesn don for from get got
-    has have how i if in into is it its just like may me might my no not now of on one
-    or our out should so some such than that the their them then there these they this
-    to too up us use used using was way we were what when where which while who why
-    will with would you your self cls none true false return def class import the issue
-    bug error problem expected actual behavior behaviour work works working version
-    please thanks example code
-    """.split()  # noqa: SIM905
-)
-# fmt: on
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,11 +210,13 @@ def retrieve(
     if query_vector is not None and store.vector_count():
         cands.lists["dense"] = dense_candidates(store, query_vector, dim, k)
         cands.dense_available = True
-    cands.lists["lexical"] = store.lexical_search(query_terms(signals), k, LEXICAL_WEIGHTS)
+    qterms = query_terms(signals)
+    cands.lists["lexical"] = store.lexical_search(qterms, k, LEXICAL_WEIGHTS)
     cands.lists["symbol"] = symbol_candidates(signals, cands.outline)
     all_paths = sorted({e.path for e in cands.outline.values()})
     cands.file_scores["path"] = path_scores(signals, all_paths)
     cands.file_scores["recency"] = recency_scores(root, set(all_paths))
+    cands.file_scores["history"] = history_scores(store, qterms)
     return cands
 
 

@@ -9,6 +9,21 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 
+# Words too common in issue text and code to carry signal on their own.
+# fmt: off
+STOP_TERMS = frozenset(
+    """
+    a an and are as at be been but by can could did do does doesn don for from get got
+    has have how i if in into is it its just like may me might my no not now of on one
+    or our out should so some such than that the their them then there these they this
+    to too up us use used using was way we were what when where which while who why
+    will with would you your self cls none true false return def class import the issue
+    bug error problem expected actual behavior behaviour work works working version
+    please thanks example code
+    """.split()  # noqa: SIM905
+)
+# fmt: on
+
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|[0-9]+")
 _CAMEL = re.compile(r"[A-Z]+(?=[A-Z][a-z0-9])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
 

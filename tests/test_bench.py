@@ -405,7 +405,19 @@ def test_materialize_archive_reuse_and_missing_blobs(tmp_path: Path, bench_data:
     assert (snap.root / "shop" / "pricing.py").read_text() == PRICING
     assert not (snap.root / "shop" / "tax.py").exists()
     assert (tmp_path / "w" / "one.materialized").is_file()  # outside the tree
+    # A git work tree at c1 borrowing the mirror's objects: the past is there, not the future.
+    assert snap.history and git(snap.root, "rev-parse", "HEAD").strip() == c1
+    assert git(snap.root, "log", "--format=%H", "--all").split() == [c1]
+    assert git(snap.root, "status", "--porcelain") == ""
+    assert not list((snap.root / ".git" / "objects" / "pack").glob("*.pack"))  # none copied
     assert materialize(bare, c1, tmp_path / "w" / "one").reused
+    # A snapshot from before history was attached gets it when reused.
+    shutil.rmtree(snap.root / ".git")
+    marker = tmp_path / "w" / "one.materialized"
+    marker.write_text(json.dumps({"commit": c1, "files": 5, "missing": 0}) + "\n")
+    again = materialize(bare, c1, tmp_path / "w" / "one")
+    assert again.reused and again.history and json.loads(marker.read_text())["history"]
+    assert git(again.root, "rev-parse", "HEAD").strip() == c1
     moved = materialize(bare, c2, tmp_path / "w" / "one")  # another commit: rewritten
     assert not moved.reused and (moved.root / "shop" / "tax.py").read_text() == TAX
 

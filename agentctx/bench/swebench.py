@@ -189,6 +189,7 @@ class Materialized:
     missing: int  # blobs absent from the git directory (skipped)
     reused: bool
     seconds: float
+    history: bool = False  # a git work tree at the commit, with the history before it
 
 
 def materialize(git_dir: Path, commit: str, dest: Path) -> Materialized:
@@ -197,7 +198,9 @@ def materialize(git_dir: Path, commit: str, dest: Path) -> Materialized:
     ``git archive | tar -x`` first; if that fails (a blob missing from a partial
     mirror) the tree is written blob by blob, skipping the blobs that cannot be read.
     The tree is built under ``dest.part`` and renamed, and the marker (a sibling
-    file, so discovery never sees it) is written last.
+    file, so discovery never sees it) is written last. The snapshot is then made a
+    git work tree at ``commit`` (``attach_history``), as a developer's checkout is:
+    the history before the commit is there for agentctx to read, the future is not.
     """
     started = time.perf_counter()
     marker = dest.with_name(dest.name + MARKER_SUFFIX)
@@ -207,12 +210,17 @@ def materialize(git_dir: Path, commit: str, dest: Path) -> Materialized:
         except (OSError, json.JSONDecodeError):
             info = {}
         if info.get("commit") == commit:
+            history = bool(info.get("history"))
+            if not history:  # a snapshot from before history was attached
+                history = attach_history(git_dir, commit, dest)
+                _write_marker(marker, {**info, "history": history})
             return Materialized(
                 dest,
                 int(info.get("files", 0)),
                 int(info.get("missing", 0)),
                 True,
                 time.perf_counter() - started,
+                history,
             )
     if _git(git_dir, "cat-file", "-e", f"{commit}^{{commit}}").returncode != 0:
         raise MaterializeError(f"commit {commit[:12]} is not in {git_dir}")
@@ -227,11 +235,51 @@ def materialize(git_dir: Path, commit: str, dest: Path) -> Materialized:
         part.mkdir(parents=True)
         missing = _blob_by_blob(git_dir, commit, part)
     files = sum(len(names) for _, _, names in os.walk(part))
+    history = attach_history(git_dir, commit, part)
     part.rename(dest)
+    _write_marker(
+        marker, {"commit": commit, "files": files, "missing": missing, "history": history}
+    )
+    return Materialized(dest, files, missing, False, time.perf_counter() - started, history)
+
+
+def _write_marker(marker: Path, info: dict[str, Any]) -> None:
     tmp = marker.with_name(marker.name + ".tmp")
-    tmp.write_text(json.dumps({"commit": commit, "files": files, "missing": missing}) + "\n")
+    tmp.write_text(json.dumps(info) + "\n")
     os.replace(tmp, marker)
-    return Materialized(dest, files, missing, False, time.perf_counter() - started)
+
+
+def attach_history(git_dir: Path, commit: str, tree: Path) -> bool:
+    """Make ``tree`` a git work tree whose HEAD is ``commit`` (detached), borrowing the
+    mirror's objects (an alternates file, nothing copied); False when git fails.
+
+    The index is read from the commit and refreshed, so ``git status`` is clean.
+    """
+    dot_git = tree / ".git"
+    shutil.rmtree(dot_git, ignore_errors=True)
+    env = {**os.environ, **_GIT_ENV}
+    for var in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY"):
+        env.pop(var, None)
+
+    def git(*args: str) -> bool:
+        proc = subprocess.run(
+            ["git", "-C", str(tree), *args], env=env, capture_output=True, check=False
+        )
+        return proc.returncode == 0
+
+    if not git("init", "-q"):
+        return False
+    alternates = dot_git / "objects" / "info" / "alternates"
+    alternates.parent.mkdir(parents=True, exist_ok=True)
+    alternates.write_text(str((git_dir / "objects").resolve()) + "\n")
+    ok = (
+        git("update-ref", "--no-deref", "HEAD", commit)
+        and git("read-tree", commit)
+        and (git("update-index", "-q", "--refresh") or True)  # exit 1: files differ
+    )
+    if not ok:
+        shutil.rmtree(dot_git, ignore_errors=True)
+    return ok
 
 
 def _archive(git_dir: Path, commit: str, into: Path) -> bool:
@@ -592,6 +640,7 @@ class _Runner:
             "files": snap.files,
             "missing_blobs": snap.missing,
             "reused": snap.reused,
+            "history": snap.history,
             "seconds": round(snap.seconds, 3),
         }
         settings = load_settings(snap.root, {"embedder": cfg.embedder})

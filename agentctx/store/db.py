@@ -63,6 +63,14 @@ CREATE VIRTUAL TABLE lexical USING fts5(
     name, path, signature, doc, body, tokenize = "unicode61 tokenchars '_'"
 );
 """
+# Added after format 1 shipped: created on open by writers when missing (no rebuild).
+# One history document (commit-message terms, see history.py) per indexed file.
+_HISTORY_SCHEMA = """
+CREATE TABLE IF NOT EXISTS history_paths (id INTEGER PRIMARY KEY, path TEXT NOT NULL UNIQUE);
+CREATE VIRTUAL TABLE IF NOT EXISTS history USING fts5(
+    text, tokenize = "unicode61 tokenchars '_'"
+);
+"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +152,15 @@ class IndexStore:
             raise
         store = cls(index_dir, conn, lock_fd)
         store.notices.extend(notices)
+        if writer:
+            try:
+                conn.executescript(_HISTORY_SCHEMA)
+            except sqlite3.OperationalError as exc:
+                store.close()
+                raise IndexReadOnlyError(
+                    f"cannot write the index at {index_dir}: {exc}",
+                    hint="check the permissions of the .agentctx directory and the free space",
+                ) from None
         return store
 
     def close(self) -> None:
@@ -226,10 +243,12 @@ class IndexStore:
         """
         with self.conn:
             cur = self.conn.cursor()
-            for path in removed_paths:
+            removed = list(removed_paths)
+            for path in removed:
                 ids = [r[0] for r in cur.execute("SELECT id FROM chunks WHERE path = ?", (path,))]
                 self._delete_chunks(cur, ids)
                 cur.execute("DELETE FROM files WHERE path = ?", (path,))
+            self._delete_history(cur, removed)
             self._delete_chunks(cur, list(deletes))
             for c in upserts:
                 keep = c.id in keep_vectors
@@ -450,6 +469,72 @@ class IndexStore:
         except sqlite3.OperationalError:
             return []
         return [(int(r[0]), -float(r[1])) for r in rows]
+
+    # ---------------------------------------------------------------- history
+    def history_count(self) -> int:
+        return int(self.conn.execute("SELECT COUNT(*) FROM history_paths").fetchone()[0])
+
+    def history_docs(self, paths: Sequence[str]) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for batch in _batches(list(paths), 500):
+            marks = ",".join("?" * len(batch))
+            out.update(
+                self.conn.execute(
+                    "SELECT p.path, h.text FROM history_paths p JOIN history h ON h.rowid = p.id "
+                    f"WHERE p.path IN ({marks})",
+                    batch,
+                ).fetchall()
+            )
+        return out
+
+    def put_history(self, docs: dict[str, str], *, head: str, replace: bool) -> None:
+        """Write file documents (all of them when ``replace``) and the commit they are at."""
+        with self.conn:
+            cur = self.conn.cursor()
+            if replace:
+                cur.execute("DELETE FROM history")
+                cur.execute("DELETE FROM history_paths")
+            else:
+                self._delete_history(cur, list(docs))
+            for path, text in sorted(docs.items()):
+                cur.execute("INSERT INTO history_paths(path) VALUES (?)", (path,))
+                cur.execute("INSERT INTO history(rowid, text) VALUES (?, ?)", (cur.lastrowid, text))
+            cur.execute(
+                "INSERT OR REPLACE INTO meta(key, value) VALUES ('history_head', ?)", (head,)
+            )
+
+    def _delete_history(self, cur: sqlite3.Cursor, paths: list[str]) -> None:
+        for batch in _batches(paths, 500):
+            marks = ",".join("?" * len(batch))
+            ids = [
+                r[0]
+                for r in cur.execute(
+                    f"SELECT id FROM history_paths WHERE path IN ({marks})", batch
+                ).fetchall()
+            ]
+            if ids:
+                id_marks = ",".join("?" * len(ids))
+                cur.execute(f"DELETE FROM history WHERE rowid IN ({id_marks})", ids)
+                cur.execute(f"DELETE FROM history_paths WHERE id IN ({id_marks})", ids)
+
+    def history_search(self, terms: Sequence[str], limit: int) -> list[tuple[str, float]]:
+        """BM25 of the files' history documents; best first, scores positive.
+
+        Empty for an index written before history existed (until a writer opens it).
+        """
+        unique = [t for t in dict.fromkeys(terms) if t and '"' not in t]
+        if not unique:
+            return []
+        expr = " OR ".join(f'"{t}"' for t in unique)
+        try:
+            rows = self.conn.execute(
+                "SELECT p.path, bm25(history) AS s FROM history JOIN history_paths p "
+                "ON p.id = history.rowid WHERE history MATCH ? ORDER BY s LIMIT ?",
+                (expr, limit),
+            ).fetchall()
+        except sqlite3.OperationalError:
+            return []
+        return [(str(r[0]), -float(r[1])) for r in rows]
 
     def file_paths(self) -> list[str]:
         return [r[0] for r in self.conn.execute("SELECT path FROM files ORDER BY path")]

@@ -1,0 +1,197 @@
+"""Git history as a retrieval signal: what past commits said about each file.
+
+A bug report often uses the words of the commits that changed the code at fault
+("redirect", "chunked encoding", "xfail marker"). Each indexed file gets a history
+document: the terms of the messages of the commits that changed it, newest first.
+Commits that sweep many files (reformatting, renames of a package) say little about
+any one of them and are left out. Renames are followed, so a file keeps the history
+it had under its old name. The documents live in the index's ``history`` FTS5 table
+and are searched with BM25 like the lexical index (``IndexStore.history_search``).
+
+Kept up to date incrementally: the index records the commit it has read up to, and a
+later run reads only the commits since (a no-op run costs one ``git rev-parse``). When
+that commit is no longer an ancestor of HEAD (a rebase, another branch) the documents
+are rebuilt from the newest ``HISTORY_COMMITS``. Outside git there is no history and
+nothing is stored.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .gitutil import GitError, run_git
+from .textutil import STOP_TERMS, terms
+
+if TYPE_CHECKING:
+    from .store import IndexStore
+
+HISTORY_COMMITS = 5000  # newest commits read when the documents are (re)built
+SWEEPING_COMMIT = 20  # a commit changing more files than this is left out
+MAX_TERMS = 20000  # per file document, newest kept
+META_HEAD = "history_head"  # the commit the documents are current with ("": none)
+
+_RS, _US = "\x1e", "\x1f"
+_STATUS = re.compile(r"[ACDMRTUXB][0-9]*")
+
+
+@dataclass(frozen=True, slots=True)
+class Commit:
+    sha: str
+    message: str
+    paths: tuple[str, ...]  # as they are named after the commit
+    renames: tuple[tuple[str, str], ...] = ()  # (old, new)
+
+
+@dataclass(slots=True)
+class HistoryUpdate:
+    """What one refresh did, for the index report."""
+
+    head: str = ""
+    commits: int = 0  # read this run
+    files: int = 0  # documents written
+    rebuilt: bool = False
+
+
+def head_commit(root: Path) -> str:
+    """HEAD's commit, or "" outside git, in a repository without commits or without git."""
+    try:
+        proc = run_git(root, "rev-parse", "--verify", "-q", "HEAD^{commit}", check=False)
+    except GitError:
+        return ""
+    return proc.stdout.decode().strip() if proc.returncode == 0 else ""
+
+
+def read_commits(root: Path, rev_range: str, limit: int) -> list[Commit]:
+    """Non-merge commits of ``rev_range``, newest first, paths relative to ``root``."""
+    proc = run_git(
+        root,
+        "-c",
+        "core.quotepath=off",
+        "log",
+        "--no-merges",
+        "--name-status",
+        "-M",
+        "--relative",
+        "-z",
+        f"-n{limit}",
+        f"--format={_RS}%H{_US}%B{_US}",
+        rev_range,
+        "--",
+        check=False,
+        timeout=120,
+    )
+    if proc.returncode != 0:
+        return []
+    return parse_log(proc.stdout.decode("utf-8", "replace"))
+
+
+def parse_log(out: str) -> list[Commit]:
+    """Parse ``git log -z --name-status --format=<RS>%H<US>%B<US>`` output."""
+    commits: list[Commit] = []
+    for record in out.split(_RS)[1:]:
+        sha, _, rest = record.partition(_US)
+        message, _, changes = rest.partition(_US)
+        fields = [f for f in changes.split("\0") if f and f != "\n"]
+        paths: list[str] = []
+        renames: list[tuple[str, str]] = []
+        i = 0
+        while i < len(fields):
+            status = fields[i].strip()
+            if not _STATUS.fullmatch(status):
+                i += 1  # not a status letter: resynchronise on the next field
+                continue
+            if status[0] in "RC" and i + 2 < len(fields):
+                old, new = fields[i + 1], fields[i + 2]
+                paths.append(new)
+                if status[0] == "R":
+                    renames.append((old, new))
+                i += 3
+            elif i + 1 < len(fields):
+                paths.append(fields[i + 1])
+                i += 2
+            else:
+                break
+        commits.append(Commit(sha.strip(), message.strip(), tuple(paths), tuple(renames)))
+    return commits
+
+
+def message_terms(message: str) -> list[str]:
+    """The terms of a commit message the documents keep (the lexical tokenizer's)."""
+    return [t for t in terms(message) if len(t) > 1 and t not in STOP_TERMS and not t.isdigit()]
+
+
+def file_documents(commits: Iterable[Commit], keep: set[str]) -> dict[str, list[str]]:
+    """Terms per file of ``keep`` (current paths), newest commit first.
+
+    Walking from the newest commit back, a rename ``old -> new`` means that older
+    commits naming ``old`` changed what is now ``new``.
+    """
+    docs: dict[str, list[str]] = defaultdict(list)
+    alias: dict[str, str] = {}  # a name in older commits -> the current name
+    for commit in commits:
+        current = [alias.get(p, p) for p in commit.paths]
+        if len(current) <= SWEEPING_COMMIT:
+            words = message_terms(commit.message)
+            for path in dict.fromkeys(current):
+                if path in keep and len(docs[path]) < MAX_TERMS:
+                    docs[path].extend(words[: MAX_TERMS - len(docs[path])])
+        for old, new in commit.renames:
+            alias[old] = alias.get(new, new)
+    return {p: words for p, words in docs.items() if words}
+
+
+def update_history(
+    store: IndexStore, root: Path, paths: Sequence[str], *, limit: int = HISTORY_COMMITS
+) -> HistoryUpdate:
+    """Bring the history documents of ``paths`` (the indexed files) up to HEAD."""
+    head = head_commit(root)
+    known = store.meta(META_HEAD) or ""
+    update = HistoryUpdate(head=head)
+    keep = set(paths)
+    if not head:
+        if known or store.history_count():
+            store.put_history({}, head="", replace=True)
+        return update
+    if head == known:
+        return update
+    incremental = bool(known) and _is_ancestor(root, known, head)
+    commits = read_commits(root, f"{known}..{head}" if incremental else head, limit)
+    docs = file_documents(commits, keep)
+    if incremental:
+        older = store.history_docs(list(docs))
+        merged = {}
+        for path, words in docs.items():
+            old = older.get(path, "").split()
+            merged[path] = (words + old)[:MAX_TERMS]
+        docs = merged
+    store.put_history(
+        {p: " ".join(words) for p, words in docs.items()}, head=head, replace=not incremental
+    )
+    update.commits = len(commits)
+    update.files = len(docs)
+    update.rebuilt = not incremental
+    return update
+
+
+def _is_ancestor(root: Path, old: str, new: str) -> bool:
+    try:
+        proc = run_git(root, "merge-base", "--is-ancestor", old, new, check=False)
+    except GitError:
+        return False
+    return proc.returncode == 0
+
+
+def history_scores(
+    store: IndexStore, query_terms: Sequence[str], limit: int = 100
+) -> dict[str, float]:
+    """Files whose history matches the query, best scoring 1.0 (empty without history)."""
+    hits = store.history_search(query_terms, limit)
+    if not hits:
+        return {}
+    best = hits[0][1]
+    return {path: s / best for path, s in hits if s > 0} if best > 0 else {}

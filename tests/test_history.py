@@ -1,0 +1,190 @@
+"""Git history as a retrieval signal: parsing, file documents, incremental upkeep, ranking."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+from conftest import git
+
+from agentctx.config import load_settings
+from agentctx.history import (
+    SWEEPING_COMMIT,
+    file_documents,
+    message_terms,
+    parse_log,
+    read_commits,
+)
+from agentctx.pipeline import build_index, search
+from agentctx.rank import rank
+from agentctx.retrieve import Candidates, OutlineEntry
+from agentctx.store import IndexStore
+
+pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+
+
+def _commit(repo: Path, message: str, files: dict[str, str | None]) -> str:
+    for rel, text in files.items():
+        path = repo / rel
+        if text is None:
+            path.unlink()
+            continue
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", message)
+    return git(repo, "rev-parse", "HEAD").strip()
+
+
+def _func(name: str, body: str = "return 1") -> str:
+    return f"def {name}(x):\n    {body}\n"
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    """net.py gains retry backoff, is renamed to pkg/client.py; a sweeping reformat."""
+    root = tmp_path / "repo"
+    root.mkdir()
+    git(root, "init", "-q")
+    _commit(root, "Add exponential backoff between retries", {"net.py": _func("send")})
+    _commit(
+        root,
+        "Fix timeout parsing in settings\n\nThe socket timeout was read as a string.",
+        {"net.py": _func("send", "return 2"), "conf.py": _func("load")},
+    )
+    (root / "pkg").mkdir()
+    git(root, "mv", "net.py", "pkg/client.py")
+    git(root, "commit", "-q", "-m", "Move the client into a package")
+    sweep = {f"gen/m{i}.py": _func(f"m{i}") for i in range(SWEEPING_COMMIT + 1)}
+    sweep["pkg/client.py"] = _func("send", "return 3")
+    _commit(root, "Reformat everything with zebrafmt", sweep)
+    return root
+
+
+def test_parse_log_reads_paths_renames_and_messages(repo: Path):
+    commits = read_commits(repo, "HEAD", 100)
+    assert [c.message.splitlines()[0] for c in commits] == [
+        "Reformat everything with zebrafmt",
+        "Move the client into a package",
+        "Fix timeout parsing in settings",
+        "Add exponential backoff between retries",
+    ]
+    assert commits[1].renames == (("net.py", "pkg/client.py"),)
+    assert commits[1].paths == ("pkg/client.py",)
+    assert set(commits[2].paths) == {"net.py", "conf.py"}
+    assert "The socket timeout was read as a string." in commits[2].message
+    assert len(commits[0].paths) == SWEEPING_COMMIT + 2
+    # A message holding separators-looking text and an odd path survive the format.
+    out = "\x1eabc\x1fmsg with \x00 nul\x1f\x00\nM\x00a b.py\x00R090\x00o.py\x00n.py\x00"
+    (c,) = parse_log(out)
+    assert c.paths == ("a b.py", "n.py") and c.renames == (("o.py", "n.py"),)
+
+
+def test_file_documents_follow_renames_and_skip_sweeping_commits(repo: Path):
+    commits = read_commits(repo, "HEAD", 100)
+    docs = file_documents(commits, {"pkg/client.py", "conf.py", "gen/m0.py"})
+    client = docs["pkg/client.py"]
+    assert {"backoff", "retries", "timeout", "parsing"} <= set(client)  # from net.py's past
+    assert "zebrafmt" not in client and "gen/m0.py" not in docs  # the sweep says nothing
+    assert client.index("move") < client.index("timeout") < client.index("backoff")  # newest first
+    assert "backoff" not in docs["conf.py"] and "timeout" in docs["conf.py"]
+    assert "the" not in message_terms("Fix the bug") and "fix" in message_terms("Fix the bug")
+
+
+def _settings(root: Path, **kw):
+    return load_settings(root, {"embedder": "hash", **kw})
+
+
+def _history(root: Path) -> dict[str, str]:
+    with IndexStore.open(root / ".agentctx", writer=False) as store:
+        paths = [r[0] for r in store.conn.execute("SELECT path FROM history_paths")]
+        return store.history_docs(paths)
+
+
+def test_index_keeps_history_incrementally(repo: Path):
+    report = build_index(_settings(repo))
+    assert report.history is not None
+    assert report.history["rebuilt"] is True and report.history["commits"] == 4
+    docs = _history(repo)
+    assert set(docs) == {"pkg/client.py", "conf.py"}  # gen/ only ever swept
+    with IndexStore.open(repo / ".agentctx", writer=False) as store:
+        top = store.history_search(["backoff", "retries"], 5)
+    assert top[0][0] == "pkg/client.py"
+
+    again = build_index(_settings(repo))  # nothing new: nothing read
+    assert again.history == {**report.history, "commits": 0, "files": 0, "rebuilt": False}
+
+    head = _commit(repo, "Add jitter to the retry delay", {"pkg/client.py": _func("send", "x")})
+    step = build_index(_settings(repo))
+    assert step.history == {"head": head, "commits": 1, "files": 1, "rebuilt": False}
+    client = _history(repo)["pkg/client.py"].split()
+    assert client[:2] == ["add", "jitter"] and "backoff" in client  # new terms first
+
+    # History rewritten (amend): the recorded commit is no longer an ancestor -> rebuilt.
+    git(repo, "commit", "-q", "--amend", "-m", "Add random spread to the delay")
+    rewritten = build_index(_settings(repo))
+    assert rewritten.history is not None and rewritten.history["rebuilt"] is True
+    client = _history(repo)["pkg/client.py"].split()
+    assert "jitter" not in client and "spread" in client
+
+    # A file leaving the index takes its history with it (in the same transaction).
+    (repo / "conf.py").unlink()
+    build_index(_settings(repo))
+    assert "conf.py" not in _history(repo)
+
+    off = build_index(_settings(repo, history_commits=0))
+    assert off.history == {"head": "", "commits": 0, "files": 0, "rebuilt": False}
+    assert _history(repo) == {}
+
+
+def test_no_history_outside_git_and_none_stored(plain_sample_repo: Path):
+    report = build_index(_settings(plain_sample_repo))
+    assert report.history == {"head": "", "commits": 0, "files": 0, "rebuilt": False}
+    assert _history(plain_sample_repo) == {}
+
+
+def test_an_index_from_before_history_is_read_and_upgraded(repo: Path):
+    build_index(_settings(repo))
+    db = repo / ".agentctx" / "index.db"
+    with sqlite3.connect(db) as conn:  # as an index written by an older agentctx
+        conn.execute("DROP TABLE history")
+        conn.execute("DROP TABLE history_paths")
+        conn.execute("DELETE FROM meta WHERE key = 'history_head'")
+    hits = search(_settings(repo), "backoff retries", refresh=False).hits  # reader: no tables
+    assert hits and all("history" not in h.reasons for h in hits)
+    report = build_index(_settings(repo))  # a writer adds them; no re-parse, no re-embed
+    assert report.history is not None and report.history["rebuilt"] is True
+    assert not report.changed and report.chunks_embedded == 0
+    assert "pkg/client.py" in _history(repo)
+
+
+def test_search_lifts_the_file_whose_history_matches(repo: Path):
+    # Neither file's code says "backoff": only pkg/client.py's history does.
+    build_index(_settings(repo))
+    hits = search(_settings(repo), "backoff between retries", refresh=False).hits
+    assert hits[0].path == "pkg/client.py" and "history" in hits[0].reasons
+
+
+def _entry(cid: int, path: str) -> OutlineEntry:
+    return OutlineEntry(
+        cid, path, f"f{cid}", f"f{cid}", "function", cid * 10, cid * 10 + 5, None, ()
+    )
+
+
+def test_rank_history_lift_is_weighed_by_file_category():
+    outline = {1: _entry(1, "src/a.py"), 2: _entry(2, "src/b.py"), 3: _entry(3, "tests/test_b.py")}
+    lists = {"lexical": [(1, 5.0), (2, 5.0), (3, 5.0)]}
+    plain, _ = rank(Candidates(lists=lists, outline=outline))
+    assert plain[0].path == "src/a.py"  # tie broken by path
+    lifted, _ = rank(
+        Candidates(
+            lists=lists,
+            outline=outline,
+            file_scores={"history": {"src/b.py": 1.0, "tests/test_b.py": 1.0}},
+        )
+    )
+    scores = {h.path: h.score for h in lifted}
+    assert lifted[0].path == "src/b.py" and "history" in lifted[0].reasons
+    assert scores["src/b.py"] > scores["src/a.py"] > scores["tests/test_b.py"]
