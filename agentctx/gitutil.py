@@ -16,6 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import AgentctxError, ExitCode, NotARepositoryError
+from .githead import GIT_PATH_VARS as _PATH_VARS
+from .githead import read_head
+
+__all__ = ["read_head"]  # re-exported: gitutil is where git helpers are looked for
 
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"  # `git hash-object -t tree /dev/null`
 
@@ -48,15 +52,6 @@ def run_git(
         err = proc.stderr.decode("utf-8", "replace").strip().splitlines()
         raise GitError(f"git {args[0]} failed: {err[-1] if err else f'exit {proc.returncode}'}")
     return proc
-
-
-_PATH_VARS = (
-    "GIT_DIR",
-    "GIT_WORK_TREE",
-    "GIT_INDEX_FILE",
-    "GIT_COMMON_DIR",
-    "GIT_OBJECT_DIRECTORY",
-)
 
 
 def _git_env() -> dict[str, str]:

@@ -148,11 +148,22 @@ def file_documents(commits: Iterable[Commit], keep: set[str]) -> dict[str, list[
 def update_history(
     store: IndexStore, root: Path, paths: Sequence[str], *, limit: int = HISTORY_COMMITS
 ) -> HistoryUpdate:
-    """Bring the history documents of ``paths`` (the indexed files) up to HEAD."""
-    head = head_commit(root)
+    """Bring the history documents of ``paths`` (the indexed files) up to HEAD.
+
+    Never fails the run: when git cannot be read, the documents stay as they are.
+    (The caller skips this, and the import, when ``githead.read_head`` shows that
+    HEAD is still the commit recorded under ``META_HEAD``.)
+    """
     known = store.meta(META_HEAD) or ""
+    try:
+        return _update(store, root, known, set(paths), limit)
+    except GitError:
+        return HistoryUpdate(head=known)
+
+
+def _update(store: IndexStore, root: Path, known: str, keep: set[str], limit: int) -> HistoryUpdate:
+    head = head_commit(root)
     update = HistoryUpdate(head=head)
-    keep = set(paths)
     if not head:
         if known or store.history_count():
             store.put_history({}, head="", replace=True)

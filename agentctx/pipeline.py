@@ -372,6 +372,11 @@ def build_index(
 
 def _update_history(store: IndexStore, settings: Settings) -> dict[str, object]:
     """File histories from git (see history.py); off with ``history_commits = 0``."""
+    from .githead import read_head
+
+    head = store.meta("history_head") or ""  # history.META_HEAD
+    if settings.history_commits > 0 and read_head(settings.root) == head:
+        return {"head": head, "commits": 0, "files": 0, "rebuilt": False}  # no git, no import
     from .history import update_history
 
     if settings.history_commits <= 0:

@@ -20,6 +20,7 @@ def guard(path):
         p = (Path.cwd() / p) if not p.is_absolute() else p
         config = (".gitignore", ".agentctxignore", "exclude", "pyproject.toml", ".agentctx.toml")
         inside = root in p.parents and index_dir not in p.parents and p != index_dir
+        inside = inside and (root / ".git") not in p.parents  # git's own files (HEAD) are fine
         if inside and p.name not in config:
             reads.append(str(p))
 def g_open(file, *a, **k):

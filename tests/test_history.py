@@ -188,3 +188,43 @@ def test_rank_history_lift_is_weighed_by_file_category():
     scores = {h.path: h.score for h in lifted}
     assert lifted[0].path == "src/b.py" and "history" in lifted[0].reasons
     assert scores["src/b.py"] > scores["src/a.py"] > scores["tests/test_b.py"]
+
+
+def test_read_head_agrees_with_git_without_running_it(repo: Path, tmp_path: Path, monkeypatch):
+    from agentctx.gitutil import read_head
+
+    def rev(where: Path) -> str:
+        return git(where, "rev-parse", "HEAD").strip()
+
+    (repo / "pkg" / "deep").mkdir()
+    assert read_head(repo) == rev(repo)  # a loose branch ref
+    assert read_head(repo / "pkg" / "deep") == rev(repo)  # from a subdirectory
+    git(repo, "pack-refs", "--all")
+    assert not (repo / ".git" / "refs" / "heads" / "main").exists()
+    assert read_head(repo) == rev(repo)  # packed
+    git(repo, "checkout", "-q", "--detach", "HEAD~1")
+    assert read_head(repo) == rev(repo)  # detached
+    git(repo, "checkout", "-q", "main")
+    linked = tmp_path / "linked"
+    git(repo, "worktree", "add", "-q", "-b", "side", str(linked), "HEAD~2")
+    assert (linked / ".git").is_file()
+    assert read_head(linked) == rev(linked) != rev(repo)  # a linked worktree's own HEAD
+    _commit(linked, "On the side branch", {"side.py": _func("side")})
+    assert read_head(linked) == rev(linked)  # its loose ref in the common dir
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    assert read_head(plain) == ""  # no repository from here up
+    monkeypatch.setenv("GIT_DIR", str(repo / ".git"))
+    assert read_head(plain) is None  # git's variables decide: ask git
+
+
+def test_index_says_what_history_it_read(repo: Path):
+    from typer.testing import CliRunner
+
+    from agentctx.cli import app
+
+    first = CliRunner().invoke(app, ["index", str(repo), "--embedder", "hash"])
+    assert first.exit_code == 0, first.output
+    assert "Git history: 4 commits read into the history of 2 files (ranking)" in first.stdout
+    again = CliRunner().invoke(app, ["index", str(repo), "--embedder", "hash"])
+    assert again.exit_code == 0 and "Git history" not in again.stdout

@@ -195,6 +195,11 @@ def summary_lines(r: IndexReport) -> list[str]:
             f"{plural(r.chunks_pending, 'chunk')} pending embedding "
             "(ranked lexically until `agentctx index` embeds them)"
         )
+    if r.history and r.history.get("files"):
+        lines.append(
+            f"Git history: {plural(int(r.history['commits']), 'commit')} read into the history "
+            f"of {plural(int(r.history['files']), 'file')} (ranking)"
+        )
     if r.decode_errors:
         shown = ", ".join(r.decode_errors[:5]) + (" ..." if len(r.decode_errors) > 5 else "")
         lines.append(
