@@ -455,37 +455,34 @@ class IndexStore:
 
         Scores are returned positive (FTS5's bm25 is "lower is better").
         """
-        unique = [t for t in dict.fromkeys(terms) if t and '"' not in t]
-        if not unique:
-            return []
-        expr = " OR ".join(f'"{t}"' for t in unique)
         w = ", ".join(str(float(x)) for x in weights)
-        try:
-            rows = self.conn.execute(
-                f"SELECT rowid, bm25(lexical, {w}) AS s FROM lexical WHERE lexical MATCH ? "
-                "ORDER BY s LIMIT ?",
-                (expr, limit),
-            ).fetchall()
-        except sqlite3.OperationalError:
+        sql = (
+            f"SELECT rowid, bm25(lexical, {w}) AS s FROM lexical WHERE lexical MATCH ? "
+            "ORDER BY s LIMIT ?"
+        )
+        return [(int(key), s) for key, s in self._bm25(sql, terms, limit)]
+
+    def _bm25(self, sql: str, terms: Sequence[str], limit: int) -> list[tuple[object, float]]:
+        """Run an FTS5 ``MATCH ? ... LIMIT ?`` query for any of ``terms``; scores positive."""
+        expr = _any_of(terms)
+        if not expr:
             return []
-        return [(int(r[0]), -float(r[1])) for r in rows]
+        try:
+            rows = self.conn.execute(sql, (expr, limit)).fetchall()
+        except sqlite3.OperationalError:  # no such table (an older index), odd terms
+            return []
+        return [(r[0], -float(r[1])) for r in rows]
 
     # ---------------------------------------------------------------- history
     def history_count(self) -> int:
         return int(self.conn.execute("SELECT COUNT(*) FROM history_paths").fetchone()[0])
 
     def history_docs(self, paths: Sequence[str]) -> dict[str, str]:
-        out: dict[str, str] = {}
-        for batch in _batches(list(paths), 500):
-            marks = ",".join("?" * len(batch))
-            out.update(
-                self.conn.execute(
-                    "SELECT p.path, h.text FROM history_paths p JOIN history h ON h.rowid = p.id "
-                    f"WHERE p.path IN ({marks})",
-                    batch,
-                ).fetchall()
-            )
-        return out
+        return self._pairs_in(
+            "SELECT p.path, h.text FROM history_paths p JOIN history h ON h.rowid = p.id "
+            "WHERE p.path IN ({marks})",
+            paths,
+        )
 
     def put_history(self, docs: dict[str, str], *, head: str, replace: bool) -> None:
         """Write file documents (all of them when ``replace``) and the commit they are at."""
@@ -522,33 +519,30 @@ class IndexStore:
 
         Empty for an index written before history existed (until a writer opens it).
         """
-        unique = [t for t in dict.fromkeys(terms) if t and '"' not in t]
-        if not unique:
-            return []
-        expr = " OR ".join(f'"{t}"' for t in unique)
-        try:
-            rows = self.conn.execute(
-                "SELECT p.path, bm25(history) AS s FROM history JOIN history_paths p "
-                "ON p.id = history.rowid WHERE history MATCH ? ORDER BY s LIMIT ?",
-                (expr, limit),
-            ).fetchall()
-        except sqlite3.OperationalError:
-            return []
-        return [(str(r[0]), -float(r[1])) for r in rows]
+        sql = (
+            "SELECT p.path, bm25(history) AS s FROM history JOIN history_paths p "
+            "ON p.id = history.rowid WHERE history MATCH ? ORDER BY s LIMIT ?"
+        )
+        return [(str(path), s) for path, s in self._bm25(sql, terms, limit)]
 
     def file_paths(self) -> list[str]:
         return [r[0] for r in self.conn.execute("SELECT path FROM files ORDER BY path")]
 
     def file_sizes(self, paths: Sequence[str]) -> dict[str, int]:
-        out: dict[str, int] = {}
-        for batch in _batches(list(paths), 500):
+        return self._pairs_in("SELECT path, size FROM files WHERE path IN ({marks})", paths)
+
+    def _pairs_in(self, sql: str, keys: Sequence[str]) -> dict:
+        """Two-column ``sql`` whose ``{marks}`` is an IN list of ``keys``, run in batches."""
+        out: dict = {}
+        for batch in _batches(list(keys), 500):
             marks = ",".join("?" * len(batch))
-            out.update(
-                self.conn.execute(
-                    f"SELECT path, size FROM files WHERE path IN ({marks})", batch
-                ).fetchall()
-            )
+            out.update(self.conn.execute(sql.format(marks=marks), batch).fetchall())
         return out
+
+
+def _any_of(terms: Sequence[str]) -> str:
+    """An FTS5 query matching any of ``terms`` (each quoted; "" when there are none)."""
+    return " OR ".join(f'"{t}"' for t in dict.fromkeys(terms) if t and '"' not in t)
 
 
 def _connect(db_path: Path, *, create: bool) -> tuple[sqlite3.Connection, str | None]:
