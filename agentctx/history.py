@@ -24,7 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .gitutil import GitError, run_git
+from .errors import NotARepositoryError
+from .gitutil import GitError, root_prefix, run_git
 from .textutil import STOP_TERMS, terms
 
 if TYPE_CHECKING:
@@ -34,6 +35,7 @@ HISTORY_COMMITS = 5000  # newest commits read when the documents are (re)built
 SWEEPING_COMMIT = 20  # a commit changing more files than this is left out
 MAX_TERMS = 20000  # per file document, newest kept
 META_HEAD = "history_head"  # the commit the documents are current with ("": none)
+META_LIMIT = "history_limit"  # the commit limit they were read with (another one: rebuilt)
 
 _RS, _US = "\x1e", "\x1f"
 _STATUS = re.compile(r"[ACDMRTUXB][0-9]*")
@@ -67,7 +69,8 @@ def head_commit(root: Path) -> str:
 
 
 def read_commits(root: Path, rev_range: str, limit: int) -> list[Commit]:
-    """Non-merge commits of ``rev_range``, newest first, paths relative to ``root``."""
+    """Non-merge commits of ``rev_range``, newest first, paths from the work tree's top
+    (all of them, so that a commit's size and renames into ``root`` are seen whole)."""
     proc = run_git(
         root,
         "-c",
@@ -76,7 +79,6 @@ def read_commits(root: Path, rev_range: str, limit: int) -> list[Commit]:
         "--no-merges",
         "--name-status",
         "-M",
-        "--relative",
         "-z",
         f"-n{limit}",
         f"--format={_RS}%H{_US}%B{_US}",
@@ -125,8 +127,11 @@ def message_terms(message: str) -> list[str]:
     return [t for t in terms(message) if len(t) > 1 and t not in STOP_TERMS and not t.isdigit()]
 
 
-def file_documents(commits: Iterable[Commit], keep: set[str]) -> dict[str, list[str]]:
-    """Terms per file of ``keep`` (current paths), newest commit first.
+def file_documents(
+    commits: Iterable[Commit], keep: set[str], prefix: str = ""
+) -> dict[str, list[str]]:
+    """Terms per file of ``keep`` (current paths relative to the root, which is ``prefix``
+    below the work tree's top), newest commit first.
 
     Walking from the newest commit back, a rename ``old -> new`` means that older
     commits naming ``old`` changed what is now ``new``.
@@ -134,10 +139,10 @@ def file_documents(commits: Iterable[Commit], keep: set[str]) -> dict[str, list[
     docs: dict[str, list[str]] = defaultdict(list)
     alias: dict[str, str] = {}  # a name in older commits -> the current name
     for commit in commits:
-        current = [alias.get(p, p) for p in commit.paths]
-        if len(current) <= SWEEPING_COMMIT:
+        if len(commit.paths) <= SWEEPING_COMMIT:
             words = message_terms(commit.message)
-            for path in dict.fromkeys(current):
+            for top_path in dict.fromkeys(alias.get(p, p) for p in commit.paths):
+                path = top_path[len(prefix) :] if top_path.startswith(prefix) else None
                 if path in keep and len(docs[path]) < MAX_TERMS:
                     docs[path].extend(words[: MAX_TERMS - len(docs[path])])
         for old, new in commit.renames:
@@ -152,27 +157,34 @@ def update_history(
 
     Never fails the run: when git cannot be read, the documents stay as they are.
     (The caller skips this, and the import, when ``githead.read_head`` shows that
-    HEAD is still the commit recorded under ``META_HEAD``.)
+    HEAD is still the commit recorded under ``META_HEAD``, read with the same limit.)
     """
     known = store.meta(META_HEAD) or ""
+    if store.meta(META_LIMIT) != str(limit):
+        known = ""  # read with another limit: rebuilt
     try:
         return _update(store, root, known, set(paths), limit)
-    except GitError:
+    except (GitError, NotARepositoryError):  # git gone, repository moved mid-run
         return HistoryUpdate(head=known)
+
+
+def clear_history(store: IndexStore) -> None:
+    """No documents and no recorded state (history turned off)."""
+    store.put_history({}, state={META_HEAD: "", META_LIMIT: ""}, replace=True)
 
 
 def _update(store: IndexStore, root: Path, known: str, keep: set[str], limit: int) -> HistoryUpdate:
     head = head_commit(root)
     update = HistoryUpdate(head=head)
-    if not head:
-        if known or store.history_count():
-            store.put_history({}, head="", replace=True)
+    if not head:  # recorded too, so that the next run's check needs no git
+        if known or store.history_count() or store.meta(META_LIMIT) != str(limit):
+            store.put_history({}, state={META_HEAD: "", META_LIMIT: str(limit)}, replace=True)
         return update
     if head == known:
         return update
     incremental = bool(known) and _is_ancestor(root, known, head)
     commits = read_commits(root, f"{known}..{head}" if incremental else head, limit)
-    docs = file_documents(commits, keep)
+    docs = file_documents(commits, keep, root_prefix(root))
     if incremental:
         older = store.history_docs(list(docs))
         merged = {}
@@ -181,7 +193,9 @@ def _update(store: IndexStore, root: Path, known: str, keep: set[str], limit: in
             merged[path] = (words + old)[:MAX_TERMS]
         docs = merged
     store.put_history(
-        {p: " ".join(words) for p, words in docs.items()}, head=head, replace=not incremental
+        {p: " ".join(words) for p, words in docs.items()},
+        state={META_HEAD: head, META_LIMIT: str(limit)},
+        replace=not incremental,
     )
     update.commits = len(commits)
     update.files = len(docs)

@@ -374,16 +374,17 @@ def _update_history(store: IndexStore, settings: Settings) -> dict[str, object]:
     """File histories from git (see history.py); off with ``history_commits = 0``."""
     from .githead import read_head
 
-    head = store.meta("history_head") or ""  # history.META_HEAD
-    if settings.history_commits > 0 and read_head(settings.root) == head:
+    limit = settings.history_commits
+    head = store.meta("history_head") or ""  # history.META_HEAD, META_LIMIT
+    if limit > 0 and store.meta("history_limit") == str(limit) and read_head(settings.root) == head:
         return {"head": head, "commits": 0, "files": 0, "rebuilt": False}  # no git, no import
-    from .history import update_history
+    from .history import clear_history, update_history
 
-    if settings.history_commits <= 0:
+    if limit <= 0:
         if store.history_count():
-            store.put_history({}, head="", replace=True)
+            clear_history(store)
         return {"head": "", "commits": 0, "files": 0, "rebuilt": False}
-    up = update_history(store, settings.root, store.file_paths(), limit=settings.history_commits)
+    up = update_history(store, settings.root, store.file_paths(), limit=limit)
     return {"head": up.head, "commits": up.commits, "files": up.files, "rebuilt": up.rebuilt}
 
 

@@ -143,6 +143,21 @@ def test_no_history_outside_git_and_none_stored(plain_sample_repo: Path):
     report = build_index(_settings(plain_sample_repo))
     assert report.history == {"head": "", "commits": 0, "files": 0, "rebuilt": False}
     assert _history(plain_sample_repo) == {}
+    with IndexStore.open(plain_sample_repo / ".agentctx", writer=False) as store:
+        assert store.meta("history_limit") == "5000"  # so the next run's check needs no git
+
+
+def test_a_subdirectory_root_gets_its_own_paths_and_a_new_limit_rebuilds(repo: Path):
+    sub = repo / "pkg"
+    report = build_index(_settings(sub))
+    assert report.history is not None and report.history["files"] == 1
+    client = _history(sub)["client.py"].split()
+    assert set(_history(sub)) == {"client.py"}  # relative to the indexed root
+    assert "backoff" in client  # from its days as ../net.py, outside the root
+    assert "zebrafmt" not in client  # the sweep is judged on the whole commit
+    fewer = build_index(_settings(sub, history_commits=2))  # same HEAD, other limit
+    assert fewer.history is not None and fewer.history["rebuilt"] and fewer.history["commits"] == 2
+    assert "backoff" not in _history(sub)["client.py"].split()
 
 
 def test_an_index_from_before_history_is_read_and_upgraded(repo: Path):

@@ -484,8 +484,9 @@ class IndexStore:
             paths,
         )
 
-    def put_history(self, docs: dict[str, str], *, head: str, replace: bool) -> None:
-        """Write file documents (all of them when ``replace``) and the commit they are at."""
+    def put_history(self, docs: dict[str, str], *, state: dict[str, str], replace: bool) -> None:
+        """Write file documents (all of them when ``replace``) and, in the same
+        transaction, the meta entries saying what they are current with."""
         with self.conn:
             cur = self.conn.cursor()
             if replace:
@@ -496,8 +497,8 @@ class IndexStore:
             for path, text in sorted(docs.items()):
                 cur.execute("INSERT INTO history_paths(path) VALUES (?)", (path,))
                 cur.execute("INSERT INTO history(rowid, text) VALUES (?, ?)", (cur.lastrowid, text))
-            cur.execute(
-                "INSERT OR REPLACE INTO meta(key, value) VALUES ('history_head', ?)", (head,)
+            cur.executemany(
+                "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", list(state.items())
             )
 
     def _delete_history(self, cur: sqlite3.Cursor, paths: list[str]) -> None:
