@@ -32,6 +32,7 @@ from .errors import (
 )
 from .models import MODULE_SYMBOL, Bundle, Chunk, Hit, SourceFile
 from .parse import PARSER_VERSION, language_for, parse_file
+from .recency import refresh_recency
 from .store import FileRecord, IndexStore, StoredChunk
 from .store.db import DB_NAME, FAISS_FILE, LEXICAL_VERSION, discard_index
 
@@ -351,6 +352,9 @@ def build_index(
                 # mirrors are unchanged, so it stays current (no rebuild at each query).
                 store.set_meta({"faiss_generation": store.generation()})
 
+        if not staged:  # last: the key includes the generation embedding may have bumped
+            with timer("recency"):
+                refresh_recency(store, settings.root)
         report.files_total, report.symbols_total, report.languages = store.counts()
         report.chunks_total = store.chunk_count()
         report.files_unchanged = (

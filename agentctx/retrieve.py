@@ -8,7 +8,6 @@ settings: the pipeline passes what is needed.
 from __future__ import annotations
 
 import json
-import subprocess
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from .history import history_scores
 from .query import QuerySignals, module_to_paths
+from .recency import recency_scores, stored_recency
 from .store import IndexStore
 from .textutil import STOP_TERMS, split_identifier, terms
 
@@ -161,39 +161,6 @@ def path_scores(signals: QuerySignals, paths: list[str]) -> dict[str, float]:
     return out
 
 
-def recency_scores(root: Path, paths: set[str], commits: int = 20) -> dict[str, float]:
-    """Files changed in the working tree (1.0) or in recent commits (decaying)."""
-    out: dict[str, float] = {}
-    try:
-        status = subprocess.run(
-            ["git", "-C", str(root), "status", "--porcelain", "--no-renames"],
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=False,
-        )
-        log = subprocess.run(
-            ["git", "-C", str(root), "log", f"-n{commits}", "--name-only", "--format=%x00"],
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=False,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return out
-    if status.returncode != 0:
-        return out
-    for line in status.stdout.splitlines():
-        path = line[3:].strip().strip('"')
-        if path in paths:
-            out[path] = 1.0
-    for age, block in enumerate(log.stdout.split("\x00")[1:]):
-        for path in block.split():
-            if path in paths and path not in out:
-                out[path] = 0.5 / (1 + 0.25 * age)
-    return out
-
-
 def retrieve(
     store: IndexStore,
     signals: QuerySignals,
@@ -215,7 +182,10 @@ def retrieve(
     cands.lists["symbol"] = symbol_candidates(signals, cands.outline)
     all_paths = sorted({e.path for e in cands.outline.values()})
     cands.file_scores["path"] = path_scores(signals, all_paths)
-    cands.file_scores["recency"] = recency_scores(root, set(all_paths))
+    recent = stored_recency(store, root)  # what `index` stored, while HEAD has not moved
+    cands.file_scores["recency"] = (
+        recent if recent is not None else recency_scores(root, set(all_paths))
+    )
     cands.file_scores["history"] = history_scores(store, qterms)
     return cands
 
