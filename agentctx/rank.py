@@ -12,6 +12,7 @@ the best hit scores 1.0, and a relative threshold drops the tail.
 
 from __future__ import annotations
 
+import heapq
 from collections import defaultdict
 from collections.abc import Mapping
 
@@ -121,8 +122,12 @@ def _file_lift(
 ) -> None:
     """Chunks of a file the query points at: the file's best chunks gain the most."""
     for path, s in file_scores.items():
-        entries = sorted(by_file.get(path, []), key=lambda e: (-fused.get(e.id, 0.0), e.start_line))
-        for i, e in enumerate(entries):
+        entries = by_file.get(path, [])  # best first, then those with no score in line order
+        scored = sorted(
+            (e for e in entries if fused.get(e.id)), key=lambda e: (-fused[e.id], e.start_line)
+        )
+        rest = sorted((e for e in entries if not fused.get(e.id)), key=lambda e: e.start_line)
+        for i, e in enumerate(scored + rest):
             fused[e.id] = fused.get(e.id, 0.0) + weight * s / (1 + 0.25 * i)
             reasons.setdefault(e.id, set()).add(signal)
 
@@ -136,16 +141,22 @@ def _graph(
     strongest link plus a fifth of the others, so many weak links never outweigh a
     direct match.
     """
-    top = sorted(fused.items(), key=lambda x: (-x[1], x[0]))[:seeds]
+    top = heapq.nsmallest(seeds, fused.items(), key=lambda x: (-x[1], x[0]))
     if not top:
         return []
     top = [(cid, s) for cid, s in top if s >= 0.5 * top[0][1]]
+    # Only the names the seeds call and are called by: one pass, no full name tables.
+    called = {ref for cid, _ in top if cid in outline for ref in outline[cid].refs}
+    named = {outline[cid].name for cid, _ in top if cid in outline}
     by_name: dict[str, list[int]] = defaultdict(list)
     callers: dict[str, list[int]] = defaultdict(list)
     for e in outline.values():
-        by_name[e.name].append(e.id)
-        for ref in e.refs:
-            callers[ref].append(e.id)
+        if e.name in called:
+            by_name[e.name].append(e.id)
+        if not named.isdisjoint(e.refs):
+            for ref in e.refs:
+                if ref in named:
+                    callers[ref].append(e.id)
     links: dict[int, list[float]] = defaultdict(list)
     for cid, score in top:
         seed = outline.get(cid)
@@ -204,12 +215,12 @@ def rank(
     if not fused:
         return [], 0
     best = max(fused.values())
-    ordered = sorted(
-        ((cid, s / best) for cid, s in fused.items() if cid in cands.outline),
+    scored = [(cid, s / best) for cid, s in fused.items() if cid in cands.outline]
+    kept = sorted(
+        ((cid, s) for cid, s in scored if s >= min_score),
         key=lambda x: (-x[1], cands.outline[x[0]].path, cands.outline[x[0]].start_line),
-    )
-    kept = [(cid, s) for cid, s in ordered if s >= min_score][:limit]
-    below = len(ordered) - len(kept)
+    )[:limit]
+    below = len(scored) - len(kept)
     hits = []
     for cid, s in kept:
         e = cands.outline[cid]
