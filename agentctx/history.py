@@ -184,6 +184,11 @@ def _update(store: IndexStore, root: Path, known: str, keep: set[str], limit: in
         return update
     incremental = bool(known) and _is_ancestor(root, known, head)
     commits = read_commits(root, f"{known}..{head}" if incremental else head, limit)
+    if incremental and any(c.renames for c in commits):
+        # The old name's document went with the file (index.apply): read it all again,
+        # so that the new name carries the history from before the rename.
+        incremental = False
+        commits = read_commits(root, head, limit)
     docs = file_documents(commits, keep, root_prefix(root))
     if incremental:
         older = store.history_docs(list(docs))

@@ -129,6 +129,16 @@ def test_index_keeps_history_incrementally(repo: Path):
     client = _history(repo)["pkg/client.py"].split()
     assert "jitter" not in client and "spread" in client
 
+    # A rename among the new commits: rebuilt, so the new name keeps the old one's history.
+    git(repo, "mv", "conf.py", "settings.py")
+    git(repo, "commit", "-q", "-m", "Rename the configuration module")
+    renamed = build_index(_settings(repo))
+    assert renamed.history is not None and renamed.history["rebuilt"] is True
+    assert "timeout" in _history(repo)["settings.py"].split() and "conf.py" not in _history(repo)
+    git(repo, "mv", "settings.py", "conf.py")
+    git(repo, "commit", "-q", "-m", "Rename it back")
+    build_index(_settings(repo))
+
     # A file leaving the index takes its history with it (in the same transaction).
     (repo / "conf.py").unlink()
     build_index(_settings(repo))
