@@ -105,16 +105,24 @@ def run_child(args: list[str], env: dict[str, str], cwd: Path) -> ChildRun:
     return ChildRun(wall, stdout, rss)
 
 
-def edit_one_function(repo: Path) -> str:
-    """Insert a comment line before the first statement of the longest Python function."""
-    best: tuple[int, str, Path, int] | None = None
+def python_sources(repo: Path) -> Iterator[tuple[Path, str, ast.Module]]:
+    """Each parsable Python file of ``repo`` (path order) with its text and syntax tree;
+    the index, ``.git`` and symlinks are left out."""
     for path in sorted(repo.rglob("*.py")):
         if INDEX_DIR_NAME in path.parts or ".git" in path.parts or path.is_symlink():
             continue
         try:
-            tree = ast.parse(path.read_text(encoding="utf-8"))
+            text = path.read_text(encoding="utf-8")
+            tree = ast.parse(text)
         except (SyntaxError, UnicodeDecodeError, ValueError, OSError):
             continue
+        yield path, text, tree
+
+
+def edit_one_function(repo: Path) -> str:
+    """Insert a comment line before the first statement of the longest Python function."""
+    best: tuple[int, str, Path, int] | None = None
+    for path, _text, tree in python_sources(repo):
         for node in ast.walk(tree):
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.body:
                 size = (node.end_lineno or node.lineno) - node.lineno

@@ -46,6 +46,7 @@ from .latency import (
     _scenario,
     environment,
     percentile,
+    python_sources,
     run_child,
     scratch_copy,
 )
@@ -77,13 +78,7 @@ def _find_target(repo: Path) -> _Target:
     import ast
 
     best: tuple[int, _Target] | None = None
-    for path in sorted(repo.rglob("*.py")):
-        if INDEX_DIR_NAME in path.parts or ".git" in path.parts or path.is_symlink():
-            continue
-        try:
-            tree = ast.parse(path.read_text(encoding="utf-8"))
-        except (SyntaxError, UnicodeDecodeError, ValueError, OSError):
-            continue
+    for path, source, tree in python_sources(repo):
         for owner in [tree, *(n for n in tree.body if isinstance(n, ast.ClassDef))]:
             prefix = f"{owner.name}." if isinstance(owner, ast.ClassDef) else ""
             for node in owner.body:
@@ -96,8 +91,7 @@ def _find_target(repo: Path) -> _Target:
                     first = node.body[1]  # after the docstring
                 size = (node.end_lineno or node.lineno) - node.lineno
                 if best is None or size > best[0]:
-                    lines = path.read_text(encoding="utf-8").split("\n")
-                    text = lines[first.lineno - 1]
+                    text = source.split("\n")[first.lineno - 1]
                     best = (
                         size,
                         _Target(
