@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 # Options of `index` the fast lane understands; anything else goes to the CLI.
-_FLAGS = frozenset({"--staged", "--quiet", "-q", "--warn-only", "--no-embed", "--no-cache"})
+_FLAGS = {f: f for f in ("--staged", "--quiet", "-q", "--warn-only", "--no-embed", "--no-cache")}
 _VALUED = {
     "--max-embed": int,
     "--lock-timeout": float,
@@ -27,38 +27,23 @@ _VALUED = {
 
 def _quiet_staged_root(args: list[str]) -> Path | None:
     """The root of a quiet ``index --staged`` run, or None when the CLI must handle it."""
+    from .argscan import scan_args
+
     if not args or args[0] != "index":
         return None
-    seen: set[str] = set()
-    paths: list[str] = []
-    i = 1
-    while i < len(args):
-        arg = args[i]
-        if arg == "--":
-            paths.extend(args[i + 1 :])
-            break
-        name, eq, value = arg.partition("=")
-        if arg in _FLAGS:
-            seen.add(arg)
-        elif name in _VALUED:
-            if not eq:
-                i += 1
-                if i >= len(args):
-                    return None
-                value = args[i]
-            kind = _VALUED[name]
+    scanned = scan_args(args[1:], {name: name for name in _VALUED}, _FLAGS)
+    if scanned is None:
+        return None
+    opts, paths = scanned
+    for name, kind in _VALUED.items():
+        if name in opts:
             try:
-                number = kind(value)
+                number = kind(opts[name])
             except ValueError:
                 return None
             if kind is not str and number < 0:
                 return None
-        elif arg.startswith("-"):
-            return None
-        else:
-            paths.append(arg)
-        i += 1
-    if "--staged" not in seen or not seen & {"--quiet", "-q"} or len(paths) > 1:
+    if "--staged" not in opts or not opts.keys() & {"--quiet", "-q"} or len(paths) > 1:
         return None
     if paths:
         root = Path(paths[0])

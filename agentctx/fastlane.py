@@ -33,30 +33,21 @@ def _parse(
     args: list[str], values: dict[str, str], flags: dict[str, str], *, diff: bool = False
 ) -> dict[str, Any] | None:
     """Options and at most one positional query; None for anything unusual."""
-    out: dict[str, Any] = {}
-    i = 0
-    while i < len(args):
-        arg = args[i]
-        name, eq, value = arg.partition("=")
-        if diff and arg == "--diff":
-            nxt = args[i + 1] if i + 1 < len(args) else None
-            if nxt is not None and not nxt.startswith("-"):
-                return None  # a revision or the query: the CLI asks git which
-            out["diff"] = "HEAD"
-        elif arg in flags:
-            out[flags[arg]] = True
-        elif name in values:
-            if not eq:
-                i += 1
-                if i >= len(args):
-                    return None
-                value = args[i]
-            out[values[name]] = value
-        elif arg.startswith("-") or "query" in out:
-            return None
-        else:
-            out["query"] = arg
-        i += 1
+    from .argscan import scan_args
+
+    if diff:  # `--diff` alone means HEAD; `--diff WORD` is a revision or the query:
+        for i, arg in enumerate(args):  # the CLI asks git which
+            if arg == "--diff" and i + 1 < len(args) and not args[i + 1].startswith("-"):
+                return None
+        flags = {**flags, "--diff": "diff"}
+    scanned = scan_args(args, values, flags)
+    if scanned is None or len(scanned[1]) > 1:
+        return None
+    out: dict[str, Any] = dict(scanned[0])
+    if out.get("diff"):
+        out["diff"] = "HEAD"
+    if scanned[1]:
+        out["query"] = scanned[1][0]
     return out
 
 
