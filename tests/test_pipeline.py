@@ -173,6 +173,17 @@ def test_corrupt_index_is_rebuilt_with_a_notice(sample_repo: Path):
     assert report.chunks_embedded == 0 and report.chunks_from_cache == report.chunks_total
 
 
+def test_a_foreign_sqlite_file_is_rebuilt_not_taken_for_a_read_only_index(sample_repo: Path):
+    import sqlite3
+
+    (sample_repo / ".agentctx").mkdir()
+    with sqlite3.connect(sample_repo / ".agentctx" / "index.db") as conn:
+        conn.execute("CREATE TABLE other (a)")  # a database, but not an index: no `meta`
+    report = build_index(_settings(sample_repo))
+    assert any("corrupt (no such table: meta)" in n for n in report.notices)
+    assert report.created and report.files_total > 5
+
+
 def test_changing_the_embedder_recomputes_vectors(sample_repo: Path):
     build_index(_settings(sample_repo))
 

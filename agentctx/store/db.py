@@ -546,6 +546,11 @@ def _any_of(terms: Sequence[str]) -> str:
     return " OR ".join(f'"{t}"' for t in dict.fromkeys(terms) if t and '"' not in t)
 
 
+# SQLite result codes (primary) that say the file cannot be opened or written, not that
+# its content is bad: SQLITE_PERM, BUSY, LOCKED, READONLY, IOERR, FULL, CANTOPEN.
+_ACCESS_ERRORS = frozenset({3, 5, 6, 8, 10, 13, 14})
+
+
 def _connect(db_path: Path, *, create: bool) -> tuple[sqlite3.Connection, str | None]:
     """Connect and check the format; returns (conn, problem) where problem explains misuse."""
     fresh = not db_path.exists() or db_path.stat().st_size == 0
@@ -569,11 +574,13 @@ def _connect(db_path: Path, *, create: bool) -> tuple[sqlite3.Connection, str | 
         conn.execute("PRAGMA synchronous = NORMAL")
         row = conn.execute("SELECT value FROM meta WHERE key = 'format_version'").fetchone()
     except sqlite3.OperationalError as exc:
-        # Cannot open or write (permissions, a read-only mount, no space): the file
-        # may be perfectly good, so it is never treated as corrupt (and discarded).
         if conn is not None:
             with contextlib.suppress(Exception):
                 conn.close()
+        if (getattr(exc, "sqlite_errorcode", 14) & 0xFF) not in _ACCESS_ERRORS:  # no `meta`...
+            return sqlite3.connect(":memory:"), f"corrupt ({exc})"
+        # Cannot open or write (permissions, a read-only mount, no space): the file
+        # may be perfectly good, so it is never treated as corrupt (and discarded).
         if not create and not fresh:
             ro = _connect_immutable(db_path)
             if ro is not None:
