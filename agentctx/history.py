@@ -1,22 +1,24 @@
 """Git history as a retrieval signal: what past commits said about each file.
 
 A bug report often uses the words of the commits that changed the code at fault
-("redirect", "chunked encoding", "xfail marker"). Each indexed file gets a history
-document: the terms of the messages of the commits that changed it, newest first.
+("redirect", "chunked encoding", "xfail marker"). Each file HEAD tracks under the
+root gets a history document: the terms of the messages of the commits that changed
+it, newest first; queries score the indexed ones.
 Commits that sweep many files (reformatting, renames of a package) say little about
 any one of them and are left out. Renames are followed, so a file keeps the history
 it had under its old name. The documents live in the index's ``history`` FTS5 table
 and are searched with BM25 like the lexical index (``IndexStore.history_search``).
 
 Kept up to date incrementally: the index records the commit it has read up to, and a
-later run reads only the commits since (a no-op run costs one ``git rev-parse``). When
-that commit is no longer an ancestor of HEAD (a rebase, another branch) the documents
-are rebuilt from the newest ``HISTORY_COMMITS``. Outside git there is no history and
-nothing is stored.
+later run reads only the commits since (a no-op run reads HEAD from ``.git`` and runs
+no git). When that commit is no longer an ancestor of HEAD (a rebase, another
+branch), a file under the root was renamed, or the ``history_commits`` limit changed,
+the documents are rebuilt from the newest commits. Outside git nothing is stored.
 """
 
 from __future__ import annotations
 
+import os
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -31,7 +33,6 @@ from .textutil import STOP_TERMS, terms
 if TYPE_CHECKING:
     from .store import IndexStore
 
-HISTORY_COMMITS = 5000  # newest commits read when the documents are (re)built
 SWEEPING_COMMIT = 20  # a commit changing more files than this is left out
 MAX_TERMS = 20000  # per file document, newest kept
 META_HEAD = "history_head"  # the commit the documents are current with ("": none)
@@ -128,10 +129,11 @@ def message_terms(message: str) -> list[str]:
 
 
 def file_documents(
-    commits: Iterable[Commit], keep: set[str], prefix: str = ""
+    commits: Iterable[Commit], prefix: str = "", keep: set[str] | None = None
 ) -> dict[str, list[str]]:
-    """Terms per file of ``keep`` (current paths relative to the root, which is ``prefix``
-    below the work tree's top), newest commit first.
+    """Terms per file under the root (``prefix`` below the work tree's top; paths
+    relative to the root, as they are named now), newest commit first; only the files
+    of ``keep`` when given.
 
     Walking from the newest commit back, a rename ``old -> new`` means that older
     commits naming ``old`` changed what is now ``new``.
@@ -142,18 +144,26 @@ def file_documents(
         if len(commit.paths) <= SWEEPING_COMMIT:
             words = message_terms(commit.message)
             for top_path in dict.fromkeys(alias.get(p, p) for p in commit.paths):
-                path = top_path[len(prefix) :] if top_path.startswith(prefix) else None
-                if path in keep and len(docs[path]) < MAX_TERMS:
+                if not top_path.startswith(prefix):
+                    continue
+                path = top_path[len(prefix) :]
+                if (keep is None or path in keep) and len(docs[path]) < MAX_TERMS:
                     docs[path].extend(words[: MAX_TERMS - len(docs[path])])
         for old, new in commit.renames:
             alias[old] = alias.get(new, new)
     return {p: words for p, words in docs.items() if words}
 
 
-def update_history(
-    store: IndexStore, root: Path, paths: Sequence[str], *, limit: int = HISTORY_COMMITS
-) -> HistoryUpdate:
-    """Bring the history documents of ``paths`` (the indexed files) up to HEAD.
+def tracked_files(root: Path, rev: str) -> set[str] | None:
+    """The files of ``rev``'s tree under ``root``, relative to it (None: git failed)."""
+    proc = run_git(root, "ls-tree", "-r", "-z", "--name-only", rev, check=False)
+    if proc.returncode != 0:
+        return None
+    return {os.fsdecode(p) for p in proc.stdout.split(b"\0") if p}
+
+
+def update_history(store: IndexStore, root: Path, *, limit: int) -> HistoryUpdate:
+    """Bring the history documents of the files under ``root`` up to HEAD.
 
     Never fails the run: when git cannot be read, the documents stay as they are.
     (The caller skips this, and the import, when ``githead.read_head`` shows that
@@ -163,7 +173,7 @@ def update_history(
     if store.meta(META_LIMIT) != str(limit):
         known = ""  # read with another limit: rebuilt
     try:
-        return _update(store, root, known, set(paths), limit)
+        return _update(store, root, known, limit)
     except (GitError, NotARepositoryError):  # git gone, repository moved mid-run
         return HistoryUpdate(head=known)
 
@@ -173,7 +183,7 @@ def clear_history(store: IndexStore) -> None:
     store.put_history({}, state={META_HEAD: "", META_LIMIT: ""}, replace=True)
 
 
-def _update(store: IndexStore, root: Path, known: str, keep: set[str], limit: int) -> HistoryUpdate:
+def _update(store: IndexStore, root: Path, known: str, limit: int) -> HistoryUpdate:
     head = head_commit(root)
     update = HistoryUpdate(head=head)
     if not head:  # recorded too, so that the next run's check needs no git
@@ -184,12 +194,15 @@ def _update(store: IndexStore, root: Path, known: str, keep: set[str], limit: in
         return update
     incremental = bool(known) and _is_ancestor(root, known, head)
     commits = read_commits(root, f"{known}..{head}" if incremental else head, limit)
-    if incremental and any(c.renames for c in commits):
-        # The old name's document went with the file (index.apply): read it all again,
-        # so that the new name carries the history from before the rename.
+    prefix = root_prefix(root)
+    if incremental and any(new.startswith(prefix) for c in commits for _, new in c.renames):
+        # A file under the root was renamed: read it all again, so that the new name
+        # carries the history from before the rename.
         incremental = False
         commits = read_commits(root, head, limit)
-    docs = file_documents(commits, keep, root_prefix(root))
+    # The files HEAD tracks, indexed or not: one that leaves the index for a while
+    # (stashed, moved away, ignored) keeps its history; queries score indexed files.
+    docs = file_documents(commits, prefix, tracked_files(root, head))
     if incremental:
         older = store.history_docs(list(docs))
         merged = {}

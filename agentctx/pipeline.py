@@ -388,7 +388,7 @@ def _update_history(store: IndexStore, settings: Settings) -> dict[str, object]:
         if store.history_count():
             clear_history(store)
         return {"head": "", "commits": 0, "files": 0, "rebuilt": False}
-    up = update_history(store, settings.root, store.file_paths(), limit=limit)
+    up = update_history(store, settings.root, limit=limit)
     return {"head": up.head, "commits": up.commits, "files": up.files, "rebuilt": up.rebuilt}
 
 

@@ -243,12 +243,10 @@ class IndexStore:
         """
         with self.conn:
             cur = self.conn.cursor()
-            removed = list(removed_paths)
-            for path in removed:
+            for path in removed_paths:
                 ids = [r[0] for r in cur.execute("SELECT id FROM chunks WHERE path = ?", (path,))]
                 self._delete_chunks(cur, ids)
                 cur.execute("DELETE FROM files WHERE path = ?", (path,))
-            self._delete_history(cur, removed)
             self._delete_chunks(cur, list(deletes))
             for c in upserts:
                 keep = c.id in keep_vectors
@@ -522,7 +520,8 @@ class IndexStore:
         """
         sql = (
             "SELECT p.path, bm25(history) AS s FROM history JOIN history_paths p "
-            "ON p.id = history.rowid WHERE history MATCH ? ORDER BY s LIMIT ?"
+            "ON p.id = history.rowid JOIN files f ON f.path = p.path "
+            "WHERE history MATCH ? ORDER BY s LIMIT ?"
         )
         return [(str(path), s) for path, s in self._bm25(sql, terms, limit)]
 
