@@ -107,11 +107,11 @@ def parse_hunks(patch: bytes) -> dict[str, list[tuple[int, int]]]:
     old_path: str | None = None
     for line in patch.split(b"\n"):
         if line.startswith(b"--- "):
-            raw = line[4:]
+            raw = line[4:].removesuffix(b"\t")  # git ends a name with a space in a TAB
             old_path = None if raw == b"/dev/null" else os.fsdecode(_unquote(raw))[2:]
             continue
         if line.startswith(b"+++ "):
-            raw = line[4:]
+            raw = line[4:].removesuffix(b"\t")
             current = old_path if raw == b"/dev/null" else os.fsdecode(_unquote(raw))[2:]
             continue
         m = _HUNK.match(line)

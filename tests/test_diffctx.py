@@ -66,6 +66,9 @@ def test_parse_hunks_new_side_ranges():
             b'--- "a/sp ace/\\303\\251t\\303\\251.py"',
             b'+++ "b/sp ace/\\303\\251t\\303\\251.py"',
             b"@@ -1 +1 @@",
+            b"--- a/my file.py\t",  # a name with a space, unquoted: git ends it with a TAB
+            b"+++ b/my file.py\t",
+            b"@@ -2 +2 @@",
         ]
     )
     assert parse_hunks(patch) == {
@@ -73,6 +76,7 @@ def test_parse_hunks_new_side_ranges():
         "new.py": [(1, 5)],
         "gone.py": [(1, 1)],
         "sp ace/été.py": [(1, 1)],
+        "my file.py": [(2, 2)],
     }
 
 
