@@ -305,6 +305,22 @@ def test_agentctx_end_to_end(bench_data: dict[str, object]):
     assert b["acc"]["1"] == 0  # two gold files never fit in the top 1
 
 
+def test_agentctx_budget_too_small_for_the_header_is_recorded_not_fatal(
+    bench_data: dict[str, object],
+):
+    for budgets in ("10", "10,60000"):  # alone (pack_many raises) and beside another
+        result = _run(bench_data, "--budgets", budgets)
+        assert result.exit_code == 0, result.stderr
+        out = bench_data["out"]
+        assert isinstance(out, Path)
+        for rec in _records(out / "swebench-agentctx-all.jsonl").values():
+            assert "error" not in rec, rec.get("error")
+            assert "too small for" in rec["budgets"]["10"]["error"]
+            assert "bundle header" in rec["budgets"]["10"]["error"]
+            if budgets != "10":
+                assert rec["budgets"]["60000"]["file_recall"] == 1.0
+
+
 def test_resume_skips_done_instances(
     bench_data: dict[str, object], monkeypatch: pytest.MonkeyPatch
 ):

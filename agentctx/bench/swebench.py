@@ -686,35 +686,40 @@ class _Runner:
             self._warm = True
         self.prog.stage("pack", len(cfg.budgets))
         packs: dict[int, Any] = {}
+        too_small: BudgetError | None = None
         if baseline is None:  # one search for every budget; each keeps its own latency
-            packs = pack_many(
-                settings,
-                inst.problem_statement,
-                cfg.budgets,
-                tokenizer=cfg.tokenizer,
-                fmt="markdown",
-                refresh=False,
-                embedder=emb,
-            )
+            try:
+                packs = pack_many(
+                    settings,
+                    inst.problem_statement,
+                    cfg.budgets,
+                    tokenizer=cfg.tokenizer,
+                    fmt="markdown",
+                    refresh=False,
+                    embedder=emb,
+                )
+            except BudgetError as exc:  # raised only when the one budget asked is too small
+                too_small = exc
         for budget in cfg.budgets:
-            t = time.perf_counter()
             try:
                 if baseline is not None:
+                    t = time.perf_counter()
                     answer = baseline.answer(inst.problem_statement, budget, self.tok)
                     items, used, files = answer.items, answer.tokens_used, answer.ranked_files
+                    ms = (time.perf_counter() - t) * 1000
                 else:
                     result = packs.get(budget)
-                    if result is None:
-                        raise BudgetError(f"budget of {budget} tokens is too small for the header")
+                    if result is None:  # left out by pack_many: cannot hold the header
+                        raise too_small or BudgetError(
+                            f"budget of {budget} tokens is too small for the bundle header"
+                        )
                     items, used = result.bundle.items, result.tokens_used
                     files = ranked_files_of(h.path for h in result.hits)
+                    ms = sum(result.stats["latency_ms"].values())  # one `pack` in process
             except BudgetError as exc:
                 budgets[str(budget)] = {"error": exc.message}
                 self.prog.advance()
                 continue
-            ms = (time.perf_counter() - t) * 1000
-            if baseline is None:  # what one `pack` at this budget takes in process
-                ms = sum(result.stats["latency_ms"].values())
             ranked = ranked or files
             metrics = score_items(items, gold, spans)
             budgets[str(budget)] = {
