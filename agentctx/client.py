@@ -27,6 +27,9 @@ DEFAULT_TIMEOUT = 15.0  # seconds for a whole request (the server bounds its own
 
 log = logging.getLogger("agentctx.client")
 _TIMED_OUT: set[str] = set()  # sockets that timed out in this process: not asked twice
+# Requests a watcher turned down in this process (no index yet, an error...): the
+# executable's fast lane and then the CLI would otherwise each ask, and each wait.
+_DECLINED: set[tuple[str, str]] = set()
 
 
 def pack_args(
@@ -195,7 +198,8 @@ def try_serve(
     if not isinstance(sock_path, str) or not socket_is_private(sock_path):
         log.debug("watcher not used: its socket is missing or not private")
         return None
-    if sock_path in _TIMED_OUT:
+    asked = (sock_path, json.dumps([op, args], sort_keys=True, default=str))
+    if sock_path in _TIMED_OUT or asked in _DECLINED:
         return None
     message = {
         "protocol": PROTOCOL,
@@ -211,9 +215,11 @@ def try_serve(
         log.debug("watcher not used: no answer in %gs", timeout)
         return None
     except (OSError, ValueError) as exc:
+        _DECLINED.add(asked)
         log.debug("watcher not used: %s", exc)
         return None
     if response.get("ok") is not True or not _well_formed(response):
+        _DECLINED.add(asked)
         log.debug("watcher not used: %s", response.get("reason", "malformed response"))
         return None
     return response

@@ -247,6 +247,26 @@ def test_other_settings_are_not_served(sample_repo: Path) -> None:
         assert _ask(ctx, "pack", pack_args(QUERY))["exit"] == 0
 
 
+def test_a_declined_request_is_not_sent_twice_by_one_process(
+    sample_repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import agentctx.client as client
+
+    sent: list[str] = []
+    real = client.request
+
+    def counting(sock_path: str, message: dict[str, Any], timeout: float) -> dict[str, Any]:
+        sent.append(message["op"])
+        return real(sock_path, message, timeout)
+
+    monkeypatch.setattr(client, "request", counting)
+    with serving(sample_repo) as ctx:
+        for _ in range(2):  # the fast lane, then the CLI, would each have asked and waited
+            assert try_serve(sample_repo, "nonsense", {}, fingerprint=ctx["fp"]) is None
+        assert sent == ["nonsense"]
+        assert _ask(ctx, "pack", pack_args(QUERY))["exit"] == 0  # other requests still go
+
+
 def test_response_cache_is_lru_bounded() -> None:
     cache = ResponseCache(maxsize=2)
     cache.put("a", {"x": 1})
