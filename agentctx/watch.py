@@ -473,8 +473,9 @@ class Watcher:
         deadline = time.monotonic() + timeout
         with self._cond:
             target = self._queue.seq
-            self._urgent = True
-            self._cond.notify_all()
+            if self._done_seq < target:  # else a later save would skip its debounce
+                self._urgent = True
+                self._cond.notify_all()
             while self._done_seq < target:
                 if self._finished.is_set():
                     return False

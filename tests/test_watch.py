@@ -104,6 +104,12 @@ def test_create_modify_delete_rename(sample_repo: Path) -> None:
     assert_equals_fresh(sample_repo)
 
 
+def test_a_flush_with_nothing_pending_leaves_the_debounce_alone(sample_repo: Path) -> None:
+    with watched(sample_repo) as (w, _updates):
+        assert w.flush(10) and w.flush(10)  # idle: served requests ask, nothing is queued
+        assert not w._urgent  # else the next save, and the burst after it, skip the debounce
+
+
 def test_atomic_save_write_temp_then_rename(sample_repo: Path) -> None:
     cart = sample_repo / "src" / "shop" / "cart.py"
     with watched(sample_repo) as (w, _updates):
