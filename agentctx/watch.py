@@ -473,7 +473,9 @@ class Watcher:
         deadline = time.monotonic() + timeout
         with self._cond:
             target = self._queue.seq
-            if self._done_seq < target:  # else a later save would skip its debounce
+            # Queued events not yet taken start now. (Set with an empty queue, it would
+            # make a later save, and the burst after it, skip the debounce.)
+            if self._queue.paths or self._queue.git_dirty:
                 self._urgent = True
                 self._cond.notify_all()
             while self._done_seq < target:
