@@ -128,10 +128,10 @@ def parse_hunks(patch: bytes) -> dict[str, list[tuple[int, int]]]:
 def collect_changes(root: Path, spec: DiffSpec, *, max_file_size: int) -> list[FileChange]:
     """The changed files under ``root`` with both sides' text and the new-side hunks."""
     prefix = root_prefix(root)
-    head = has_head(root)
-    base = "HEAD" if head else EMPTY_TREE
     if spec.rev is not None and not spec.staged:
         base = resolve_rev(root, spec.rev)
+    else:
+        base = "HEAD" if has_head(root) else EMPTY_TREE
     sides: tuple[str, ...] = ("--cached", base) if spec.staged else (base,)
     common = ("-c", "core.quotepath=off")
     names = run_git(

@@ -11,15 +11,12 @@ from __future__ import annotations
 import functools
 import os
 import subprocess
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import AgentctxError, ExitCode, NotARepositoryError
 from .githead import GIT_PATH_VARS as _PATH_VARS
-from .githead import read_head
-
-__all__ = ["read_head"]  # re-exported: gitutil is where git helpers are looked for
 
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"  # `git hash-object -t tree /dev/null`
 
@@ -102,16 +99,6 @@ def _implied_work_tree(git_dir: str, index_file: str, cwd: str) -> str | None:
     return top if proc.returncode == 0 and top else None
 
 
-def work_tree(root: Path) -> Path:
-    """The top of the work tree containing ``root``; NotARepositoryError outside one."""
-    proc = run_git(root, "rev-parse", "--show-toplevel", check=False)
-    if proc.returncode != 0:
-        raise NotARepositoryError(
-            f"{root} is not inside a git repository", hint="run `git init` or pass a repository"
-        )
-    return Path(os.fsdecode(proc.stdout.rstrip(b"\n")))
-
-
 def root_prefix(root: Path) -> str:
     """``root`` relative to its work tree, with a trailing slash ('' at the top)."""
     proc = run_git(root, "rev-parse", "--show-prefix", check=False)
@@ -132,42 +119,6 @@ def resolve_rev(root: Path, rev: str) -> str:
     if proc.returncode != 0:
         raise GitError(f"unknown revision {rev!r}", hint="name a commit, branch or tag")
     return proc.stdout.decode().strip()
-
-
-@dataclass(frozen=True, slots=True)
-class Change:
-    """One path changed between two sides of a diff (paths relative to the root)."""
-
-    status: str  # A added, M modified, D deleted, T type change (renames are split into D+A)
-    path: str
-
-
-def _relative(paths: Iterable[str], prefix: str) -> Iterable[tuple[str, str]]:
-    """(path relative to the work tree, path relative to the root) for paths under root."""
-    for p in paths:
-        if p.startswith(prefix):
-            yield p, p[len(prefix) :]
-
-
-def changed_paths(root: Path, *args: str) -> list[Change]:
-    """``git diff --name-status -z --no-renames ARGS`` limited to ``root``, sorted by path.
-
-    ``args`` select the sides: ``("--cached", "HEAD")`` for the staged change,
-    ``("HEAD",)`` for the working tree against HEAD, ``(rev,)`` for the working tree
-    against a revision.
-    """
-    prefix = root_prefix(root)
-    out = run_git(
-        root, "diff", "--name-status", "-z", "--no-renames", "--no-ext-diff", *args, "--", "."
-    ).stdout
-    fields = out.split(b"\0")
-    changes: list[Change] = []
-    for i in range(0, len(fields) - 1, 2):
-        status = fields[i].decode()[:1]
-        full = os.fsdecode(fields[i + 1])
-        for _top, rel in _relative([full], prefix):
-            changes.append(Change(status, rel))
-    return sorted(changes, key=lambda c: c.path)
 
 
 def read_blobs(root: Path, specs: Sequence[str]) -> dict[str, bytes | None]:

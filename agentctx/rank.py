@@ -37,7 +37,6 @@ DEFAULT_MIN_SCORE = 0.15
 # other projects further still, unless the query names such a file (then the path lift
 # brings them back). Measured on the dev SWE-bench set (see benchmarks/).
 CATEGORY_FACTORS: dict[str, float] = {"code": 1.0, "test": 0.4, "text": 0.3, "vendor": 0.5}
-SECONDARY_FACTOR = CATEGORY_FACTORS["test"]
 _SECONDARY_DIRS = frozenset(
     {"test", "tests", "testing", "doc", "docs", "example", "examples", "benchmarks", "bench"}
 )

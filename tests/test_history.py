@@ -225,7 +225,7 @@ def test_rank_history_lift_is_weighed_by_file_category():
 
 
 def test_read_head_agrees_with_git_without_running_it(repo: Path, tmp_path: Path, monkeypatch):
-    from agentctx.gitutil import read_head
+    from agentctx.githead import read_head
 
     def rev(where: Path) -> str:
         return git(where, "rev-parse", "HEAD").strip()
