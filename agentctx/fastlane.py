@@ -52,10 +52,10 @@ def _parse(
 
 
 def _request(argv: list[str]) -> tuple[str, dict[str, Any], str | None] | None:
-    from .client import pack_request, search_args
-
     if not argv or argv[0] not in ("pack", "search"):
         return None
+    from .client import pack_request, search_args  # socket: only for pack and search
+
     if argv[0] == "pack":
         opts = _parse(argv[1:], _PACK_VALUES, _PACK_FLAGS, diff=True)
     else:

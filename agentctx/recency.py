@@ -32,8 +32,17 @@ def recency_scores(root: Path, paths: set[str], commits: int = RECENT_COMMITS) -
 
     try:
         prefix = root_prefix(root)
-        status = run_git(
-            root, "status", "--porcelain=v1", "-z", "--no-renames", "-uall", check=False, timeout=10
+        status = run_git(  # the pathspec keeps the walk (and the untracked scan) to root
+            root,
+            "status",
+            "--porcelain=v1",
+            "-z",
+            "--no-renames",
+            "-uall",
+            "--",
+            ".",
+            check=False,
+            timeout=10,
         )
         log = run_git(
             root,

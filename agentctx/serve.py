@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from .client import (
+    DEFAULT_TIMEOUT,
     INFO_NAME,
     MAX_MESSAGE,
     PROTOCOL,
@@ -54,7 +55,6 @@ from .render import render_search
 from .watch import Watcher
 
 BUSY_NOTE = "the index is being updated; answered from the current index"
-OPS = ("pack", "pack_diff", "search", "status")
 _SUN_PATH_MAX = 100  # bytes; the AF_UNIX limit is 104 (macOS) or 108 (Linux) with the NUL
 _STAGING_EXTRA = 8  # bound first as <dir>/.sock-XXXXXXXX/s, 6 bytes longer
 
@@ -360,9 +360,9 @@ class Server:
         except (KeyError, TypeError, ValueError) as exc:
             return {"ok": False, "reason": f"bad arguments: {exc}"}
         try:
-            timeout = float(message.get("timeout") or 15.0)
+            timeout = float(message.get("timeout") or DEFAULT_TIMEOUT)
         except (TypeError, ValueError):
-            timeout = 15.0
+            timeout = DEFAULT_TIMEOUT
         wait = max(0.0, min(self.wait, timeout / 3))
         deadline = time.monotonic() + wait
         fresh = self.watcher.flush(wait)
@@ -436,11 +436,14 @@ class Server:
             return None
         head = diff = ""
         if self._git:
+            from .githead import read_head
             from .gitutil import GitError, run_git
 
             try:
-                proc = run_git(self.root, "rev-parse", "-q", "--verify", "HEAD", check=False)
-                head = proc.stdout.decode().strip()
+                head = read_head(self.root)  # from .git's files: no git run per request
+                if head is None:
+                    proc = run_git(self.root, "rev-parse", "-q", "--verify", "HEAD", check=False)
+                    head = proc.stdout.decode().strip()
                 if op == "pack_diff":
                     diff = _diff_digest(self.root, args["rev"], args["staged"])
             except GitError:

@@ -78,21 +78,15 @@ def _repo_arg(args: list[str]) -> str | None:
 
 
 def _is_revision(word: str, repo: str | None) -> bool:
-    import subprocess
+    from pathlib import Path
 
-    where = ["-C", repo] if repo else []
+    from ..gitutil import GitError, resolve_rev
+
     try:
-        return (
-            subprocess.run(
-                ["git", *where, "rev-parse", "--verify", "-q", f"{word}^{{commit}}"],
-                capture_output=True,
-                timeout=10,
-                check=False,
-            ).returncode
-            == 0
-        )
-    except (OSError, subprocess.SubprocessError):
+        resolve_rev(Path(repo or "."), word)
+    except GitError:
         return False
+    return True
 
 
 def main() -> None:
