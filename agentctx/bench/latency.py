@@ -121,17 +121,17 @@ def python_sources(repo: Path) -> Iterator[tuple[Path, str, ast.Module]]:
 
 def edit_one_function(repo: Path) -> str:
     """Insert a comment line before the first statement of the longest Python function."""
-    best: tuple[int, str, Path, int] | None = None
-    for path, _text, tree in python_sources(repo):
+    best: tuple[int, Path, str, int] | None = None
+    for path, text, tree in python_sources(repo):
         for node in ast.walk(tree):
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.body:
                 size = (node.end_lineno or node.lineno) - node.lineno
                 if best is None or size > best[0]:
-                    best = (size, node.name, path, node.body[0].lineno)
+                    best = (size, path, text, node.body[0].lineno)
     if best is None:
         raise AgentctxError(f"no Python function to edit in {repo.name}")
-    _, _, path, line = best
-    lines = path.read_text(encoding="utf-8").split("\n")
+    _, path, text, line = best
+    lines = text.split("\n")
     target = lines[line - 1]
     indent = target[: len(target) - len(target.lstrip())]
     lines.insert(line - 1, f"{indent}{EDIT_MARKER}")

@@ -38,6 +38,7 @@ from typing import Any
 from ..config import INDEX_DIR_NAME
 from ..errors import AgentctxError
 from ..pipeline import NullReporter, Reporter
+from ..store.db import DB_NAME
 from ..watch import DEFAULT_DEBOUNCE
 from .latency import (
     COLD_PROCESS_RUNS,
@@ -295,7 +296,7 @@ def _saves(
     rep: Reporter,
 ) -> tuple[list[float], list[float]]:
     """Save an edit ``n`` times; seconds until the symbol's new text is stored and embedded."""
-    db = sqlite3.connect(f"file:{repo / INDEX_DIR_NAME / 'index.db'}?mode=ro", uri=True)
+    db = sqlite3.connect(f"file:{repo / INDEX_DIR_NAME / DB_NAME}?mode=ro", uri=True)
     lines = original.split("\n")
     times: list[float] = []
     batches: list[float] = []
