@@ -7,7 +7,9 @@ stage can cost each choice; the final text is always re-counted as a whole.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
 from .models import Bundle, Hit, PackItem
@@ -205,3 +207,40 @@ def render_search(
             + "\n"
         )
     return "".join(f"{h.score:6.3f}  {h.path}:{h.start_line}  {h.qualname}\n" for h in hits)
+
+
+# What `pack` and `search` print, shared by the CLI and the watcher that answers for it
+# (the two must stay byte for byte the same). ``result`` is a pipeline PackResult or
+# SearchResult (not imported: this module stays pure).
+def pack_stdout(result: Any, fmt: str) -> str:
+    """Exactly what ``agentctx pack`` writes to stdout for ``result``."""
+    if fmt == "json":
+        return render_json(result.bundle, result.tokens_used, result.stats) + "\n"
+    return str(result.text)
+
+
+def pack_profile(result: Any, budget: int) -> dict[str, Any]:
+    """``pack --profile``: per-stage milliseconds and a few counts."""
+    details = Counter(i.detail for i in result.bundle.items)
+    latency = result.stats.get("latency_ms")
+    return {
+        "title": "pack profile",
+        "latency_ms": latency if isinstance(latency, dict) else {},
+        "counts": [
+            ["hits ranked", f"{len(result.hits):,}"],
+            ["items", ", ".join(f"{d} {n}" for d, n in sorted(details.items())) or "none"],
+            ["tokens used", f"{result.tokens_used:,} of {budget:,}"],
+        ],
+    }
+
+
+def search_profile(result: Any) -> dict[str, Any]:
+    """``search --profile``: per-stage milliseconds and a few counts."""
+    return {
+        "title": "search profile",
+        "latency_ms": dict(result.latency_ms),
+        "counts": [
+            ["hits ranked", f"{len(result.hits):,}"],
+            ["below threshold", f"{result.below_threshold:,}"],
+        ],
+    }

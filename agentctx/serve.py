@@ -33,7 +33,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections import Counter, OrderedDict
+from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from pathlib import Path
 from typing import Any
@@ -51,7 +51,7 @@ from .client import (
 )
 from .discover import git_dir
 from .errors import AgentctxError, IndexStateError
-from .render import render_search
+from .render import pack_profile, pack_stdout, render_search, search_profile
 from .watch import Watcher
 
 BUSY_NOTE = "the index is being updated; answered from the current index"
@@ -69,40 +69,6 @@ _BUILDERS: dict[str, Callable[..., dict[str, Any]]] = {
 
 
 # ------------------------------------------------------------------------ output
-def pack_stdout(result: Any, fmt: str) -> str:
-    """Exactly what ``agentctx pack`` writes to stdout for ``result``."""
-    if fmt == "json":
-        from .render import render_json
-
-        return render_json(result.bundle, result.tokens_used, result.stats) + "\n"
-    return str(result.text)
-
-
-def pack_profile(result: Any, budget: int) -> dict[str, Any]:
-    details = Counter(i.detail for i in result.bundle.items)
-    latency = result.stats.get("latency_ms")
-    return {
-        "title": "pack profile",
-        "latency_ms": latency if isinstance(latency, dict) else {},
-        "counts": [
-            ["hits ranked", f"{len(result.hits):,}"],
-            ["items", ", ".join(f"{d} {n}" for d, n in sorted(details.items())) or "none"],
-            ["tokens used", f"{result.tokens_used:,} of {budget:,}"],
-        ],
-    }
-
-
-def search_profile(result: Any) -> dict[str, Any]:
-    return {
-        "title": "search profile",
-        "latency_ms": dict(result.latency_ms),
-        "counts": [
-            ["hits ranked", f"{len(result.hits):,}"],
-            ["below threshold", f"{result.below_threshold:,}"],
-        ],
-    }
-
-
 # ------------------------------------------------------------------------- cache
 class ResponseCache:
     """The response tier of the caches: finished answers, least recently used first out.

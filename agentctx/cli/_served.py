@@ -50,9 +50,5 @@ def answer(
     if profile and isinstance(prof, dict):
         from .pack import print_profile
 
-        print_profile(
-            str(prof.get("title", "profile")),
-            prof.get("latency_ms") or {},
-            [(str(k), str(v)) for k, v in prof.get("counts", [])],
-        )
+        print_profile(prof)
     return True

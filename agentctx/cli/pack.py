@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -55,19 +55,20 @@ def read_query(query: str | None, query_file: Path | None) -> str:
     return text
 
 
-def print_profile(
-    title: str, latency_ms: Mapping[str, float], counts: Sequence[tuple[str, str]]
-) -> None:
-    """Per-stage milliseconds and a few counts, on stderr (stdout stays the product)."""
+def print_profile(profile: Mapping[str, Any]) -> None:
+    """A ``render.pack_profile``/``search_profile``: per-stage milliseconds and a few
+    counts, on stderr (stdout stays the product)."""
     from rich.table import Table
 
-    table = Table(title=title, show_edge=False)
+    latency_ms = profile.get("latency_ms") or {}
+    table = Table(title=str(profile.get("title", "profile")), show_edge=False)
     table.add_column("stage")
     table.add_column("ms", justify="right")
     for stage, ms in latency_ms.items():
         table.add_row(stage, f"{ms:.1f}")
     table.add_row("total", f"{sum(latency_ms.values()):.1f}", style="bold")
     err_console.print(table)
+    counts = profile.get("counts", [])
     err_console.print("; ".join(f"{k}: {v}" for k, v in counts), markup=False)
 
 
@@ -111,7 +112,7 @@ def pack_command(
     """
     from ..config import load_settings
     from ..pipeline import pack, pack_diff
-    from ..render import FORMATS, render_json
+    from ..render import FORMATS, pack_profile, pack_stdout
     from ._common import RichReporter
 
     if fmt not in FORMATS:
@@ -149,27 +150,12 @@ def pack_command(
             result = pack(settings, text, **common)
     for note in result.bundle.notes:
         err_console.print(f"agentctx: {note}", markup=False, highlight=False)
-    if fmt == "json":
-        typer.echo(render_json(result.bundle, result.tokens_used, result.stats))
-    else:
-        sys.stdout.write(result.text)
-        sys.stdout.flush()
+    sys.stdout.write(pack_stdout(result, fmt))
+    sys.stdout.flush()
     if stats:
         err_console.print_json(json.dumps(result.stats))
     if profile:
-        from collections import Counter
-
-        details = Counter(i.detail for i in result.bundle.items)
-        latency = result.stats.get("latency_ms")
-        print_profile(
-            "pack profile",
-            latency if isinstance(latency, dict) else {},
-            [
-                ("hits ranked", f"{len(result.hits):,}"),
-                ("items", ", ".join(f"{d} {n}" for d, n in sorted(details.items())) or "none"),
-                ("tokens used", f"{result.tokens_used:,} of {budget:,}"),
-            ],
-        )
+        print_profile(pack_profile(result, budget))
 
 
 @handle_errors
@@ -205,16 +191,10 @@ def search_command(
         )
     for note in result.notes:
         err_console.print(f"agentctx: {note}", markup=False, highlight=False)
+    from ..render import render_search, search_profile
+
     if profile:
-        print_profile(
-            "search profile",
-            result.latency_ms,
-            [
-                ("hits ranked", f"{len(result.hits):,}"),
-                ("below threshold", f"{result.below_threshold:,}"),
-            ],
-        )
-    from ..render import render_search
+        print_profile(search_profile(result))
 
     sys.stdout.write(render_search(text, result.hits, result.latency_ms, as_json=as_json))
     sys.stdout.flush()
