@@ -6,6 +6,7 @@ named here so scripts can rely on them (documented in the README).
 
 from __future__ import annotations
 
+import sys
 from enum import IntEnum
 
 
@@ -79,3 +80,12 @@ class ModelError(AgentctxError):
 
 class BudgetError(AgentctxError):
     exit_code = ExitCode.BUDGET
+
+
+def print_line(message: str, hint: str | None = None) -> None:
+    """``agentctx: MESSAGE (HINT)`` on stderr as one line: no markup, no wrapping, so
+    scripts can grep it (the CLI's errors, the fast lane's, --warn-only warnings)."""
+    line = f"agentctx: {message}"
+    if hint:
+        line += f" ({hint})"
+    print(" ".join(line.split()), file=sys.stderr)

@@ -114,12 +114,11 @@ def serve_argv(argv: list[str]) -> int | None:
         print(line, file=sys.stderr)
     code = int(response["exit"])
     if code != 0:
+        from .errors import print_line
+
         error = response.get("error")
         error = error if isinstance(error, dict) else {}
-        line = f"agentctx: error: {error.get('message') or 'the watcher failed'}"
-        if error.get("hint"):
-            line += f" ({error['hint']})"
-        print(" ".join(line.split()), file=sys.stderr)  # as the CLI's handle_errors does
+        print_line(f"error: {error.get('message') or 'the watcher failed'}", error.get("hint"))
         return code
     sys.stdout.write(response["stdout"])
     sys.stdout.flush()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import os
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
@@ -12,7 +11,7 @@ from typing import Any, ClassVar, TypeVar
 import typer
 from rich.console import Console
 
-from ..errors import AgentctxError, ExitCode, NotFoundError
+from ..errors import AgentctxError, ExitCode, NotFoundError, print_line
 
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)  # a note stays one line
 F = TypeVar("F", bound=Callable[..., Any])
@@ -29,31 +28,23 @@ def handle_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except AgentctxError as exc:
-            _report(f"error: {exc.message}", exc.hint)
+            print_line(f"error: {exc.message}", exc.hint)
             raise typer.Exit(int(exc.exit_code)) from None
         except KeyboardInterrupt:
-            _report("interrupted", None)
+            print_line("interrupted", None)
             raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
         except (typer.Exit, typer.Abort, SystemExit):
             raise
         except Exception as exc:
             if os.environ.get("AGENTCTX_DEBUG"):
                 raise
-            _report(
+            print_line(
                 f"internal error: {type(exc).__name__}: {exc}",
                 "this is a bug; rerun with AGENTCTX_DEBUG=1 for the traceback",
             )
             raise typer.Exit(int(ExitCode.ERROR)) from None
 
     return wrapper  # type: ignore[return-value]
-
-
-def _report(message: str, hint: str | None) -> None:
-    line = f"agentctx: {message}"
-    if hint:
-        line += f" ({hint})"
-    # One line, no markup interpretation, no wrapping: scripts grep this.
-    print(" ".join(line.split()), file=sys.stderr)
 
 
 def resolve_root(path: Path | None) -> Path:

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from ..errors import AgentctxError
+from ..errors import AgentctxError, print_line
 from ..pipeline import IndexReport, SymbolRef
 from ._common import err_console, handle_errors, human_seconds, plural, resolve_root
 
@@ -134,7 +133,7 @@ def index_command(
 
 def _warn(message: str) -> None:
     """--warn-only: one line, and the commit (or script) goes on."""
-    print(" ".join(f"agentctx: warning: {message} (commit continues)".split()), file=sys.stderr)
+    print_line(f"warning: {message}", "commit continues")
 
 
 def _names(refs: list[SymbolRef], limit: int = 3) -> str:
