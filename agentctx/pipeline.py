@@ -784,21 +784,29 @@ class PackResult:
     hits: list[Hit]  # the full ranked list the bundle was cut from (best first)
 
 
-def _refresh(settings: Settings, embedder: Embedder, notes: list[str], rep: Reporter) -> None:
+def _refresh(
+    settings: Settings,
+    embedder: Embedder | None,
+    notes: list[str],
+    rep: Reporter,
+    *,
+    vectors: bool = True,
+) -> None:
     """Bring the index up to date before answering, without ever blocking for long.
 
     A missing or largely unembedded index is built lexically first (minutes of
-    embedding are `agentctx index`'s job); a locked index is used as it is.
+    embedding are `agentctx index`'s job); a locked index is used as it is. With
+    ``vectors=False`` (an answer that needs symbols only) nothing is embedded.
     """
     db = settings.index_dir / DB_NAME
-    embed = True
-    if db.exists():
+    embed = vectors
+    if db.exists() and vectors:
         try:
             with IndexStore.open(settings.index_dir, writer=False) as store:
                 embed = store.pending_count() <= EMBED_ON_QUERY_LIMIT
         except AgentctxError:
             embed = False
-    else:
+    elif vectors:
         embed = False
     try:
         report = build_index(
@@ -816,7 +824,7 @@ def _refresh(settings: Settings, embedder: Embedder, notes: list[str], rep: Repo
             raise
         notes.append(f"the index cannot be updated here ({exc}); answered from it as it is")
         return
-    if report.chunks_pending:
+    if report.chunks_pending and vectors:
         notes.append(
             f"{report.chunks_pending} symbols are not embedded yet and were ranked lexically "
             "(run `agentctx index` to embed them)"
@@ -1084,21 +1092,9 @@ def pack_diff(
             reporter=rep,
         )
         notes.extend(found.notes)
-    elif refresh:
+    elif refresh:  # the neighbourhood needs symbols, not vectors: never load the model
         t = time.perf_counter()
-        try:  # the neighbourhood needs symbols, not vectors: never load the model here
-            build_index(
-                replace(settings, lock_timeout=min(settings.lock_timeout, 2.0)),
-                reporter=rep,
-                embed=False,
-                embedder=embedder,
-            )
-        except LockedError:
-            notes.append("index is being updated by another process; used the current index")
-        except (IndexReadOnlyError, sqlite3.OperationalError) as exc:
-            if not (settings.index_dir / DB_NAME).exists():
-                raise
-            notes.append(f"the index cannot be updated here ({exc}); used it as it is")
+        _refresh(settings, embedder, notes, rep, vectors=False)
         lat["load"] = time.perf_counter() - t
 
     t = time.perf_counter()
