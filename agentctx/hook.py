@@ -320,6 +320,7 @@ def install(
     data = _read(target)
     notes: list[str] = []
     created = data is None
+    found: tuple[int, int] | None = None
     if data is None:
         text, mode, state = NEW_HOOK.decode(), 0o755, (CREATED,)
         start = end = len(text)
@@ -367,12 +368,10 @@ def install(
     )
     new_text = text[:start] + block + text[end:]
     new = new_text.encode("utf-8", "surrogateescape")
-    if data is None:
-        action = "installed"
-    elif new == data and mode == old_mode:
+    if data is not None and new == data and mode == old_mode:
         action = "unchanged"
-    else:
-        action = "updated" if (data is not None and BEGIN in text) else "installed"
+    else:  # a block found in the file (not just its marker text somewhere) is updated
+        action = "updated" if found is not None else "installed"
     if action != "unchanged":
         _write(target, new, mode)
     if target != path:
@@ -392,7 +391,7 @@ def install(
         max_embed=max_embed,
         command=command,
         created=created,
-        made_executable=data is not None and old_mode is not None and not _executable(old_mode),
+        made_executable=old_mode is not None and not _executable(old_mode),
         notes=notes,
     )
 

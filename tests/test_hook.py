@@ -172,6 +172,13 @@ def test_hook_without_exec_bit_or_final_newline(repo: Path):
     assert stat.S_IMODE(path.stat().st_mode) == 0o644
 
 
+def test_marker_text_inside_a_line_is_no_block(repo: Path):
+    path = hook_file(repo)
+    path.write_bytes(f"#!/bin/sh\necho 'see {hook.BEGIN} in the docs'\n".encode())
+    assert hook.install(repo).action == "installed"  # a first install, not an update
+    assert hook.install(repo).action == "unchanged"
+
+
 def test_foreign_and_damaged_hooks_are_refused(repo: Path):
     path = hook_file(repo)
     path.write_bytes(b"#!/usr/bin/env python3\nprint('hi')\n")
