@@ -28,7 +28,7 @@ import os
 import re
 import stat
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -415,7 +415,6 @@ def discover(
     # Chains are tuples in increasing precedence; the decision walks them backwards.
     Stack = list[tuple[Path, str, tuple[_IgnoreList, ...], tuple[_IgnoreList, ...]]]
     stack: Stack = [(root, "", (), ())]
-    join = os.path.join
     extra_names = tuple(extra_ignore_files)
 
     while stack:
@@ -433,20 +432,10 @@ def discover(
         if prefix and skip_nested and ".git" in names:
             skipped.append(SkippedFile(prefix.rstrip("/"), SKIP_NESTED_REPO))
             continue
-        strip = len(prefix)
-        if GITIGNORE in names:
-            lst = _load(join(abs_dir, GITIGNORE), prefix + GITIGNORE, strip, "")
-            if lst is not None:
-                git_chain = (*git_chain, lst)
-                ignore_files.append(lst.source)
-        for name in extra_names:
-            if name in names:
-                lst = _load(join(abs_dir, name), prefix + name, strip, "")
-                if lst is not None:
-                    extra_chain = (*extra_chain, lst)
-                    ignore_files.append(lst.source)
-        # Highest precedence first: extras deepest-first, gitignores deepest-first, base.
-        chain = (*reversed(extra_chain), *reversed(git_chain), *reversed(base))
+        git_chain, extra_chain, chain, loaded = _dir_chains(
+            abs_dir, prefix, git_chain, extra_chain, extra_names, base, names
+        )
+        ignore_files.extend(loaded)
 
         for entry in entries:
             name = entry.name
@@ -497,6 +486,37 @@ def _child_fallback(parent: Path, name: str) -> Path:
 # Path(...) re-parses the whole string, which was half the cost of a no-op walk; the
 # private child constructor (CPython 3.11-3.13) skips that. Any other version: the slash.
 _child: Callable[[Path, str], Path] = getattr(Path, "_make_child_relpath", _child_fallback)
+
+
+def _dir_chains(
+    abs_dir: str,
+    prefix: str,
+    git_chain: tuple[_IgnoreList, ...],
+    extra_chain: tuple[_IgnoreList, ...],
+    extra_names: Iterable[str],
+    base: Sequence[_IgnoreList],
+    names: Collection[str] | None = None,
+) -> tuple[tuple[_IgnoreList, ...], tuple[_IgnoreList, ...], tuple[_IgnoreList, ...], list[str]]:
+    """The chains for the entries of directory ``prefix``, its own ignore files added
+    (only those among ``names``, its listing, when given): (gitignores, extra ignore
+    files, the ranked chain, the sources loaded). Shared by the walk and IgnoreMatcher.
+    """
+    strip = len(prefix)
+    loaded: list[str] = []
+    for name, extra in ((GITIGNORE, False), *((n, True) for n in extra_names)):
+        if names is not None and name not in names:
+            continue
+        lst = _load(os.path.join(abs_dir, name), prefix + name, strip, "")
+        if lst is None:
+            continue
+        loaded.append(lst.source)
+        if extra:
+            extra_chain = (*extra_chain, lst)
+        else:
+            git_chain = (*git_chain, lst)
+    # Highest precedence first: extras deepest-first, gitignores deepest-first, base.
+    chain = (*reversed(extra_chain), *reversed(git_chain), *reversed(base))
+    return git_chain, extra_chain, chain, loaded
 
 
 def _ignored(chain: Iterable[_IgnoreList], path: str, is_dir: bool) -> bool:
@@ -572,16 +592,9 @@ class IgnoreMatcher:
         else:
             git_chain, extra_chain = (), ()
         abs_dir = os.path.join(self.root, prefix)
-        strip = len(prefix)
-        lst = _load(os.path.join(abs_dir, GITIGNORE), prefix + GITIGNORE, strip, "")
-        if lst is not None:
-            git_chain = (*git_chain, lst)
-        for name in self._extra_names:
-            lst = _load(os.path.join(abs_dir, name), prefix + name, strip, "")
-            if lst is not None:
-                extra_chain = (*extra_chain, lst)
-        chain = (*reversed(extra_chain), *reversed(git_chain), *reversed(self._base))
-        result = (git_chain, extra_chain, chain)
+        result = _dir_chains(
+            abs_dir, prefix, git_chain, extra_chain, self._extra_names, self._base
+        )[:3]
         self._chains[prefix] = result
         return result
 
