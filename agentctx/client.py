@@ -152,6 +152,27 @@ def socket_is_private(path: str) -> bool:
     return stat.S_ISSOCK(st.st_mode) and st.st_uid == os.getuid() and not (st.st_mode & 0o077)
 
 
+def read_line(sock: socket.socket, deadline: float | None = None) -> bytes:
+    """One JSON line from ``sock`` (or what came before the peer closed), both ways of
+    the protocol; ValueError past MAX_MESSAGE. With ``deadline`` (monotonic), each
+    read waits only for what is left of it."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        if deadline is not None:
+            sock.settimeout(max(0.01, deadline - time.monotonic()))
+        data = sock.recv(1 << 20)
+        if not data:
+            break
+        chunks.append(data)
+        size += len(data)
+        if data.endswith(b"\n"):
+            break
+        if size > MAX_MESSAGE:
+            raise ValueError("message too large")
+    return b"".join(chunks)
+
+
 def request(sock_path: str, message: dict[str, Any], timeout: float) -> dict[str, Any]:
     """Send one JSON line, read one back (raises OSError/ValueError on any problem)."""
     deadline = time.monotonic() + timeout
@@ -160,20 +181,8 @@ def request(sock_path: str, message: dict[str, Any], timeout: float) -> dict[str
         sock.connect(sock_path)
         sock.settimeout(max(0.01, deadline - time.monotonic()))
         sock.sendall(json.dumps(message).encode() + b"\n")
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            sock.settimeout(max(0.01, deadline - time.monotonic()))
-            data = sock.recv(1 << 20)
-            if not data:
-                break
-            chunks.append(data)
-            size += len(data)
-            if data.endswith(b"\n"):
-                break
-            if size > MAX_MESSAGE:
-                raise ValueError("response too large")
-    response = json.loads(b"".join(chunks))
+        data = read_line(sock, deadline)
+    response = json.loads(data)
     if not isinstance(response, dict):
         raise ValueError("response is not an object")
     return response

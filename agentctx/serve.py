@@ -41,11 +41,11 @@ from typing import Any
 from .client import (
     DEFAULT_TIMEOUT,
     INFO_NAME,
-    MAX_MESSAGE,
     PROTOCOL,
     SOCKET_NAME,
     pack_args,
     pack_diff_args,
+    read_line,
     search_args,
     settings_fingerprint,
 )
@@ -268,14 +268,10 @@ class Server:
                 conn.settimeout(30.0)
                 if not _peer_is_us(conn):
                     return
-                data = b""
-                while not data.endswith(b"\n"):
-                    chunk = conn.recv(1 << 20)
-                    if not chunk:
-                        break
-                    data += chunk
-                    if len(data) > MAX_MESSAGE:
-                        return
+                try:
+                    data = read_line(conn)
+                except ValueError:  # too large
+                    return
                 try:
                     message = json.loads(data)
                 except ValueError:
