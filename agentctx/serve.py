@@ -61,10 +61,10 @@ _STAGING_EXTRA = 8  # bound first as <dir>/.sock-XXXXXXXX/s, 6 bytes longer
 
 PREFETCH_ARGS = pack_diff_args()  # what a plain `agentctx pack --diff` asks for
 
-_BUILDERS: dict[str, Callable[..., dict[str, Any]]] = {
-    "pack": lambda a: pack_args(a["query"], **{k: v for k, v in a.items() if k != "query"}),
-    "pack_diff": lambda a: pack_diff_args(**a),
-    "search": lambda a: search_args(a["query"], **{k: v for k, v in a.items() if k != "query"}),
+_BUILDERS: dict[str, Callable[..., dict[str, Any]]] = {  # canonical args from a request's
+    "pack": pack_args,
+    "pack_diff": pack_diff_args,
+    "search": search_args,
 }
 
 
@@ -157,7 +157,6 @@ class Server:
         self.fingerprint = settings_fingerprint(self.settings)
         self.cache = ResponseCache(cache_size)
         self.wait = wait  # longest wait for a running batch before answering from the index
-        self.prefetch_enabled = prefetch
         self.prefetched = 0
         self.on_prefetch = on_prefetch
         self.socket_path = socket_path_for(self.root)
@@ -167,7 +166,7 @@ class Server:
         self._sock_ino: int | None = None
         self._closed = threading.Event()
         self._thread: threading.Thread | None = None
-        if prefetch:
+        if prefetch and self._git:  # `pack --diff` needs git
             watcher.add_idle_hook(self.prefetch)
 
     # ------------------------------------------------------------- lifecycle
@@ -318,7 +317,7 @@ class Server:
         if builder is None or not isinstance(raw, dict):
             return {"ok": False, "reason": f"unknown request {op!r}"}
         try:
-            args = builder(raw)
+            args = builder(**raw)
         except (KeyError, TypeError, ValueError) as exc:
             return {"ok": False, "reason": f"bad arguments: {exc}"}
         try:
@@ -415,7 +414,7 @@ class Server:
     # --------------------------------------------------------------- prefetch
     def prefetch(self) -> None:
         """Compute the default ``pack --diff`` answer now (runs in the watcher's thread)."""
-        if not (self.prefetch_enabled and self._git):
+        if not self._git:
             return
         started = time.perf_counter()
         try:
