@@ -105,6 +105,27 @@ def run_child(args: list[str], env: dict[str, str], cwd: Path) -> ChildRun:
     return ChildRun(wall, stdout, rss)
 
 
+def run_children(
+    commands: list[list[str]], env: dict[str, str], cwd: Path, rep: Reporter
+) -> list[ChildRun]:
+    """``run_child`` for each command in turn, a progress step each."""
+    out: list[ChildRun] = []
+    for args in commands:
+        out.append(run_child(args, env, cwd))
+        rep.advance()
+    return out
+
+
+def process_metrics(runs: list[ChildRun]) -> dict[str, Any]:
+    """What a scenario of child processes reports besides its latencies."""
+    return {"runs": len(runs), "peak_rss_mb": round(max(r.peak_rss_mb for r in runs), 1)}
+
+
+def cycled(queries: list[str], n: int) -> list[str]:
+    """``n`` queries, going round ``queries``."""
+    return [queries[i % len(queries)] for i in range(n)]
+
+
 def python_sources(repo: Path) -> Iterator[tuple[Path, str, ast.Module]]:
     """Each parsable Python file of ``repo`` (path order) with its text and syntax tree;
     the index, ``.git`` and symlinks are left out."""
@@ -233,18 +254,9 @@ def _measure(
 
     runs = min(config.n, COLD_PROCESS_RUNS)
     rep.stage("no-op re-index", total=runs)
-    noop: list[ChildRun] = []
-    for _ in range(runs):
-        noop.append(run_child(index, env, cwd))
-        rep.advance()
+    noop = run_children([index] * runs, env, cwd, rep)
     rss += [r.peak_rss_mb for r in noop]
-    scenarios.append(
-        _scenario(
-            "noop_reindex",
-            [r.wall_s for r in noop],
-            {"runs": runs, "peak_rss_mb": round(max(r.peak_rss_mb for r in noop), 1)},
-        )
-    )
+    scenarios.append(_scenario("noop_reindex", [r.wall_s for r in noop], process_metrics(noop)))
 
     rep.stage("one-edit re-index")
     edited = edit_one_function(repo)
@@ -302,33 +314,23 @@ def _cold_process(
     rss: list[float],
     rep: Reporter,
 ) -> list[dict[str, Any]]:
-    queries = [config.queries[i % len(config.queries)] for i in range(runs)]
+    queries = cycled(config.queries, runs)
     common = ["--repo", str(repo), "--no-refresh"]
     pack_flags = ["--budget", str(config.budget), "--format", "json", *common]
     rep.stage("pack, one process each", total=runs)
-    packs: list[ChildRun] = []
-    for q in queries:
-        packs.append(run_child(["pack", q, *pack_flags], env, cwd))
-        rep.advance()
+    packs = run_children([["pack", q, *pack_flags] for q in queries], env, cwd, rep)
     tokens = [json.loads(r.stdout)["tokens_used"] for r in packs]
     rep.stage("search, one process each", total=runs)
-    searches: list[ChildRun] = []
-    for q in queries:
-        searches.append(run_child(["search", q, "--json", *common], env, cwd))
-        rep.advance()
+    searches = run_children([["search", q, "--json", *common] for q in queries], env, cwd, rep)
     rss += [r.peak_rss_mb for r in packs + searches]
     return [
         _scenario(
             "pack_cold_process",
             [r.wall_s for r in packs],
-            {"runs": runs, "peak_rss_mb": round(max(r.peak_rss_mb for r in packs), 1)},
+            process_metrics(packs),
             {"mean_tokens": round(sum(tokens) / len(tokens), 1), "budget": config.budget},
         ),
-        _scenario(
-            "search_cold_process",
-            [r.wall_s for r in searches],
-            {"runs": runs, "peak_rss_mb": round(max(r.peak_rss_mb for r in searches), 1)},
-        ),
+        _scenario("search_cold_process", [r.wall_s for r in searches], process_metrics(searches)),
     ]
 
 
@@ -343,7 +345,7 @@ def _in_process(config: LatencyConfig, repo: Path, rep: Reporter) -> list[dict[s
     embedder = get_embedder(settings.embedder)
     embedder.embed_batch([config.queries[0]])  # model load is not a query's cost
     load_s = time.perf_counter() - start
-    queries = [config.queries[i % len(config.queries)] for i in range(config.n)]
+    queries = cycled(config.queries, config.n)
 
     rep.stage("pack, in process", total=config.n)
     pack_times: list[float] = []

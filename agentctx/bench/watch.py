@@ -45,10 +45,13 @@ from .latency import (
     DEFAULT_QUERIES,
     ChildRun,
     _scenario,
+    cycled,
     environment,
     percentile,
+    process_metrics,
     python_sources,
     run_child,
+    run_children,
     scratch_copy,
 )
 
@@ -357,12 +360,12 @@ def _served(
         return response
 
     rep.stage("pack --diff, served (prefetched)", total=runs)
-    hits = _children([diff] * runs, env, cwd, rep)
+    hits = run_children([diff] * runs, env, cwd, rep)
     rep.stage("pack --diff, served (new budget)", total=runs)
     budgets = [config.budget - 1 - i for i in range(runs)]
-    misses = _children([[*diff, "--budget", str(b)] for b in budgets], env, cwd, rep)
+    misses = run_children([[*diff, "--budget", str(b)] for b in budgets], env, cwd, rep)
     rep.stage("pack --diff, cold process", total=runs)
-    cold = _children([[*diff, "--no-server"]] * runs, env, cwd, rep)
+    cold = run_children([[*diff, "--no-server"]] * runs, env, cwd, rep)
     identical = all(r.stdout == cold[0].stdout for r in hits + cold)
 
     rep.stage("pack --diff, socket only", total=2 * config.n)
@@ -377,11 +380,11 @@ def _served(
         sock_miss.append(r["served_ms"] / 1000)
         rep.advance(2)
 
-    queries = [config.queries[i % len(config.queries)] for i in range(runs)]
+    queries = cycled(config.queries, runs)
     rep.stage("pack QUERY, served", total=runs)
-    q_served = _children([["pack", q, *common] for q in queries], env, cwd, rep)
+    q_served = run_children([["pack", q, *common] for q in queries], env, cwd, rep)
     rep.stage("pack QUERY, cold process", total=runs)
-    q_cold = _children([["pack", q, *common, "--no-server"] for q in queries], env, cwd, rep)
+    q_cold = run_children([["pack", q, *common, "--no-server"] for q in queries], env, cwd, rep)
     rep.stage("pack QUERY, socket only", total=config.n)
     q_sock: list[float] = []
     for i in range(config.n):
@@ -393,8 +396,7 @@ def _served(
         return _scenario(
             name,
             [r.wall_s for r in results],
-            {"runs": len(results), "peak_rss_mb": round(max(r.peak_rss_mb for r in results), 1)}
-            | metrics,
+            process_metrics(results) | metrics,
         )
 
     return [
@@ -407,13 +409,3 @@ def _served(
         proc("pack_query_cold_process", q_cold),
         _scenario("pack_query_served_miss_socket", q_sock, {"runs": len(q_sock)}),
     ]
-
-
-def _children(
-    commands: list[list[str]], env: dict[str, str], cwd: Path, rep: Reporter
-) -> list[ChildRun]:
-    out: list[ChildRun] = []
-    for args in commands:
-        out.append(run_child(args, env, cwd))
-        rep.advance()
-    return out
