@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .chunk import chunk_file
-from .discover import is_binary
+from .discover import SourceText, decode_source
 from .errors import NotFoundError
 from .gitutil import EMPTY_TREE, has_head, read_blobs, resolve_rev, root_prefix, run_git
 from .models import MODULE_SYMBOL, Chunk
@@ -171,10 +171,11 @@ def collect_changes(root: Path, spec: DiffSpec, *, max_file_size: int) -> list[F
             specs.append(f":{full}")
     blobs = read_blobs(root, specs)
 
-    def text_of(data: bytes | None) -> str | None:
-        if data is None or len(data) > max_file_size or is_binary(data[:8192]):
+    def text_of(data: bytes | None) -> str | None:  # decoded as the indexer does (BOM...)
+        if data is None or len(data) > max_file_size:
             return None
-        return data.decode("utf-8", errors="replace")
+        source = decode_source(data)
+        return source.text if isinstance(source, SourceText) else None
 
     changes: list[FileChange] = []
     for full in sorted(status):

@@ -274,3 +274,17 @@ def test_a_caller_too_short_to_elide_is_shown_whole(tmp_path: Path):
     by_symbol = {i.symbol: i for i in result.bundle.items}
     assert by_symbol["add"].detail == "full"
     assert by_symbol["twice"].text == "def twice(x):\n    return add(x, x)"
+
+
+def test_a_file_with_a_byte_order_mark_is_decoded_as_the_indexer_does(tmp_path: Path):
+    root = tmp_path / "bom"
+    root.mkdir()
+    git(root, "init", "-q")
+    (root / "m.py").write_bytes(b"\xef\xbb\xbfdef f():\n    return 1\n")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "bom")
+    (root / "m.py").write_bytes(b"\xef\xbb\xbfdef f():\n    return 2\n")
+    (change,) = collect_changes(root, DiffSpec(), max_file_size=10_000)
+    assert change.old_text is not None and change.new_text is not None
+    assert not change.old_text.startswith("\ufeff") and not change.new_text.startswith("\ufeff")
+    assert change.new_text.startswith("def f():")

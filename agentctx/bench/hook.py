@@ -27,11 +27,12 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import AgentctxError
+from ..githead import GIT_PATH_VARS
 from ..pipeline import NullReporter, Reporter
 from .latency import _scenario, edit_one_function, environment, percentile, run_child
 
 IGNORED_DIR = "agentctx-bench-ignored"  # listed in the clone's .agentctxignore
-_GIT_ENV_DROP = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_PREFIX", "GIT_COMMON_DIR")
+_GIT_ENV_DROP = (*GIT_PATH_VARS, "GIT_PREFIX")
 
 
 @dataclass(frozen=True, slots=True)

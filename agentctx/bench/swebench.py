@@ -28,6 +28,7 @@ from typing import Any, Protocol
 from ..config import load_settings
 from ..embed import Embedder, get_embedder
 from ..errors import AgentctxError, BudgetError, NotFoundError, UsageError
+from ..githead import GIT_PATH_VARS
 from ..models import DETAILS, MODULE_SYMBOL, PackItem
 from ..pipeline import NullReporter, Reporter, build_index, pack, pack_many
 from ..store import IndexStore
@@ -258,7 +259,7 @@ def attach_history(git_dir: Path, commit: str, tree: Path) -> bool:
     dot_git = tree / ".git"
     shutil.rmtree(dot_git, ignore_errors=True)
     env = {**os.environ, **_GIT_ENV}
-    for var in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY"):
+    for var in GIT_PATH_VARS:  # a hook's or a caller's repository is not this one
         env.pop(var, None)
 
     def git(*args: str) -> bool:
