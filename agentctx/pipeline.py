@@ -870,10 +870,7 @@ def search(
         hits, below = rank(
             cands, min_score=DEFAULT_MIN_SCORE if min_score is None else min_score, limit=limit
         )
-        children = {
-            path: [(e.start_line, e.end_line, e.parent, e.qualname) for e in entries]
-            for path, entries in file_children(cands.outline).items()
-        }
+        children = file_children(cands.outline)
         lat["rank"] = time.perf_counter() - t
     if not cands.dense_available and qvec is None and not notes:
         notes.append("no vectors in the index yet; ranked lexically")
@@ -1141,11 +1138,7 @@ def pack_diff(
 
     # Symbol line ranges per file for skeletons: a changed file's from its new side.
     hit_paths = {h.path for h in hits}
-    table = {
-        path: [(e.start_line, e.end_line, e.parent, e.qualname) for e in entries]
-        for path, entries in file_children(outline).items()
-        if path in hit_paths
-    }
+    table = file_children(outline, hit_paths)
     for path, cs in ctx.file_chunks.items():
         table[path] = [(c.start_line, c.end_line, c.parent, c.qualname) for c in cs]
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -203,10 +204,19 @@ def identifier_terms(signals: QuerySignals) -> set[str]:
     return {t for t in out if len(t) > 2 and t not in STOP_TERMS and split_identifier(t)}
 
 
-def file_children(outline: dict[int, OutlineEntry]) -> dict[str, list[OutlineEntry]]:
+def file_children(
+    outline: dict[int, OutlineEntry], paths: Collection[str] | None = None
+) -> dict[str, list[tuple[int, int, str | None, str]]]:
+    """Per file (of ``paths``, when given), its symbols' (start, end, parent, qualname)
+    in line order: what the budget stage needs to elide a hit's children."""
     by_file: dict[str, list[OutlineEntry]] = defaultdict(list)
     for e in outline.values():
-        by_file[e.path].append(e)
-    for entries in by_file.values():
-        entries.sort(key=lambda e: (e.start_line, -e.end_line, e.id))
-    return by_file
+        if paths is None or e.path in paths:
+            by_file[e.path].append(e)
+    return {
+        path: [
+            (e.start_line, e.end_line, e.parent, e.qualname)
+            for e in sorted(entries, key=lambda e: (e.start_line, -e.end_line, e.id))
+        ]
+        for path, entries in by_file.items()
+    }
