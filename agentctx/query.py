@@ -46,6 +46,9 @@ class QuerySignals:
     identifiers: tuple[str, ...]
     frames: tuple[Frame, ...]
     errors: tuple[str, ...]
+    # Names in the title (the first line, when a body follows): a bug report's title
+    # names what is broken; the body adds what it was used with.
+    title: tuple[str, ...] = ()
 
     def terms(self) -> list[str]:
         """Strong identifier terms, lowercased and deduplicated, for lexical boosting.
@@ -643,7 +646,18 @@ class _Parser:
             identifiers=_ordered(self.idents),
             frames=tuple(f for _, f in frames),
             errors=_ordered(self.errors),
+            title=self._title_names(),
         )
+
+    def _title_names(self) -> tuple[str, ...]:
+        """Identifiers, dotted names and errors of the first line, if more text follows."""
+        lines = [i for i, line in enumerate(self.lines) if line.strip()]
+        if len(lines) < 2 or self.region[lines[0]] != _PROSE:
+            return ()
+        lo = self.starts[lines[0]]
+        hi = lo + len(self.lines[lines[0]])
+        names = [*self.dotted, *self.idents, *self.errors]
+        return _ordered([(pos, v) for pos, v in names if lo <= pos < hi])
 
     # -- regions: prose / fenced code / fenced output ------------------------------------
 

@@ -26,6 +26,7 @@ DEFAULT_WEIGHTS: dict[str, float] = {
     "dense": 1.0,
     "lexical": 1.0,
     "symbol": 1.0,
+    "title": 0.3,  # symbols the title of a report names (what is broken), again
     "path": 0.8,
     "recency": 0.2,
     "history": 0.2,  # files whose past commit messages match the query

@@ -84,23 +84,47 @@ def symbol_candidates(
 ) -> list[tuple[int, float]]:
     """Chunks whose name or qualified name the query mentions (traces count most)."""
     weights: dict[str, float] = {}
-
-    def want(name: str, weight: float) -> None:
-        if name and len(name) > 2 and name.lower() not in STOP_TERMS:
-            weights[name] = max(weights.get(name, 0.0), weight)
-
     for ident in signals.identifiers:
-        want(ident, 1.0)
+        _want(weights, ident, 1.0)
     for err in signals.errors:
-        want(err, 1.0)
+        _want(weights, err, 1.0)
     for frame in signals.frames:
         if frame.function:
-            want(frame.function, 2.0)
-            want(frame.function.rsplit(".", 1)[-1], 1.5)
+            _want(weights, frame.function, 2.0)
+            _want(weights, frame.function.rsplit(".", 1)[-1], 1.5)
     for dotted in signals.dotted:
-        parts = dotted.split(".")
-        for n in range(1, min(len(parts), 3) + 1):
-            want(".".join(parts[-n:]), 1.0 + 0.5 * (n - 1))
+        _want_dotted(weights, dotted)
+    return _named_chunks(weights, outline)
+
+
+def title_candidates(
+    signals: QuerySignals, outline: dict[int, OutlineEntry]
+) -> list[tuple[int, float]]:
+    """Chunks named in the title of a report (its first line, when a body follows)."""
+    weights: dict[str, float] = {}
+    for name in signals.title:
+        if "." in name:
+            _want_dotted(weights, name)
+        else:
+            _want(weights, name, 1.0)
+    return _named_chunks(weights, outline)
+
+
+def _want(weights: dict[str, float], name: str, weight: float) -> None:
+    if name and len(name) > 2 and name.lower() not in STOP_TERMS:
+        weights[name] = max(weights.get(name, 0.0), weight)
+
+
+def _want_dotted(weights: dict[str, float], dotted: str) -> None:
+    """``a.B.c`` names ``c``, ``B.c`` (more) and ``a.B.c`` (most)."""
+    parts = dotted.split(".")
+    for n in range(1, min(len(parts), 3) + 1):
+        _want(weights, ".".join(parts[-n:]), 1.0 + 0.5 * (n - 1))
+
+
+def _named_chunks(
+    weights: dict[str, float], outline: dict[int, OutlineEntry]
+) -> list[tuple[int, float]]:
     if not weights:
         return []
     scored: list[tuple[int, float]] = []
@@ -181,6 +205,7 @@ def retrieve(
     qterms = query_terms(signals)
     cands.lists["lexical"] = store.lexical_search(qterms, k, LEXICAL_WEIGHTS)
     cands.lists["symbol"] = symbol_candidates(signals, cands.outline)
+    cands.lists["title"] = title_candidates(signals, cands.outline)
     all_paths = sorted({e.path for e in cands.outline.values()})
     cands.file_scores["path"] = path_scores(signals, all_paths)
     recent = stored_recency(store, root)  # what `index` stored, while HEAD has not moved

@@ -1038,6 +1038,20 @@ def test_crlf_input_and_determinism():
     assert a.text == text
 
 
+def test_title_names_what_the_first_line_of_a_report_names():
+    q = parse_query(
+        "`Session.resolve_redirects` copies the request\n\n"
+        "Calling `prepare_request` and then `send` keeps the old method."
+    )
+    assert q.title == ("Session.resolve_redirects", "Session", "resolve_redirects")
+    assert "prepare_request" in q.identifiers and "prepare_request" not in q.title
+    # A one-line query has no title: all of it is the question.
+    assert parse_query("why does `resolve_redirects` copy the request?").title == ()
+    # A report that starts with code has no title either.
+    assert parse_query("```\nfoo_bar(1)\n```\nfails with KeyError").title == ()
+    assert parse_query("\n\nto_unstacked_dataset broken\nbody").title == ("to_unstacked_dataset",)
+
+
 def test_empty_query():
     q = parse_query("")
     assert q == QuerySignals("", "", (), (), (), (), ())

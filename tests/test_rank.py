@@ -1,7 +1,8 @@
 """Pure ranking: fusion keeps margins, file lifts, graph lift bounds, secondary files."""
 
+from agentctx.query import parse_query
 from agentctx.rank import fuse, is_secondary, rank
-from agentctx.retrieve import Candidates, OutlineEntry
+from agentctx.retrieve import Candidates, OutlineEntry, symbol_candidates, title_candidates
 
 
 def _entry(cid: int, path: str, name: str, refs: tuple[str, ...] = ()) -> OutlineEntry:
@@ -57,3 +58,28 @@ def test_threshold_counts_what_it_drops():
     hits, below = rank(Candidates(lists=lists, outline=outline), min_score=0.5)
     assert len(hits) + below == 5 and below > 0
     assert all(h.score >= 0.5 for h in hits) and hits[0].score == 1.0
+
+
+def test_the_symbol_a_title_names_ranks_above_one_the_body_names():
+    outline = {
+        1: _entry(1, "pkg/dataset.py", "to_stacked_array"),
+        2: _entry(2, "pkg/dataarray.py", "to_unstacked_dataset"),
+        3: _entry(3, "pkg/merge.py", "merge"),
+    }
+    report = parse_query(
+        "to_unstacked_dataset broken for single-dim variables\n\n"
+        "```python\nstacked = data.to_stacked_array('y')\n"
+        "unstacked = stacked.to_unstacked_dataset('y')\n```"
+    )
+    assert [cid for cid, _ in title_candidates(report, outline)] == [2]
+    lists = {
+        "dense": [(1, 0.74), (2, 0.72), (3, 0.5)],
+        "lexical": [(1, 60.0), (2, 59.0), (3, 10.0)],
+        "symbol": symbol_candidates(report, outline),
+    }
+    assert {cid for cid, _ in lists["symbol"]} == {1, 2}  # the body names both alike
+    hits, _ = rank(Candidates(lists=lists, outline=outline), weights={"title": 0.0})
+    assert hits[0].id == 1
+    lists["title"] = title_candidates(report, outline)
+    hits, _ = rank(Candidates(lists=lists, outline=outline))
+    assert hits[0].id == 2 and "title" in hits[0].reasons
