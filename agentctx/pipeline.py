@@ -355,6 +355,7 @@ def build_index(
         if not staged:  # last: the key includes the generation embedding may have bumped
             with timer("recency"):
                 refresh_recency(store, settings.root)
+        store.remember_counts()  # for the queries that follow
         report.files_total, report.symbols_total, report.languages = store.counts()
         report.chunks_total = store.chunk_count()
         report.files_unchanged = (

@@ -169,3 +169,78 @@ def test_faiss_roundtrip_generation_and_rebuild(tmp_path: Path):
     with IndexStore.open(tmp_path, writer=False) as store:
         loaded, rebuilt = VectorIndex.load(store, 8)
         assert rebuilt and loaded.ntotal == 2
+
+
+def _fresh_counts(store: IndexStore) -> tuple[int, int, int]:
+    """(pending, vectors, files) counted from the tables, past any remembered value."""
+    pending = store.conn.execute(f"SELECT COUNT(*) {store._PENDING}").fetchone()[0]
+    vectors = store.conn.execute("SELECT COUNT(*) FROM vectors").fetchone()[0]
+    files = store.conn.execute("SELECT COUNT(*) FROM files").fetchone()[0]
+    return pending, vectors, files
+
+
+def _counted(store: IndexStore) -> tuple[int, int, int]:
+    return store.pending_count(), store.vector_count(), store.counts()[0]
+
+
+def test_remembered_counts_follow_every_write(tmp_path: Path):
+    """Counts are remembered under the generation; each kind of write changes them."""
+    idx = tmp_path / ".agentctx"
+    chunks = _chunks(names=("alpha", "beta", "gamma"))
+    record = FileRecord("a.py", 10, 1, "h", "python")
+    vectors = [(c.id, c.embed_hash, v.tobytes()) for c, v in zip(chunks, _unit(3), strict=True)]
+    with IndexStore.open(idx, writer=True) as store:
+        steps = [
+            lambda: store.apply(
+                files=[record], removed_paths=[], upserts=chunks, deletes=[], keep_vectors=set()
+            ),
+            lambda: store.put_vectors(vectors[:2]),
+            lambda: store.apply(
+                files=[], removed_paths=[], upserts=[], deletes=[chunks[0].id], keep_vectors=set()
+            ),
+            store.drop_vectors,
+            lambda: store.apply(
+                files=[], removed_paths=["a.py"], upserts=[], deletes=[], keep_vectors=set()
+            ),
+        ]
+        seen = []
+        for step in steps:
+            assert _counted(store) == _fresh_counts(store)  # remembered before the write
+            step()
+            assert _counted(store) == _fresh_counts(store)
+            seen.append(_counted(store))
+        assert seen == [(3, 0, 1), (1, 2, 1), (1, 1, 1), (2, 0, 1), (0, 0, 0)]
+
+
+def test_queries_read_remembered_counts_until_the_generation_moves(tmp_path: Path):
+    idx = tmp_path / ".agentctx"
+    chunks = _chunks()
+    with IndexStore.open(idx, writer=True) as store:
+        store.apply(
+            files=[FileRecord("a.py", 10, 1, "h", "python")],
+            removed_paths=[],
+            upserts=chunks,
+            deletes=[],
+            keep_vectors=set(),
+        )
+        store.remember_counts()
+        gen = store.meta("generation")
+        assert store.meta("remembered:pending") == f'["{gen}", 2]'
+    with IndexStore.open(idx, writer=False) as reader:
+        assert reader.pending_count() == 2
+    # A remembered value is what a query answers while the generation stands (a value
+    # planted here proves it is read, not recounted)...
+    with IndexStore.open(idx, writer=True) as store:
+        store.set_meta({"remembered:pending": f'["{gen}", 7]'})
+    with IndexStore.open(idx, writer=False) as reader:
+        assert reader.pending_count() == 7
+    # ...and is ignored once a write has moved it; a reader counts but never writes.
+    with IndexStore.open(idx, writer=True) as store:
+        store.put_vectors([(chunks[0].id, chunks[0].embed_hash, _unit(1)[0].tobytes())])
+    with IndexStore.open(idx, writer=False) as reader:
+        assert reader.pending_count() == 1
+        assert reader.meta("remembered:pending") == f'["{gen}", 7]'
+    with IndexStore.open(idx, writer=True) as store:
+        store.set_meta({"remembered:pending": "not json"})
+        assert store.pending_count() == 1  # unreadable: counted again and rewritten
+        assert store.meta("remembered:pending") == f'["{store.generation()}", 1]'

@@ -7,9 +7,10 @@ import json
 import os
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ..errors import IndexReadOnlyError, IndexStateError, LockedError
 from ..models import Chunk
@@ -345,7 +346,8 @@ class IndexStore:
         )
 
     def pending_count(self) -> int:
-        return self.conn.execute(f"SELECT COUNT(*) {self._PENDING}").fetchone()[0]
+        sql = f"SELECT COUNT(*) {self._PENDING}"
+        return int(self._remembered("pending", lambda: self.conn.execute(sql).fetchone()[0]))
 
     def embed_bytes_total(self) -> int:
         """Bytes of embedded text over all chunks: what a full refresh would embed."""
@@ -371,19 +373,58 @@ class IndexStore:
             )
 
     def vector_count(self) -> int:
-        return self.conn.execute("SELECT COUNT(*) FROM vectors").fetchone()[0]
+        sql = "SELECT COUNT(*) FROM vectors"
+        return int(self._remembered("vectors", lambda: self.conn.execute(sql).fetchone()[0]))
 
     # ------------------------------------------------------------------ stats
     def counts(self) -> tuple[int, int, dict[str, int]]:
         """(files, symbols, symbols per language). Module chunks are not counted as symbols."""
-        files = self.conn.execute("SELECT COUNT(*) FROM files").fetchone()[0]
-        per_lang = dict(
-            self.conn.execute(
+
+        def count() -> list[object]:
+            files = self.conn.execute("SELECT COUNT(*) FROM files").fetchone()[0]
+            per_lang = self.conn.execute(
                 "SELECT language, COUNT(*) FROM chunks WHERE qualname != '<module>' "
                 "GROUP BY language ORDER BY COUNT(*) DESC, language"
             ).fetchall()
-        )
-        return files, sum(per_lang.values()), per_lang
+            return [files, per_lang]
+
+        files, per_lang = self._remembered("counts", count)
+        langs = {str(lang): int(n) for lang, n in per_lang}
+        return int(files), sum(langs.values()), langs
+
+    def remember_counts(self) -> None:
+        """Compute and store the remembered counts (a writer, after its last write), so the
+        queries that follow read them instead of counting."""
+        self.pending_count()
+        self.vector_count()
+        self.counts()
+
+    def _remembered(self, name: str, compute: Callable[[], Any]) -> Any:
+        """``compute()`` (JSON-able), remembered in ``meta`` with the generation it was
+        computed at. Every write to files, chunks or vectors bumps the generation in its
+        own transaction, so the value is exact while the generation is unchanged: a query
+        reads it instead of scanning every chunk (the pending count's join alone took
+        ~10 ms per call on pytest's 6,400 chunks, and a default ``pack`` made four).
+        Only writers store it (they hold the lock, so nothing changes in between)."""
+        key = f"remembered:{name}"
+        gen, saved = self.conn.execute(
+            "SELECT (SELECT value FROM meta WHERE key = 'generation'), "
+            "(SELECT value FROM meta WHERE key = ?)",
+            (key,),
+        ).fetchone()
+        gen = gen or "0"
+        if saved:
+            try:
+                at, value = json.loads(saved)
+            except (ValueError, TypeError):
+                pass
+            else:
+                if at == gen:
+                    return value
+        value = compute()
+        if self._lock_fd is not None and not self.conn.in_transaction:
+            self.set_meta({key: json.dumps([gen, value])})
+        return value
 
     def chunk_count(self) -> int:
         return self.conn.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
