@@ -356,6 +356,16 @@ def build_index(
             with timer("recency"):
                 refresh_recency(store, settings.root)
         store.remember_counts()  # for the queries that follow
+        if (  # what the centroid signal needs (numpy and faiss only when it changed)
+            not staged
+            and not store.is_remembered("file_norms")
+            and store.vector_count()
+            and emb.model_id == store.meta("embedder")
+        ):
+            with timer("centroids"):
+                from .retrieve import remember_file_norms
+
+                remember_file_norms(store, emb.dim)
         report.files_total, report.symbols_total, report.languages = store.counts()
         report.chunks_total = store.chunk_count()
         report.files_unchanged = (

@@ -30,6 +30,7 @@ DEFAULT_WEIGHTS: dict[str, float] = {
     "path": 0.8,
     "recency": 0.2,
     "history": 0.2,  # files whose past commit messages match the query
+    "centroid": 0.1,  # files whose mean chunk vector is nearest the query
     "graph": 0.3,  # share of a seed's own score passed to its callees/callers
 }
 DEFAULT_MIN_SCORE = 0.15
@@ -198,14 +199,19 @@ def rank(
     by_file: dict[str, list[OutlineEntry]] = defaultdict(list)
     for e in cands.outline.values():
         by_file[e.path].append(e)
-    history = {  # a test's history ("fix test_x") is weighed like the test itself
-        path: s * (1.0 if path in named else CATEGORY_FACTORS[file_category(path)])
-        for path, s in cands.file_scores.get("history", {}).items()
-    }
+    # A test's history ("fix test_x") or topic is weighed like the test itself.
+    history, centroid = (
+        {
+            path: s * (1.0 if path in named else CATEGORY_FACTORS[file_category(path)])
+            for path, s in cands.file_scores.get(signal, {}).items()
+        }
+        for signal in ("history", "centroid")
+    )
     for signal, scores in (
         ("path", named),
         ("recency", cands.file_scores.get("recency")),
         ("history", history),
+        ("centroid", centroid),
     ):
         if scores:
             _file_lift(signal, scores, by_file, fused, reasons, w[signal])

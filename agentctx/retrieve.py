@@ -7,6 +7,7 @@ settings: the pipeline passes what is needed.
 
 from __future__ import annotations
 
+import heapq
 import json
 from collections import defaultdict
 from collections.abc import Collection
@@ -22,6 +23,8 @@ from .textutil import STOP_TERMS, split_identifier, terms
 
 if TYPE_CHECKING:
     import numpy as np
+
+    from .store.vectors import VectorIndex
 
 # FTS5 column weights: name, path, signature, doc, body.
 LEXICAL_WEIGHTS = (6.0, 3.0, 2.0, 1.0, 1.0)
@@ -70,13 +73,74 @@ def load_outline(store: IndexStore) -> dict[int, OutlineEntry]:
     return {row[0]: OutlineEntry(*row[:8], tuple(json.loads(row[8]))) for row in store.outline()}
 
 
-def dense_candidates(
-    store: IndexStore, query_vector: np.ndarray, dim: int, k: int
-) -> list[tuple[int, float]]:
+CENTROID_FILES = 10  # files the centroid signal lifts
+
+
+def _file_rows(ids: np.ndarray, outline: dict[int, OutlineEntry]) -> tuple[list[str], np.ndarray]:
+    """Distinct paths of the vectors' chunks, and each vector's row in that list (-1: none)."""
+    import numpy as np
+
+    rows: dict[str, int] = {}
+    where = [
+        rows.setdefault(outline[i].path, len(rows)) if i in outline else -1 for i in ids.tolist()
+    ]
+    return list(rows), np.asarray(where, dtype=np.int64)
+
+
+def file_norms(index: VectorIndex, outline: dict[int, OutlineEntry]) -> dict[str, float]:
+    """Per file, the length of the sum of its chunk vectors: the query-independent half of
+    the centroid score, remembered per index generation (~20 ms on 6,400 chunks)."""
+    import numpy as np
+
+    ids, vectors = index.matrix()
+    paths, rows = _file_rows(ids, outline)
+    keep = rows >= 0
+    sums = np.zeros((len(paths), index.dim), dtype=np.float64)
+    np.add.at(sums, rows[keep], vectors[keep])
+    return dict(zip(paths, np.linalg.norm(sums, axis=1).tolist(), strict=True))
+
+
+def remember_file_norms(store: IndexStore, dim: int) -> None:
+    """For writers after their last write: the norms the next queries need."""
     from .store.vectors import VectorIndex
 
     index, _ = VectorIndex.load(store, dim)
-    return index.search(query_vector, k)
+    store.remembered("file_norms", lambda: file_norms(index, load_outline(store)))
+
+
+def centroid_scores(
+    store: IndexStore,
+    index: VectorIndex,
+    outline: dict[int, OutlineEntry],
+    query_vector: np.ndarray,
+    top: int = CENTROID_FILES,
+) -> dict[str, float]:
+    """Files whose centroid (the mean of their chunk vectors) is nearest the query.
+
+    Dense hits are single chunks; a file's centroid is its overall topic, so a file that is
+    about the report as a whole rises even when no one symbol of it stands out. Cosine to
+    the centroid is the sum of the chunks' cosines over the length of their summed vectors
+    (remembered per generation), so a query costs one matrix-vector product. Scored by rank
+    (1, 1/1.5, 1/2...) over the best ``top`` files: the raw cosines of long, mixed files
+    bunch together.
+    """
+    import numpy as np
+
+    norms: dict[str, float] = store.remembered("file_norms", lambda: file_norms(index, outline))
+    ids, vectors = index.matrix()
+    if not len(ids):
+        return {}
+    paths, rows = _file_rows(ids, outline)
+    keep = rows >= 0
+    cosines = vectors @ np.asarray(query_vector, dtype=np.float32)
+    sums = np.bincount(rows[keep], weights=cosines[keep], minlength=len(paths))
+    scored = [
+        (float(sums[i]) / norm, path)
+        for i, path in enumerate(paths)
+        if (norm := norms.get(path, 0.0)) > 1e-9
+    ]
+    best = heapq.nlargest(top, scored)
+    return {path: 1.0 / (1.0 + 0.5 * rank) for rank, (_, path) in enumerate(best)}
 
 
 def symbol_candidates(
@@ -200,7 +264,11 @@ def retrieve(
     cands.outline = load_outline(store)
     cands.pending = store.pending_count()
     if query_vector is not None and store.vector_count():
-        cands.lists["dense"] = dense_candidates(store, query_vector, dim, k)
+        from .store.vectors import VectorIndex
+
+        index, _ = VectorIndex.load(store, dim)
+        cands.lists["dense"] = index.search(query_vector, k)
+        cands.file_scores["centroid"] = centroid_scores(store, index, cands.outline, query_vector)
         cands.dense_available = True
     qterms = query_terms(signals)
     cands.lists["lexical"] = store.lexical_search(qterms, k, LEXICAL_WEIGHTS)

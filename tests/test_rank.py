@@ -83,3 +83,17 @@ def test_the_symbol_a_title_names_ranks_above_one_the_body_names():
     lists["title"] = title_candidates(report, outline)
     hits, _ = rank(Candidates(lists=lists, outline=outline))
     assert hits[0].id == 2 and "title" in hits[0].reasons
+
+
+def test_centroid_lift_decides_a_near_tie():
+    outline = {
+        1: _entry(1, "src/a.py", "alpha"),
+        2: _entry(2, "src/b.py", "beta"),
+    }
+    # Dense and lexical disagree: a tie (broken by path) that the topic of a file decides.
+    lists = {"dense": [(1, 0.9), (2, 0.5)], "lexical": [(2, 9.0), (1, 5.0)]}
+    hits, _ = rank(Candidates(lists=lists, outline=outline))
+    assert [h.id for h in hits][:2] == [1, 2] and hits[1].score == 1.0
+    topic = {"src/b.py": 1.0, "src/a.py": 1 / 1.5}
+    hits, _ = rank(Candidates(lists=lists, outline=outline, file_scores={"centroid": topic}))
+    assert [h.id for h in hits][:2] == [2, 1] and "centroid" in hits[0].reasons

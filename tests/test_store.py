@@ -244,3 +244,58 @@ def test_queries_read_remembered_counts_until_the_generation_moves(tmp_path: Pat
         store.set_meta({"remembered:pending": "not json"})
         assert store.pending_count() == 1  # unreadable: counted again and rewritten
         assert store.meta("remembered:pending") == f'["{store.generation()}", 1]'
+
+
+def test_centroid_lifts_the_file_about_the_query_as_a_whole(tmp_path: Path):
+    """Cosine to each file's mean vector, over real FAISS; norms remembered per generation."""
+    from agentctx.retrieve import centroid_scores, file_norms, load_outline, remember_file_norms
+
+    dim = 8
+    q = np.zeros(dim, dtype=np.float32)
+    q[0] = 1.0
+
+    def unit(*xs: float) -> np.ndarray:
+        v = np.asarray(xs + (0.0,) * (dim - len(xs)), dtype=np.float32)
+        return v / np.linalg.norm(v)
+
+    # spread.py: three chunks, each partly about the query, all alike (a coherent topic).
+    # spike.py: one chunk nearly the query, two about other things entirely.
+    spread = _chunks("spread.py", ("s1", "s2", "s3"))
+    spike = _chunks("spike.py", ("p1", "p2", "p3"))
+    vectors = {
+        spread[0].id: unit(0.8, 0.6),
+        spread[1].id: unit(0.8, 0.6),
+        spread[2].id: unit(0.8, 0.5, 0.1),
+        spike[0].id: unit(0.95, 0.3),
+        spike[1].id: unit(0, 0, 1),
+        spike[2].id: unit(0, 0, 0, 1),
+    }
+    with IndexStore.open(tmp_path, writer=True) as store:
+        store.apply(
+            files=[], removed_paths=[], upserts=spread + spike, deletes=[], keep_vectors=set()
+        )
+        by_id = {c.id: c for c in spread + spike}
+        store.put_vectors([(i, by_id[i].embed_hash, v.tobytes()) for i, v in vectors.items()])
+        index = VectorIndex.from_store(store, dim)
+        assert index.search(q, 1)[0][0] == spike[0].id  # the best single chunk is spike's
+        outline = load_outline(store)
+        norms = file_norms(index, outline)
+        expected = np.linalg.norm(sum(vectors[c.id] for c in spread))
+        assert norms["spread.py"] == pytest.approx(float(expected), rel=1e-5)
+        scores = centroid_scores(store, index, outline, q)
+        assert scores == {"spread.py": 1.0, "spike.py": pytest.approx(1 / 1.5)}
+        assert store.is_remembered("file_norms")  # a writer stores what it computed
+        # A write moves the generation: the norms are computed again, not misread.
+        store.apply(
+            files=[], removed_paths=[], upserts=[], deletes=[spread[0].id], keep_vectors=set()
+        )
+        assert not store.is_remembered("file_norms")
+        VectorIndex.from_store(store, dim).save(store)
+    with IndexStore.open(tmp_path, writer=False) as reader:  # computes, never stores
+        index, _ = VectorIndex.load(reader, dim)
+        scores = centroid_scores(reader, index, load_outline(reader), q)
+        assert scores == {"spread.py": 1.0, "spike.py": pytest.approx(1 / 1.5)}
+        assert not reader.is_remembered("file_norms")
+    with IndexStore.open(tmp_path, writer=True) as store:
+        remember_file_norms(store, dim)  # what `index` does after its last write
+        assert store.is_remembered("file_norms")

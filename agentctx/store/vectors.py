@@ -85,6 +85,18 @@ class VectorIndex:
                 np.ascontiguousarray(vectors, dtype=np.float32), np.asarray(ids, dtype=np.int64)
             )
 
+    def matrix(self) -> tuple[np.ndarray, np.ndarray]:
+        """(ids, vectors): every stored vector, the matrix a read-only view of FAISS's own
+        storage (no copy), valid while this index is unchanged."""
+        n = self.ntotal
+        if n == 0:
+            return np.zeros(0, dtype=np.int64), np.zeros((0, self.dim), dtype=np.float32)
+        faiss = _faiss()
+        flat = faiss.downcast_index(self.index.index)
+        vectors = faiss.rev_swig_ptr(flat.get_xb(), n * self.dim).reshape(n, self.dim)
+        vectors.flags.writeable = False
+        return faiss.vector_to_array(self.index.id_map).astype(np.int64), vectors
+
     @property
     def ntotal(self) -> int:
         return int(self.index.ntotal)
