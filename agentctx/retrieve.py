@@ -10,7 +10,7 @@ from __future__ import annotations
 import heapq
 import json
 from collections import defaultdict
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -210,31 +210,50 @@ def _common_tail(a: list[str], b: list[str]) -> int:
     return n
 
 
-def path_scores(signals: QuerySignals, paths: list[str]) -> dict[str, float]:
+UNDEFINED_ATTRIBUTE = 0.25  # a dotted name's module that does not define its next part
+
+
+def path_scores(
+    signals: QuerySignals,
+    paths: list[str],
+    defines: Callable[[str, str], bool] | None = None,
+) -> dict[str, float]:
     """Indexed files the query names: by path, by module, by trace frame.
 
     Paths are compared by their common trailing components, so a frame in
-    ``/usr/lib/python3/site-packages/pkg/mod.py`` finds ``src/pkg/mod.py``.
+    ``/usr/lib/python3/site-packages/pkg/mod.py`` finds ``src/pkg/mod.py``. A dotted
+    name names a module only as far as the module defines what follows it: with
+    ``defines(path, name)``, ``utils.safe_encode_list`` (another project's helper)
+    lifts ``pkg/utils.py`` only x0.25 unless that file defines ``safe_encode_list``, and
+    ``pkg.Error`` lifts ``pkg/__init__.py`` that much when it only re-exports ``Error``.
     """
-    wanted: dict[str, float] = {}
+    wanted: dict[tuple[str, str | None], float] = {}  # (path, name it must define) -> weight
+
+    def want(path: str, weight: float, need: str | None = None) -> None:
+        if path.strip("./"):
+            wanted[path, need] = max(wanted.get((path, need), 0.0), weight)
+
     for p in signals.paths:
-        wanted[p] = max(wanted.get(p, 0.0), 1.0)
+        want(p, 1.0)
     for frame in signals.frames:
         if frame.path:
-            wanted[frame.path] = max(wanted.get(frame.path, 0.0), 1.2)
+            want(frame.path, 1.2)
     for dotted in signals.dotted:
+        parts = dotted.split(".")
         for cand in module_to_paths(dotted):
             if cand.endswith((".py", "/__init__.py")):
                 depth = cand.count("/") + 1
-                wanted[cand] = max(wanted.get(cand, 0.0), min(1.0, 0.4 + 0.2 * depth))
+                n = cand.removesuffix("/__init__.py").removesuffix(".py").count("/") + 1
+                need = parts[n] if n < len(parts) and defines is not None else None
+                want(cand, min(1.0, 0.4 + 0.2 * depth), need)
     if not wanted:
         return {}
-    queries = [(w.strip("./").split("/"), weight) for w, weight in wanted.items() if w.strip("./")]
+    queries = [(w.strip("./").split("/"), weight, need) for (w, need), weight in wanted.items()]
     out: dict[str, float] = {}
     for path in paths:
         parts = path.split("/")
         best = 0.0
-        for qparts, weight in queries:
+        for qparts, weight, need in queries:
             common = _common_tail(parts, qparts)
             if common == 0:
                 continue
@@ -244,10 +263,41 @@ def path_scores(signals: QuerySignals, paths: list[str]) -> dict[str, float]:
                 score = 0.9 * weight
             else:
                 score = (0.2 if parts[-1] in _GENERIC_NAMES else 0.5) * weight
+            if need is not None and score > best and defines and not defines(path, need):
+                score *= UNDEFINED_ATTRIBUTE
             best = max(best, score)
         if best > 0:
             out[path] = best
     return out
+
+
+# Module-level code may assign under `if`/`try` (`if is_py3: builtin_str = str`): indented too.
+_TOP_LEVEL_DEF = (
+    r"(?m)^[ \t]*(?:{name}\s*(?::[^=\n]*)?=(?!=)|(?:async[ \t]+)?(?:def|class)[ \t]+{name}\b)"
+)
+
+
+def definer(store: IndexStore, outline: dict[int, OutlineEntry]) -> Callable[[str, str], bool]:
+    """``defines(path, name)``: the file has a symbol of that name, or its module-level code
+    assigns it (``builtin_str = str``). An import does not count: a re-export is not where
+    the name lives."""
+    import re
+
+    names: dict[str, set[str]] = {}
+    modules: dict[str, str] = {}
+
+    def defines(path: str, name: str) -> bool:
+        if not names:  # built on first use: most queries never ask
+            for e in outline.values():
+                names.setdefault(e.path, set()).update((e.name, e.qualname.split(".", 1)[0]))
+        if name in names.get(path, ()):
+            return True
+        if path not in modules:
+            modules[path] = store.module_text(path)
+        pattern = _TOP_LEVEL_DEF.format(name=re.escape(name))
+        return re.search(pattern, modules[path]) is not None
+
+    return defines
 
 
 def retrieve(
@@ -275,7 +325,9 @@ def retrieve(
     cands.lists["symbol"] = symbol_candidates(signals, cands.outline)
     cands.lists["title"] = title_candidates(signals, cands.outline)
     all_paths = sorted({e.path for e in cands.outline.values()})
-    cands.file_scores["path"] = path_scores(signals, all_paths)
+    cands.file_scores["path"] = path_scores(
+        signals, all_paths, definer(store, cands.outline) if signals.dotted else None
+    )
     recent = stored_recency(store, root)  # what `index` stored, while HEAD has not moved
     cands.file_scores["recency"] = (
         recent if recent is not None else recency_scores(root, set(all_paths))

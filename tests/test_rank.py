@@ -1,5 +1,7 @@
 """Pure ranking: fusion keeps margins, file lifts, graph lift bounds, secondary files."""
 
+import pytest
+
 from agentctx.query import parse_query
 from agentctx.rank import fuse, is_secondary, rank
 from agentctx.retrieve import Candidates, OutlineEntry, symbol_candidates, title_candidates
@@ -97,3 +99,42 @@ def test_centroid_lift_decides_a_near_tie():
     topic = {"src/b.py": 1.0, "src/a.py": 1 / 1.5}
     hits, _ = rank(Candidates(lists=lists, outline=outline, file_scores={"centroid": topic}))
     assert [h.id for h in hits][:2] == [2, 1] and "centroid" in hits[0].reasons
+
+
+def test_a_dotted_name_names_the_module_that_defines_what_follows():
+    from agentctx.retrieve import UNDEFINED_ATTRIBUTE, definer, path_scores
+
+    outline = {
+        1: _entry(1, "pkg/utils.py", "to_native"),
+        2: _entry(2, "pkg/exceptions.py", "ConnectionError"),
+        3: _entry(3, "pkg/compat.py", "<module>"),
+        4: _entry(4, "pkg/io/parser.py", "parse"),
+    }
+    modules = {
+        "pkg/__init__.py": "from .exceptions import ConnectionError\n",
+        "pkg/compat.py": "import sys\nif sys.version_info[0] == 3:\n    builtin_str = str\n",
+    }
+
+    class Store:  # the one thing `definer` reads from the index
+        def module_text(self, path: str) -> str:
+            return modules.get(path, "")
+
+    defines = definer(Store(), outline)  # type: ignore[arg-type]
+    paths = [*sorted({e.path for e in outline.values()}), "pkg/__init__.py"]
+
+    def scores(query: str) -> dict[str, float]:
+        return path_scores(parse_query(query), paths, defines)
+
+    # Another project's `utils.safe_encode_list` is not pkg/utils.py's...
+    weak = scores("fails in `utils.safe_encode_list`")["pkg/utils.py"]
+    assert weak == pytest.approx(0.6 * UNDEFINED_ATTRIBUTE)
+    assert scores("fails in `utils.to_native`")["pkg/utils.py"] == pytest.approx(0.6)
+    # ...a re-export is not where a name lives, an assignment (even under `if`) is...
+    assert scores("`pkg.ConnectionError` escapes")["pkg/__init__.py"] < 0.6
+    assert scores("`pkg.compat.builtin_str` breaks")["pkg/compat.py"] == pytest.approx(0.8)
+    assert scores("`pkg.compat.text_type` breaks")["pkg/compat.py"] < 0.8
+    # ...and a dotted name that is the module itself needs nothing.
+    assert scores("`pkg.io.parser` is slow")["pkg/io/parser.py"] == 1.0
+    # Without `defines`, every module match stands (as before).
+    plain = path_scores(parse_query("fails in `utils.safe_encode_list`"), paths)
+    assert plain["pkg/utils.py"] == pytest.approx(0.6)

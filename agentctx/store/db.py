@@ -436,6 +436,14 @@ class IndexStore:
                     return gen, True, value
         return gen, False, None
 
+    def module_text(self, path: str) -> str:
+        """The top-level code of a file (its module chunk), empty when it has none."""
+        rows = self.conn.execute(
+            "SELECT text FROM chunks WHERE path = ? AND kind = 'module' ORDER BY start_line",
+            (path,),
+        )
+        return "\n".join(r[0] for r in rows)
+
     def chunk_count(self) -> int:
         return self.conn.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
 
