@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 
     from .budget import Fitted
     from .gitutil import StagedEntry
+    from .store.vectors import VectorIndex
     from .tokens import Tokenizer
 
 
@@ -298,6 +299,9 @@ def build_index(
         else:
             new_recipe = _check_recipe(store, settings, emb, report, rep)
         reparse_all = new_recipe is not None and store.meta("chunk_recipe") is not None
+        # Valid now (after any model change dropped vectors); still valid at the end if no
+        # vector comes or goes, whatever else this run writes.
+        norms_before = store.recall("file_norms")
         faiss_in_sync = (
             store.meta("faiss_generation") == str(store.generation())
             and (settings.index_dir / FAISS_FILE).is_file()
@@ -344,9 +348,10 @@ def build_index(
         report.chunks_pending = store.pending_count()
 
         stale = changes.stale_vectors()
+        synced: VectorIndex | None = None  # the index just written, if any
         with timer("store"):
             if stale or new_vectors or not faiss_in_sync:
-                _sync_faiss(store, emb.dim, faiss_in_sync, stale, new_vectors)
+                synced = _sync_faiss(store, emb.dim, faiss_in_sync, stale, new_vectors)
             elif store.meta("faiss_generation") != str(store.generation()):
                 # Only files, skips or kept chunks were written: the vectors the file
                 # mirrors are unchanged, so it stays current (no rebuild at each query).
@@ -356,16 +361,9 @@ def build_index(
             with timer("recency"):
                 refresh_recency(store, settings.root)
         store.remember_counts()  # for the queries that follow
-        if (  # what the centroid signal needs (numpy and faiss only when it changed)
-            not staged
-            and not store.is_remembered("file_norms")
-            and store.vector_count()
-            and emb.model_id == store.meta("embedder")
-        ):
-            with timer("centroids"):
-                from .retrieve import remember_file_norms
-
-                remember_file_norms(store, emb.dim)
+        _remember_file_norms(
+            store, emb, synced, norms_before, bool(stale or new_vectors), staged, timer
+        )
         report.files_total, report.symbols_total, report.languages = store.counts()
         report.chunks_total = store.chunk_count()
         report.files_unchanged = (
@@ -735,9 +733,34 @@ def _embed_pending(
     return done
 
 
+def _remember_file_norms(
+    store: IndexStore,
+    emb: Embedder,
+    synced: VectorIndex | None,
+    before: dict[str, float] | None,
+    vectors_changed: bool,
+    staged: bool,
+    timer: _Timer,
+) -> None:
+    """Keep the centroid signal's per-file norms current for the queries that follow.
+
+    When no vector came or went they are the same as before this run: carried over (no
+    numpy, no faiss). Otherwise computed, except by the git hook (the next run does it).
+    """
+    if store.is_remembered("file_norms"):
+        return
+    if before is not None and not vectors_changed:
+        store.remembered("file_norms", lambda: before)
+    elif not staged and store.vector_count() and emb.model_id == store.meta("embedder"):
+        with timer("centroids"):
+            from .retrieve import remember_file_norms
+
+            remember_file_norms(store, emb.dim, synced)
+
+
 def _sync_faiss(
     store: IndexStore, dim: int, in_sync: bool, stale: list[int], new: list[int]
-) -> None:
+) -> VectorIndex:
     """Bring ``vectors.faiss`` in line with the database: a delta when possible."""
     from .store.vectors import VectorIndex
 
@@ -767,6 +790,7 @@ def _sync_faiss(
     if vi is None:
         vi = VectorIndex.from_store(store, dim)
     vi.save(store)
+    return vi
 
 
 # ---------------------------------------------------------------------------- query side

@@ -10,7 +10,7 @@ from __future__ import annotations
 import heapq
 import json
 from collections import defaultdict
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -76,42 +76,45 @@ def load_outline(store: IndexStore) -> dict[int, OutlineEntry]:
 CENTROID_FILES = 10  # files the centroid signal lifts
 
 
-def _file_rows(ids: np.ndarray, outline: dict[int, OutlineEntry]) -> tuple[list[str], np.ndarray]:
+def _file_rows(ids: np.ndarray, path_of: Mapping[int, str]) -> tuple[list[str], np.ndarray]:
     """Distinct paths of the vectors' chunks, and each vector's row in that list (-1: none)."""
     import numpy as np
 
     rows: dict[str, int] = {}
-    where = [
-        rows.setdefault(outline[i].path, len(rows)) if i in outline else -1 for i in ids.tolist()
-    ]
+    where = [rows.setdefault(path_of[i], len(rows)) if i in path_of else -1 for i in ids.tolist()]
     return list(rows), np.asarray(where, dtype=np.int64)
 
 
-def file_norms(index: VectorIndex, outline: dict[int, OutlineEntry]) -> dict[str, float]:
+def file_norms(index: VectorIndex, path_of: Mapping[int, str]) -> dict[str, float]:
     """Per file, the length of the sum of its chunk vectors: the query-independent half of
-    the centroid score, remembered per index generation (~20 ms on 6,400 chunks)."""
+    the centroid score, remembered per index generation (~12 ms on 6,400 chunks)."""
     import numpy as np
 
     ids, vectors = index.matrix()
-    paths, rows = _file_rows(ids, outline)
-    keep = rows >= 0
-    sums = np.zeros((len(paths), index.dim), dtype=np.float64)
-    np.add.at(sums, rows[keep], vectors[keep])
-    return dict(zip(paths, np.linalg.norm(sums, axis=1).tolist(), strict=True))
+    paths, rows = _file_rows(ids, path_of)
+    kept = np.flatnonzero(rows >= 0)
+    if not len(kept):
+        return {}
+    order = kept[np.argsort(rows[kept], kind="stable")]  # each file's vectors together
+    grouped = rows[order]
+    starts = np.flatnonzero(np.r_[True, grouped[1:] != grouped[:-1]])
+    sums = np.add.reduceat(vectors[order], starts, axis=0, dtype=np.float64)
+    norms = np.linalg.norm(sums, axis=1).tolist()
+    return {paths[row]: norm for row, norm in zip(grouped[starts].tolist(), norms, strict=True)}
 
 
-def remember_file_norms(store: IndexStore, dim: int) -> None:
+def remember_file_norms(store: IndexStore, dim: int, index: VectorIndex | None = None) -> None:
     """For writers after their last write: the norms the next queries need."""
     from .store.vectors import VectorIndex
 
-    index, _ = VectorIndex.load(store, dim)
-    store.remembered("file_norms", lambda: file_norms(index, load_outline(store)))
+    vi = index if index is not None else VectorIndex.load(store, dim)[0]
+    store.remembered("file_norms", lambda: file_norms(vi, store.chunk_paths()))
 
 
 def centroid_scores(
     store: IndexStore,
     index: VectorIndex,
-    outline: dict[int, OutlineEntry],
+    path_of: Mapping[int, str],
     query_vector: np.ndarray,
     top: int = CENTROID_FILES,
 ) -> dict[str, float]:
@@ -126,11 +129,11 @@ def centroid_scores(
     """
     import numpy as np
 
-    norms: dict[str, float] = store.remembered("file_norms", lambda: file_norms(index, outline))
+    norms: dict[str, float] = store.remembered("file_norms", lambda: file_norms(index, path_of))
     ids, vectors = index.matrix()
     if not len(ids):
         return {}
-    paths, rows = _file_rows(ids, outline)
+    paths, rows = _file_rows(ids, path_of)
     keep = rows >= 0
     cosines = vectors @ np.asarray(query_vector, dtype=np.float32)
     sums = np.bincount(rows[keep], weights=cosines[keep], minlength=len(paths))
@@ -318,7 +321,8 @@ def retrieve(
 
         index, _ = VectorIndex.load(store, dim)
         cands.lists["dense"] = index.search(query_vector, k)
-        cands.file_scores["centroid"] = centroid_scores(store, index, cands.outline, query_vector)
+        path_of = {cid: e.path for cid, e in cands.outline.items()}
+        cands.file_scores["centroid"] = centroid_scores(store, index, path_of, query_vector)
         cands.dense_available = True
     qterms = query_terms(signals)
     cands.lists["lexical"] = store.lexical_search(qterms, k, LEXICAL_WEIGHTS)

@@ -279,3 +279,33 @@ def test_a_run_that_changes_no_vector_keeps_the_faiss_file_current(sample_repo: 
     assert report.files_touched == 1 and not report.chunks_embedded
     with IndexStore.open(settings.index_dir, writer=False) as store:
         assert store.meta("faiss_generation") == str(store.generation())
+
+
+def test_file_norms_are_kept_current_and_carried_over_when_no_vector_changes(sample_repo: Path):
+    """What the centroid signal reads: computed by `index`, carried when vectors stay."""
+    from agentctx.retrieve import file_norms
+
+    def current() -> tuple[dict[str, float] | None, dict[str, float]]:
+        with IndexStore.open(sample_repo / ".agentctx", writer=False) as store:
+            vi, _ = VectorIndex.load(store, HashingEmbedder().dim)
+            return store.recall("file_norms"), file_norms(vi, store.chunk_paths())
+
+    first = build_index(_settings(sample_repo))
+    assert "centroids" in first.seconds
+    remembered, fresh = current()
+    assert remembered == pytest.approx(fresh) and "src/shop/cart.py" in remembered
+    # Lines move, no embedded text changes: the norms are carried, not recomputed.
+    cart = sample_repo / "src/shop/cart.py"
+    cart.write_text("\n\n" + cart.read_text())
+    moved = build_index(_settings(sample_repo))
+    assert moved.changed and not moved.chunks_embedded and "centroids" not in moved.seconds
+    remembered, fresh = current()
+    assert remembered == pytest.approx(fresh)
+    cart_norm = remembered["src/shop/cart.py"]
+    # A new function brings a vector: they are computed again.
+    cart.write_text(cart.read_text() + "\n\ndef discount_for(total):\n    return total * 0.1\n")
+    added = build_index(_settings(sample_repo))
+    assert added.chunks_embedded and "centroids" in added.seconds
+    remembered, fresh = current()
+    assert remembered == pytest.approx(fresh)
+    assert remembered["src/shop/cart.py"] != pytest.approx(cart_norm)

@@ -248,7 +248,7 @@ def test_queries_read_remembered_counts_until_the_generation_moves(tmp_path: Pat
 
 def test_centroid_lifts_the_file_about_the_query_as_a_whole(tmp_path: Path):
     """Cosine to each file's mean vector, over real FAISS; norms remembered per generation."""
-    from agentctx.retrieve import centroid_scores, file_norms, load_outline, remember_file_norms
+    from agentctx.retrieve import centroid_scores, file_norms, remember_file_norms
 
     dim = 8
     q = np.zeros(dim, dtype=np.float32)
@@ -278,11 +278,11 @@ def test_centroid_lifts_the_file_about_the_query_as_a_whole(tmp_path: Path):
         store.put_vectors([(i, by_id[i].embed_hash, v.tobytes()) for i, v in vectors.items()])
         index = VectorIndex.from_store(store, dim)
         assert index.search(q, 1)[0][0] == spike[0].id  # the best single chunk is spike's
-        outline = load_outline(store)
-        norms = file_norms(index, outline)
+        path_of = store.chunk_paths()
+        norms = file_norms(index, path_of)
         expected = np.linalg.norm(sum(vectors[c.id] for c in spread))
         assert norms["spread.py"] == pytest.approx(float(expected), rel=1e-5)
-        scores = centroid_scores(store, index, outline, q)
+        scores = centroid_scores(store, index, path_of, q)
         assert scores == {"spread.py": 1.0, "spike.py": pytest.approx(1 / 1.5)}
         assert store.is_remembered("file_norms")  # a writer stores what it computed
         # A write moves the generation: the norms are computed again, not misread.
@@ -293,7 +293,7 @@ def test_centroid_lifts_the_file_about_the_query_as_a_whole(tmp_path: Path):
         VectorIndex.from_store(store, dim).save(store)
     with IndexStore.open(tmp_path, writer=False) as reader:  # computes, never stores
         index, _ = VectorIndex.load(reader, dim)
-        scores = centroid_scores(reader, index, load_outline(reader), q)
+        scores = centroid_scores(reader, index, reader.chunk_paths(), q)
         assert scores == {"spread.py": 1.0, "spike.py": pytest.approx(1 / 1.5)}
         assert not reader.is_remembered("file_norms")
     with IndexStore.open(tmp_path, writer=True) as store:

@@ -418,6 +418,11 @@ class IndexStore:
         """Whether ``remembered(name, ...)`` would answer without computing."""
         return self._recall(name)[1]
 
+    def recall(self, name: str) -> Any:
+        """The remembered value if it is current, else None."""
+        _, found, value = self._recall(name)
+        return value if found else None
+
     def _recall(self, name: str) -> tuple[str, bool, Any]:
         """(current generation, found for it, value)."""
         gen, saved = self.conn.execute(
@@ -435,6 +440,10 @@ class IndexStore:
                 if at == gen:
                     return gen, True, value
         return gen, False, None
+
+    def chunk_paths(self) -> dict[int, str]:
+        """Chunk id -> path, for every chunk."""
+        return dict(self.conn.execute("SELECT id, path FROM chunks"))
 
     def module_text(self, path: str) -> str:
         """The top-level code of a file (its module chunk), empty when it has none."""
