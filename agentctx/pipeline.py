@@ -299,9 +299,9 @@ def build_index(
         else:
             new_recipe = _check_recipe(store, settings, emb, report, rep)
         reparse_all = new_recipe is not None and store.meta("chunk_recipe") is not None
-        # Valid now (after any model change dropped vectors); still valid at the end if no
-        # vector comes or goes, whatever else this run writes.
-        norms_before = store.recall("file_norms")
+        # The generation the centroid norms may be remembered at now (after any model change
+        # dropped vectors): still valid at the end if no vector comes or goes.
+        generation_before = store.meta("generation", "0") or "0"
         faiss_in_sync = (
             store.meta("faiss_generation") == str(store.generation())
             and (settings.index_dir / FAISS_FILE).is_file()
@@ -362,7 +362,7 @@ def build_index(
                 refresh_recency(store, settings.root)
         store.remember_counts()  # for the queries that follow
         _remember_file_norms(
-            store, emb, synced, norms_before, bool(stale or new_vectors), staged, timer
+            store, emb, synced, generation_before, bool(stale or new_vectors), staged, timer
         )
         report.files_total, report.symbols_total, report.languages = store.counts()
         report.chunks_total = store.chunk_count()
@@ -737,7 +737,7 @@ def _remember_file_norms(
     store: IndexStore,
     emb: Embedder,
     synced: VectorIndex | None,
-    before: dict[str, float] | None,
+    generation_before: str,
     vectors_changed: bool,
     staged: bool,
     timer: _Timer,
@@ -745,13 +745,14 @@ def _remember_file_norms(
     """Keep the centroid signal's per-file norms current for the queries that follow.
 
     When no vector came or went they are the same as before this run: carried over (no
-    numpy, no faiss). Otherwise computed, except by the git hook (the next run does it).
+    numpy, no faiss, not even parsed). Otherwise computed, except by the git hook (the next
+    run does it).
     """
     if store.is_remembered("file_norms"):
         return
-    if before is not None and not vectors_changed:
-        store.remembered("file_norms", lambda: before)
-    elif not staged and store.vector_count() and emb.model_id == store.meta("embedder"):
+    if not vectors_changed and store.carry_over("file_norms", generation_before):
+        return
+    if not staged and store.vector_count() and emb.model_id == store.meta("embedder"):
         with timer("centroids"):
             from .retrieve import remember_file_norms
 

@@ -8,7 +8,6 @@ settings: the pipeline passes what is needed.
 from __future__ import annotations
 
 import heapq
-import json
 from collections import defaultdict
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
@@ -18,7 +17,7 @@ from typing import TYPE_CHECKING
 from .history import history_scores
 from .query import QuerySignals, module_to_paths
 from .recency import recency_scores, stored_recency
-from .store import IndexStore
+from .store import IndexStore, decode_refs
 from .textutil import STOP_TERMS, split_identifier, terms
 
 if TYPE_CHECKING:
@@ -70,22 +69,7 @@ def query_terms(signals: QuerySignals, limit: int = 96) -> list[str]:
 
 
 def load_outline(store: IndexStore) -> dict[int, OutlineEntry]:
-    return {row[0]: OutlineEntry(*row[:8], refs_of(row[8])) for row in store.outline()}
-
-
-def refs_of(stored: str) -> tuple[str, ...]:
-    """The names a chunk refers to, from the JSON list the store keeps.
-
-    ``json.dumps`` writes ``["a", "b"]``; a name that needs escaping (a quote, a
-    backslash, anything non-ASCII) brings a backslash, so without one the list splits
-    exactly on ``", "``. A third of a query's outline load (6,400 chunks) was
-    ``json.loads``.
-    """
-    if stored == "[]":
-        return ()
-    if "\\" in stored or not stored.startswith('["'):
-        return tuple(json.loads(stored))
-    return tuple(stored[2:-2].split('", "'))
+    return {row[0]: OutlineEntry(*row[:8], decode_refs(row[8])) for row in store.outline()}
 
 
 CENTROID_FILES = 10  # files the centroid signal lifts
@@ -103,10 +87,13 @@ def _file_rows(ids: np.ndarray, path_of: Mapping[int, str]) -> tuple[list[str], 
 def file_norms(index: VectorIndex, path_of: Mapping[int, str]) -> dict[str, float]:
     """Per file, the length of the sum of its chunk vectors: the query-independent half of
     the centroid score, remembered per index generation (~12 ms on 6,400 chunks)."""
+    ids, vectors = index.matrix()
+    return _norms(vectors, *_file_rows(ids, path_of))
+
+
+def _norms(vectors: np.ndarray, paths: list[str], rows: np.ndarray) -> dict[str, float]:
     import numpy as np
 
-    ids, vectors = index.matrix()
-    paths, rows = _file_rows(ids, path_of)
     kept = np.flatnonzero(rows >= 0)
     if not len(kept):
         return {}
@@ -144,11 +131,11 @@ def centroid_scores(
     """
     import numpy as np
 
-    norms: dict[str, float] = store.remembered("file_norms", lambda: file_norms(index, path_of))
     ids, vectors = index.matrix()
     if not len(ids):
         return {}
-    paths, rows = _file_rows(ids, path_of)
+    paths, rows = _file_rows(ids, path_of)  # shared with the norms when they are computed here
+    norms: dict[str, float] = store.remembered("file_norms", lambda: _norms(vectors, paths, rows))
     keep = rows >= 0
     cosines = vectors @ np.asarray(query_vector, dtype=np.float32)
     sums = np.bincount(rows[keep], weights=cosines[keep], minlength=len(paths))

@@ -138,12 +138,3 @@ def test_a_dotted_name_names_the_module_that_defines_what_follows():
     # Without `defines`, every module match stands (as before).
     plain = path_scores(parse_query("fails in `utils.safe_encode_list`"), paths)
     assert plain["pkg/utils.py"] == pytest.approx(0.6)
-
-
-def test_refs_read_back_exactly_as_json_wrote_them():
-    import json
-
-    from agentctx.retrieve import refs_of
-
-    for refs in ([], ["a"], ["self.x", "b_c", "D"], ['q"uote', "back\\slash"], ["é", "x, y"]):
-        assert refs_of(json.dumps(refs)) == tuple(refs)

@@ -299,3 +299,26 @@ def test_centroid_lifts_the_file_about_the_query_as_a_whole(tmp_path: Path):
     with IndexStore.open(tmp_path, writer=True) as store:
         remember_file_norms(store, dim)  # what `index` does after its last write
         assert store.is_remembered("file_norms")
+
+
+def test_refs_read_back_exactly_as_json_wrote_them():
+    import json
+
+    from agentctx.store.db import decode_refs
+
+    for refs in ([], ["a"], ["self.x", "b_c", "D"], ['q"uote', "back\\slash"], ["é", "x, y"]):
+        assert decode_refs(json.dumps(refs)) == tuple(refs)
+
+
+def test_a_writer_carries_a_remembered_value_over_only_from_its_own_generation(tmp_path: Path):
+    with IndexStore.open(tmp_path, writer=True) as store:
+        store.apply(files=[], removed_paths=[], upserts=_chunks(), deletes=[], keep_vectors=set())
+        assert store.remembered("norms", lambda: {"a.py": 1.5}) == {"a.py": 1.5}
+        before = store.meta("generation")
+        store.apply(files=[], removed_paths=[], upserts=[], deletes=[], keep_vectors=set())
+        assert not store.is_remembered("norms")
+        assert not store.carry_over("norms", str(int(before) - 1))  # not what was stored
+        assert store.carry_over("norms", before)
+        assert store.is_remembered("norms") and store.recall("norms") == {"a.py": 1.5}
+    with IndexStore.open(tmp_path, writer=False) as reader:
+        assert not reader.carry_over("norms", reader.meta("generation"))  # writers only

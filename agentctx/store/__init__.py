@@ -10,6 +10,6 @@
   blobs.
 """
 
-from .db import FORMAT_VERSION, FileRecord, IndexStore, StoredChunk
+from .db import FORMAT_VERSION, FileRecord, IndexStore, StoredChunk, decode_refs
 
-__all__ = ["FORMAT_VERSION", "FileRecord", "IndexStore", "StoredChunk"]
+__all__ = ["FORMAT_VERSION", "FileRecord", "IndexStore", "StoredChunk", "decode_refs"]
