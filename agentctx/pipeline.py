@@ -1089,6 +1089,7 @@ def pack_diff(
     symbols follow as skeletons; with a ``query``, its ranked hits come after them.
     """
     from .budget import fit
+    from .categories import is_secondary
     from .diffctx import (
         DiffSpec,
         Neighbour,
@@ -1097,7 +1098,7 @@ def pack_diff(
         neighbours,
         require_changes,
     )
-    from .rank import DEFAULT_MIN_SCORE, is_secondary
+    from .rank import DEFAULT_MIN_SCORE
     from .retrieve import OutlineEntry, file_children, load_outline
     from .tokens import get_tokenizer
 

@@ -49,6 +49,9 @@ class QuerySignals:
     # Names in the title (the first line, when a body follows): a bug report's title
     # names what is broken; the body adds what it was used with.
     title: tuple[str, ...] = ()
+    # Long command-line options (``--collect-only``) named in the title, or in a one-line
+    # query: the code that defines or handles an option named as broken is where to look.
+    options: tuple[str, ...] = ()
 
     def terms(self) -> list[str]:
         """Strong identifier terms, lowercased and deduplicated, for lexical boosting.
@@ -325,6 +328,8 @@ _AS = re.compile(r"\s+as\s+")
 _BARE = re.compile(r"\.?([A-Za-z_]\w*(?:(?:\.|::)[A-Za-z_]\w*)*)(?:\(\))?")
 _SCOPE_SEP = re.compile(r"\.|::")
 _OPTION = re.compile(r"--?([A-Za-z][\w-]*)(?:[= ].*)?")
+# A long option in running text: not part of a word, path or flag-like run (`a--b`, `---`).
+_LONG_OPTION = re.compile(r"(?<![\w/.\\-])--[A-Za-z][A-Za-z0-9_]*(?:-[A-Za-z0-9_]+)*(?![\w-])")
 _WIN_PATH = re.compile(r"[A-Za-z]:\\|[\w.~-]+\\[\w.~-]")
 _DRIVE = re.compile(r"[A-Za-z]:\Z")
 _HAS_ALPHA = re.compile(r"[A-Za-z_]")
@@ -647,6 +652,7 @@ class _Parser:
             frames=tuple(f for _, f in frames),
             errors=_ordered(self.errors),
             title=self._title_names(),
+            options=self._title_options(),
         )
 
     def _title_names(self) -> tuple[str, ...]:
@@ -658,6 +664,13 @@ class _Parser:
         hi = lo + len(self.lines[lines[0]])
         names = [*self.dotted, *self.idents, *self.errors]
         return _ordered([(pos, v) for pos, v in names if lo <= pos < hi])
+
+    def _title_options(self) -> tuple[str, ...]:
+        """Long options of the first line (a title, or the whole of a one-line query)."""
+        first = next((i for i, line in enumerate(self.lines) if line.strip()), None)
+        if first is None or self.region[first] != _PROSE:
+            return ()
+        return tuple(dict.fromkeys(_LONG_OPTION.findall(self.lines[first])))
 
     # -- regions: prose / fenced code / fenced output ------------------------------------
 

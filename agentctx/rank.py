@@ -16,8 +16,8 @@ import heapq
 from collections import defaultdict
 from collections.abc import Mapping
 
+from .categories import file_category
 from .models import Hit
-from .parse import CODE_LANGUAGES, language_for
 from .retrieve import Candidates, OutlineEntry
 
 RRF_K = 60
@@ -27,6 +27,7 @@ DEFAULT_WEIGHTS: dict[str, float] = {
     "lexical": 1.0,
     "symbol": 1.0,
     "title": 0.3,  # symbols the title of a report names (what is broken), again
+    "option": 1.0,  # code naming a command-line option the title names
     "path": 0.8,
     "recency": 0.2,
     "history": 0.2,  # files whose past commit messages match the query
@@ -39,42 +40,6 @@ DEFAULT_MIN_SCORE = 0.15
 # other projects further still, unless the query names such a file (then the path lift
 # brings them back). Measured on the dev SWE-bench set (see benchmarks/).
 CATEGORY_FACTORS: dict[str, float] = {"code": 1.0, "test": 0.4, "text": 0.3, "vendor": 0.5}
-_SECONDARY_DIRS = frozenset(
-    {"test", "tests", "testing", "doc", "docs", "example", "examples", "benchmarks", "bench"}
-)
-_VENDOR_DIRS = frozenset(
-    {"vendor", "vendored", "_vendor", "third_party", "thirdparty", "external", "externals"}
-)
-
-
-def is_secondary(path: str) -> bool:
-    """Tests, documentation and examples (by directory or file name)."""
-    parts = path.lower().split("/")
-    name = parts[-1]
-    if any(p in _SECONDARY_DIRS for p in parts[:-1]):
-        return True
-    if name.startswith("test_") or name.endswith(
-        ("_test.py", "_test.go", ".test.ts", ".test.js", ".spec.ts", ".spec.js", "conftest.py")
-    ):
-        return True
-    return name.endswith((".md", ".rst", ".txt")) and "/" in path
-
-
-def is_vendored(path: str) -> bool:
-    """A copy of another project: ``vendor/``, ``third_party/``, ``pkg/packages/`` ..."""
-    parts = path.lower().split("/")[:-1]
-    if any(p in _VENDOR_DIRS for p in parts):
-        return True
-    return "packages" in parts[1:]  # pkg/packages/urllib3 (not a top-level packages/ dir)
-
-
-def file_category(path: str) -> str:
-    """code, test (tests, docs and examples in code), text (not code) or vendor."""
-    if is_vendored(path):
-        return "vendor"
-    if language_for(path) not in CODE_LANGUAGES:
-        return "text"
-    return "test" if is_secondary(path) else "code"
 
 
 def _disambiguate(named: Mapping[str, float]) -> dict[str, float]:

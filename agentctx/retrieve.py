@@ -1,5 +1,5 @@
-"""Query -> candidate lists from every index: dense, lexical, exact symbol, path, recency,
-git history.
+"""Query -> candidate lists from every index: dense, lexical, exact symbol, command-line
+option, path, recency, git history, file centroids.
 
 Each list is ranked on its own; ``rank.py`` fuses them. Nothing here prints or reads
 settings: the pipeline passes what is needed.
@@ -8,12 +8,14 @@ settings: the pipeline passes what is needed.
 from __future__ import annotations
 
 import heapq
+import re
 from collections import defaultdict
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .categories import file_category
 from .history import history_scores
 from .query import QuerySignals, module_to_paths
 from .recency import recency_scores, stored_recency
@@ -27,6 +29,8 @@ if TYPE_CHECKING:
 
 # FTS5 column weights: name, path, signature, doc, body.
 LEXICAL_WEIGHTS = (6.0, 3.0, 2.0, 1.0, 1.0)
+# An option named in more code chunks than this is too common to point anywhere.
+OPTION_MAX_CHUNKS = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,6 +181,36 @@ def title_candidates(
         else:
             _want(weights, name, 1.0)
     return _named_chunks(weights, outline)
+
+
+def option_candidates(
+    store: IndexStore, signals: QuerySignals, outline: dict[int, OutlineEntry]
+) -> list[tuple[int, float]]:
+    """Code that names a command-line option the title names: where it is defined,
+    handled or explained. ``--collect-only`` counts as written, or quoted without its
+    dashes when hyphenated (``"msg-template"``, how some parsers declare options).
+
+    Each option's weight is shared by the chunks that name it; tests, docs and vendored
+    code do not count, and an option named in many places points nowhere.
+    """
+    scores: dict[int, float] = defaultdict(float)
+    for option in signals.options:
+        name = option[2:]
+        hyphenated = "-" in name
+        pattern = re.compile(
+            rf"(?<![\w-]){re.escape(option)}(?![\w-])"
+            + (rf"|[\"']{re.escape(name)}[\"']" if hyphenated else "")
+        )
+        rows = store.phrase_chunks(list(terms(name)), name if hyphenated else option)
+        ids = [
+            cid
+            for cid, path, text in rows
+            if cid in outline and file_category(path) == "code" and pattern.search(text)
+        ]
+        if len(ids) <= OPTION_MAX_CHUNKS:
+            for cid in ids:
+                scores[cid] += 1.0 / len(ids)
+    return sorted(scores.items(), key=lambda x: (-x[1], x[0]))
 
 
 def _want(weights: dict[str, float], name: str, weight: float) -> None:
@@ -330,6 +364,7 @@ def retrieve(
     cands.lists["lexical"] = store.lexical_search(qterms, k, LEXICAL_WEIGHTS)
     cands.lists["symbol"] = symbol_candidates(signals, cands.outline)
     cands.lists["title"] = title_candidates(signals, cands.outline)
+    cands.lists["option"] = option_candidates(store, signals, cands.outline)
     all_paths = sorted({e.path for e in cands.outline.values()})
     cands.file_scores["path"] = path_scores(
         signals, all_paths, definer(store, cands.outline) if signals.dotted else None

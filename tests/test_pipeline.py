@@ -309,3 +309,52 @@ def test_file_norms_are_kept_current_and_carried_over_when_no_vector_changes(sam
     remembered, fresh = current()
     assert remembered == pytest.approx(fresh)
     assert remembered["src/shop/cart.py"] != pytest.approx(cart_norm)
+
+
+def test_an_option_the_title_names_points_at_the_code_that_defines_it(tmp_path: Path):
+    """`--dry-run` in a report's title: the parser that declares it, not its tests."""
+    from agentctx.query import parse_query
+    from agentctx.rank import rank
+    from agentctx.retrieve import OPTION_MAX_CHUNKS, load_outline, option_candidates, retrieve
+
+    files = {
+        "cli.py": (
+            "import argparse\n\n\ndef build_parser():\n    parser = argparse.ArgumentParser()\n"
+            '    parser.add_argument("--dry-run", action="store_true")\n'
+            '    parser.add_argument("--verbose", action="store_true")\n    return parser\n'
+        ),
+        "options.py": 'OPTIONS = [("log-format", {"default": "text"})]\n',
+        "upload.py": (
+            'def upload_files(files, remote):\n    """Copy files to the remote, skipping '
+            'what is there.\n\n    Files already uploaded are skipped."""\n'
+            "    for name in files:\n        remote.put(name)\n"
+        ),
+        "tests/test_cli.py": (
+            'def test_dry_run():\n    assert build_parser().parse_args(["--dry-run"]).dry_run\n'
+        ),
+    }
+    # --verbose is everywhere: too common to point anywhere.
+    for i in range(OPTION_MAX_CHUNKS):
+        files[f"tools/t{i}.py"] = f'def tool{i}(argv):\n    return "--verbose" in argv\n'
+    for rel, text in files.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(text)
+    build_index(_settings(tmp_path))
+
+    report = parse_query(
+        "--dry-run still uploads files with --verbose\n\n"
+        "Uploading files to the remote with the dry run option copies every file."
+    )
+    assert report.options == ("--dry-run", "--verbose")
+    with IndexStore.open(tmp_path / ".agentctx", writer=False) as store:
+        found = option_candidates(store, report, load_outline(store))
+        cands = retrieve(store, report, root=tmp_path, query_vector=None, dim=0)
+        named = option_candidates(store, parse_query("Is --log-format ignored?"), cands.outline)
+    paths = {cands.outline[cid].path for cid, _ in found}
+    assert paths == {"cli.py"}  # not the test; --verbose is in 11 files
+    assert {cands.outline[cid].path for cid, _ in named} == {"options.py"}  # "log-format"
+    assert cands.lists["option"] == found
+    without, _ = rank(cands, weights={"option": 0.0})
+    assert without[0].path == "upload.py"  # the body's words alone point at the uploader
+    hits, _ = rank(cands)
+    assert hits[0].path == "cli.py" and "option" in hits[0].reasons

@@ -1124,3 +1124,15 @@ def test_ipython_header_names_the_error():
     assert q.clean_text == (
         "PolyFit._fit_predict polyfit LinAlgError: SVD did not converge in Linear Least Squares"
     )
+
+
+def test_options_named_in_the_title_or_a_one_line_query():
+    report = parse_query(
+        "pytest --collect-only needs a one char shortcut\n\nLike `--co`, or --fixtures-per-test."
+    )
+    assert report.options == ("--collect-only",)  # the body's options are not the title's
+    assert parse_query("why does --runxfail break `skip`?").options == ("--runxfail",)
+    assert parse_query("`--recursive=y` ignores ignore-paths\nbody").options == ("--recursive",)
+    # Not options: dashes inside words or paths, rules, code before any prose.
+    assert parse_query("a--b and ---- and /x/--y\nbody").options == ()
+    assert parse_query("```\ntool --x\n```\n--y in prose").options == ()

@@ -2,8 +2,9 @@
 
 import pytest
 
+from agentctx.categories import is_secondary
 from agentctx.query import parse_query
-from agentctx.rank import fuse, is_secondary, rank
+from agentctx.rank import fuse, rank
 from agentctx.retrieve import Candidates, OutlineEntry, symbol_candidates, title_candidates
 
 

@@ -542,6 +542,23 @@ class IndexStore:
         )
         return [(int(key), s) for key, s in self._bm25(sql, terms, limit)]
 
+    def phrase_chunks(
+        self, words: Sequence[str], needle: str, limit: int = 500
+    ) -> list[tuple[int, str, str]]:
+        """(id, path, text) of chunks whose own body has ``words`` in a row and whose text
+        contains ``needle`` exactly; the phrase narrows the search so no text is scanned."""
+        if not words or any('"' in w for w in words):
+            return []
+        sql = (
+            "SELECT c.id, c.path, c.text FROM lexical JOIN chunks c ON c.id = lexical.rowid "
+            "WHERE lexical MATCH ? AND instr(c.text, ?) > 0 LIMIT ?"
+        )
+        expr = 'body : "' + " ".join(words) + '"'
+        try:
+            return self.conn.execute(sql, (expr, needle, limit)).fetchall()
+        except sqlite3.OperationalError:  # odd terms
+            return []
+
     def _bm25(self, sql: str, terms: Sequence[str], limit: int) -> list[tuple[object, float]]:
         """Run an FTS5 ``MATCH ? ... LIMIT ?`` query for any of ``terms``; scores positive."""
         expr = _any_of(terms)

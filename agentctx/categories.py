@@ -1,0 +1,46 @@
+"""What kind of file a path is: code, tests/docs/examples, other text, or vendored.
+
+Ranking scales each kind differently and retrieval counts some signals in code only;
+both classify paths the same way, from the path alone.
+"""
+
+from __future__ import annotations
+
+from .parse import CODE_LANGUAGES, language_for
+
+_SECONDARY_DIRS = frozenset(
+    {"test", "tests", "testing", "doc", "docs", "example", "examples", "benchmarks", "bench"}
+)
+_VENDOR_DIRS = frozenset(
+    {"vendor", "vendored", "_vendor", "third_party", "thirdparty", "external", "externals"}
+)
+
+
+def is_secondary(path: str) -> bool:
+    """Tests, documentation and examples (by directory or file name)."""
+    parts = path.lower().split("/")
+    name = parts[-1]
+    if any(p in _SECONDARY_DIRS for p in parts[:-1]):
+        return True
+    if name.startswith("test_") or name.endswith(
+        ("_test.py", "_test.go", ".test.ts", ".test.js", ".spec.ts", ".spec.js", "conftest.py")
+    ):
+        return True
+    return name.endswith((".md", ".rst", ".txt")) and "/" in path
+
+
+def is_vendored(path: str) -> bool:
+    """A copy of another project: ``vendor/``, ``third_party/``, ``pkg/packages/`` ..."""
+    parts = path.lower().split("/")[:-1]
+    if any(p in _VENDOR_DIRS for p in parts):
+        return True
+    return "packages" in parts[1:]  # pkg/packages/urllib3 (not a top-level packages/ dir)
+
+
+def file_category(path: str) -> str:
+    """code, test (tests, docs and examples in code), text (not code) or vendor."""
+    if is_vendored(path):
+        return "vendor"
+    if language_for(path) not in CODE_LANGUAGES:
+        return "text"
+    return "test" if is_secondary(path) else "code"
