@@ -40,6 +40,12 @@ DEFAULT_MIN_SCORE = 0.15
 # other projects further still, unless the query names such a file (then the path lift
 # brings them back). Measured on the dev SWE-bench set (see benchmarks/).
 CATEGORY_FACTORS: dict[str, float] = {"code": 1.0, "test": 0.4, "text": 0.3, "vendor": 0.5}
+# A file the query names keeps its full weight whatever its kind only when named clearly: by
+# its path, its last two path components or a trace frame (path score >= 0.9). A shared file
+# name (the reporter's own `conftest.py`) or a short dotted name (`pytest.skip` ->
+# `bench/skip.py`) says too little to override its kind. Vendored copies keep their factor
+# even then: a trace through one shows where an error passed; the fix goes in the project.
+CLEARLY_NAMED = 0.9
 
 
 def _disambiguate(named: Mapping[str, float]) -> dict[str, float]:
@@ -154,10 +160,11 @@ def rank(
     w = {**DEFAULT_WEIGHTS, **(weights or {})}
     fused, reasons = fuse(cands.lists, w)
     named = _disambiguate(cands.file_scores.get("path", {}))
+    exempt = {p for p, s in named.items() if s >= CLEARLY_NAMED and file_category(p) != "vendor"}
     categories: dict[str, str] = {}
     for cid in fused:
         e = cands.outline.get(cid)
-        if e is None or e.path in named:
+        if e is None or e.path in exempt:
             continue
         cat = categories.get(e.path) or categories.setdefault(e.path, file_category(e.path))
         fused[cid] *= CATEGORY_FACTORS[cat]
@@ -167,7 +174,7 @@ def rank(
     # A test's history ("fix test_x") or topic is weighed like the test itself.
     history, centroid = (
         {
-            path: s * (1.0 if path in named else CATEGORY_FACTORS[file_category(path)])
+            path: s * (1.0 if path in exempt else CATEGORY_FACTORS[file_category(path)])
             for path, s in cands.file_scores.get(signal, {}).items()
         }
         for signal in ("history", "centroid")

@@ -43,6 +43,27 @@ def test_tests_rank_below_code_unless_the_query_names_them():
     assert hits[0].id == 2 and "path" in hits[0].reasons
 
 
+def test_only_a_clearly_named_test_file_outranks_code_and_vendored_code_never_does():
+    outline = {
+        1: _entry(1, "src/app.py", "login"),
+        2: _entry(2, "tests/test_app.py", "test_login"),
+        3: _entry(3, "src/pkg/packages/urllib3/response.py", "stream"),
+        4: _entry(4, "src/other.py", "other"),
+    }
+    lists = {"lexical": [(2, 5.0), (3, 5.0), (1, 4.9), (4, 1.0)]}
+
+    def top(path_scores: dict[str, float]) -> list[int]:
+        hits, _ = rank(Candidates(lists=lists, outline=outline, file_scores={"path": path_scores}))
+        return [h.id for h in hits]
+
+    # By its path (1.0) a test is what the query is about; by a shared file name (0.5: the
+    # reporter's own test_app.py) it is not, and the path lift alone does not beat the code.
+    assert top({"tests/test_app.py": 1.0})[0] == 2
+    assert top({"tests/test_app.py": 0.5})[0] == 1
+    # A trace frame through a vendored copy (1.2) lifts it, but the project's code stays first.
+    assert top({"src/pkg/packages/urllib3/response.py": 1.2, "src/app.py": 1.2})[0] == 1
+
+
 def test_graph_lift_never_beats_a_direct_two_list_match():
     outline = {
         1: _entry(1, "a.py", "target"),
