@@ -71,9 +71,9 @@ def nothing_relevant_staged(args: list[str]) -> bool:
 def main() -> None:
     if nothing_relevant_staged(sys.argv[1:]):
         return
-    from .fastlane import serve_argv  # pack/search answered by a running `agentctx watch`
+    from .fastlane import run_argv  # pack/search: a running `agentctx watch`, else no typer
 
-    code = serve_argv(sys.argv[1:])
+    code = run_argv(sys.argv[1:])
     if code is not None:
         sys.exit(code)
     from .cli import main as cli_main

@@ -89,3 +89,19 @@ def print_line(message: str, hint: str | None = None) -> None:
     if hint:
         line += f" ({hint})"
     print(" ".join(line.split()), file=sys.stderr)
+
+
+def report(exc: BaseException) -> int:
+    """Print the one line the CLI prints for ``exc`` and return its exit code: a library
+    error as itself, Ctrl-C as "interrupted", anything else as an internal error."""
+    if isinstance(exc, AgentctxError):
+        print_line(f"error: {exc.message}", exc.hint)
+        return int(exc.exit_code)
+    if isinstance(exc, KeyboardInterrupt):
+        print_line("interrupted", None)
+        return int(ExitCode.INTERRUPTED)
+    print_line(
+        f"internal error: {type(exc).__name__}: {exc}",
+        "this is a bug; rerun with AGENTCTX_DEBUG=1 for the traceback",
+    )
+    return int(ExitCode.ERROR)

@@ -1,11 +1,13 @@
-"""A fast lane for ``pack`` and ``search`` when ``agentctx watch`` can answer.
+"""A fast lane for ``pack`` and ``search``: a running ``agentctx watch``, else this process.
 
-Loading the CLI (typer, rich, the pipeline) costs ~0.2 s before any work starts; a
-watcher answers a prefetched ``pack --diff`` in ~15 ms. So the executable first tries
-this: it understands the plain forms of the two commands, asks the watcher, and prints
-its answer. Anything it does not understand (``--stats``, ``--profile``, a query from
-stdin or a file, ``--diff REV``, ``--help``, a bad value...), and any watcher that
-cannot answer, returns None: the CLI then runs and does everything as usual.
+Loading the CLI costs ~0.4 s before any work starts (typer builds a pydantic adapter for
+every option); a watcher answers a prefetched ``pack --diff`` in ~15 ms. So the
+executable first tries this: it understands the plain forms of the two commands, asks
+the watcher, and prints its answer; when no watcher answers, it runs the command itself
+(``ops.compute``, what the watcher runs) with the same progress, notes, output, errors
+and exit codes as the CLI. Anything it does not understand (``--stats``, ``--profile``,
+a query from stdin or a file, ``--diff REV``, ``--help``, a bad value, a configuration
+error...) returns None: the CLI then runs and does everything as usual.
 """
 
 from __future__ import annotations
@@ -23,9 +25,9 @@ _PACK_VALUES = {
     "--repo": "repo",
     "-C": "repo",
 }
-_PACK_FLAGS = {"--no-refresh": "no_refresh", "--staged": "staged"}
+_PACK_FLAGS = {"--no-refresh": "no_refresh", "--staged": "staged", "--no-server": "no_server"}
 _SEARCH_VALUES = {"-n": "n", "--min-score": "min_score", "--repo": "repo", "-C": "repo"}
-_SEARCH_FLAGS = {"--no-refresh": "no_refresh", "--json": "as_json"}
+_SEARCH_FLAGS = {"--no-refresh": "no_refresh", "--json": "as_json", "--no-server": "no_server"}
 _FORMATS = ("markdown", "xml", "json")
 
 
@@ -51,7 +53,8 @@ def _parse(
     return out
 
 
-def _request(argv: list[str]) -> tuple[str, dict[str, Any], str | None] | None:
+def _request(argv: list[str]) -> tuple[str, dict[str, Any], dict[str, Any]] | None:
+    """(op, its checked arguments, the options as given) of a plain pack or search."""
     if not argv or argv[0] not in ("pack", "search"):
         return None
     from .client import pack_request, search_args  # socket: only for pack and search
@@ -72,7 +75,7 @@ def _request(argv: list[str]) -> tuple[str, dict[str, Any], str | None] | None:
             if query is None or n <= 0:
                 return None
             args = search_args(query, n=n, min_score=min_score, as_json="as_json" in opts)
-            return "search", args, opts.get("repo")
+            return "search", args, opts
         budget = int(opts.get("budget", 8000))
     except ValueError:
         return None
@@ -84,20 +87,30 @@ def _request(argv: list[str]) -> tuple[str, dict[str, Any], str | None] | None:
     if not (diff or staged) and query is None:
         return None
     op, args = pack_request(query, diff, staged, budget, tokenizer, fmt, min_score)
-    return op, args, opts.get("repo")
+    return op, args, opts
 
 
 def serve_argv(argv: list[str]) -> int | None:
     """Answer ``agentctx ARGV`` through a running watcher: the exit code, or None."""
+    return _answer(argv, direct=False)
+
+
+def run_argv(argv: list[str]) -> int | None:
+    """Answer ``agentctx ARGV`` through a running watcher, else in this process without
+    the CLI: the exit code, or None when the CLI must run."""
+    return _answer(argv, direct=True)
+
+
+def _answer(argv: list[str], *, direct: bool) -> int | None:
     request = _request(argv)
     if request is None:
         return None
-    op, args, repo = request
+    op, args, opts = request
     try:
-        from .client import settings_fingerprint, try_serve
         from .config import load_settings
         from .discover import find_root
 
+        repo = opts.get("repo")
         if repo is not None:
             root = Path(repo)
             if not root.is_dir():
@@ -105,11 +118,46 @@ def serve_argv(argv: list[str]) -> int | None:
         else:
             root = find_root(Path.cwd())
         settings = load_settings(root.resolve())
-        response = try_serve(settings.root, op, args, fingerprint=settings_fingerprint(settings))
     except Exception:  # a configuration error...: the CLI reports it properly
         return None
+    response = None
+    if not opts.get("no_server"):
+        try:
+            from .client import settings_fingerprint, try_serve
+
+            fingerprint = settings_fingerprint(settings)
+            response = try_serve(settings.root, op, args, fingerprint=fingerprint)
+        except Exception:
+            response = None
     if response is None:
-        return None
+        if not direct:
+            return None
+        return _direct(settings, op, args, refresh=not opts.get("no_refresh"))
+    return _print(response)
+
+
+def _direct(settings: Any, op: str, args: dict[str, Any], *, refresh: bool) -> int:
+    """The command in this process, reported as the CLI reports it."""
+    import os
+
+    from .errors import AgentctxError, report
+    from .ops import compute
+    from .progress import RichReporter, err_console
+
+    try:
+        with RichReporter(err_console) as reporter:
+            response = compute(settings, op, args, refresh=refresh, reporter=reporter)
+    except Exception as exc:
+        if os.environ.get("AGENTCTX_DEBUG") and not isinstance(exc, AgentctxError):
+            raise
+        return report(exc)
+    except KeyboardInterrupt as exc:
+        return report(exc)
+    return _print(response)
+
+
+def _print(response: dict[str, Any]) -> int:
+    """Print an answer as the CLI prints it: notes, then the output or the error line."""
     for line in response["stderr"]:
         print(line, file=sys.stderr)
     code = int(response["exit"])

@@ -10,7 +10,6 @@ import json
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
-from xml.sax.saxutils import escape, quoteattr
 
 from .models import Bundle, Hit, PackItem
 
@@ -54,6 +53,8 @@ def header(bundle: Bundle, fmt: str) -> str:
         f"{bundle.below_threshold} below the relevance threshold"
     )
     if fmt == "xml":
+        from xml.sax.saxutils import escape, quoteattr  # (imports ssl: only for xml)
+
         notes = "".join(f"<note>{escape(n)}</note>\n" for n in bundle.notes)
         return (
             f'<context repository={quoteattr(bundle.repo)} budget="{bundle.budget}" '
@@ -72,6 +73,8 @@ def header(bundle: Bundle, fmt: str) -> str:
 
 def file_header(path: str, fmt: str) -> str:
     if fmt == "xml":
+        from xml.sax.saxutils import quoteattr
+
         return f"<file path={quoteattr(path)}>\n"
     return f"\n## {path}\n"
 
@@ -107,6 +110,8 @@ def _title(item: PackItem) -> str:
 def item_block(item: PackItem, fmt: str) -> str:
     """One item as it appears in the bundle (without its file's header)."""
     if fmt == "xml":
+        from xml.sax.saxutils import quoteattr
+
         attrs = (
             f'name={quoteattr(item.symbol)} kind="{item.kind}" '
             f'lines="{item.start_line}-{item.end_line}"'

@@ -50,8 +50,8 @@ from .client import (
     settings_fingerprint,
 )
 from .discover import git_dir
-from .errors import AgentctxError, IndexStateError
-from .render import pack_profile, pack_stdout, render_search, search_profile
+from .errors import IndexStateError
+from .ops import compute
 from .watch import Watcher
 
 BUSY_NOTE = "the index is being updated; answered from the current index"
@@ -350,45 +350,7 @@ class Server:
                 self.watcher.work_lock.release()
 
     def _compute(self, op: str, args: dict[str, Any]) -> dict[str, Any]:
-        from . import pipeline
-
-        settings = self.settings
-        emb = self.watcher.embedder
-        try:
-            if op == "search":
-                found = pipeline.search(
-                    settings,
-                    args["query"],
-                    min_score=args["min_score"],
-                    limit=args["n"],
-                    refresh=False,
-                    embedder=emb,
-                )
-                return _ok(
-                    render_search(
-                        args["query"], found.hits, found.latency_ms, as_json=args["as_json"]
-                    ),
-                    found.notes,
-                    profile=search_profile(found),
-                )
-            if op == "pack_diff":
-                result = pipeline.pack_diff(settings, **args, refresh=False, embedder=emb)
-            else:
-                result = pipeline.pack(settings, **args, refresh=False, embedder=emb)
-        except AgentctxError as exc:
-            return {
-                "ok": True,
-                "stdout": "",
-                "stderr": [],
-                "exit": int(exc.exit_code),
-                "error": {"message": exc.message, "hint": exc.hint},
-            }
-        return _ok(
-            pack_stdout(result, args["fmt"]),
-            result.bundle.notes,
-            stats=result.stats,
-            profile=pack_profile(result, args["budget"]),
-        )
+        return compute(self.settings, op, args, refresh=False, embedder=self.watcher.embedder)
 
     def _key(self, op: str, args: dict[str, Any]) -> Hashable | None:
         """Everything the answer depends on besides code: None means "do not cache"."""
@@ -445,23 +407,6 @@ class Server:
             "socket": self.socket_path,
             "cache": {**self.cache.stats(), "prefetched": self.prefetched},
         }
-
-
-def _ok(
-    stdout: str,
-    notes: Any,
-    *,
-    stats: dict[str, Any] | None = None,
-    profile: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    return {
-        "ok": True,
-        "stdout": stdout,
-        "stderr": [f"agentctx: {n}" for n in notes],
-        "exit": 0,
-        "stats": stats,
-        "profile": profile,
-    }
 
 
 def _diff_digest(root: Path, rev: str | None, staged: bool) -> str:

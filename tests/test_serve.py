@@ -23,14 +23,13 @@ from agentctx.cli import app
 from agentctx.client import read_info, settings_fingerprint, try_serve
 from agentctx.config import load_settings
 from agentctx.embed import get_embedder
-from agentctx.render import render_search
+from agentctx.render import pack_stdout, render_search
 from agentctx.serve import (
     PREFETCH_ARGS,
     ResponseCache,
     Server,
     pack_args,
     pack_diff_args,
-    pack_stdout,
     search_args,
     socket_path_for,
 )
@@ -365,6 +364,85 @@ def test_fast_lane_answers_before_the_cli_loads(
         assert proc.returncode == 0, proc.stderr
         assert proc.stdout == _local_pack(sample_repo)
         assert ctx["server"].cache.stats()["hits"] >= 1
+
+
+_EXECUTABLE = (
+    "import sys\n"
+    "from agentctx.entry import main\n"
+    "try:\n"
+    "    main()\n"
+    "finally:\n"
+    "    print('typer loaded:', 'typer' in sys.modules, file=sys.stderr)\n"
+)
+
+
+def _executable(*argv: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """The `agentctx` executable, reporting whether the CLI (typer) was loaded."""
+    return subprocess.run(
+        [sys.executable, "-c", _EXECUTABLE, *argv],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
+    )
+
+
+def test_with_no_watcher_the_executable_packs_without_loading_the_cli(sample_repo: Path) -> None:
+    """A cold `pack`/`search` skips typer's start-up: same output, notes, errors, codes."""
+    env = {**os.environ, "AGENTCTX_EMBEDDER": "hash"}
+    repo = ["--repo", str(sample_repo)]
+    runner = CliRunner()
+    assert runner.invoke(app, ["index", str(sample_repo), "--embedder", "hash"]).exit_code == 0
+    first = _executable("pack", QUERY, *repo, env=env)
+    assert first.returncode == 0, first.stderr
+    assert "typer loaded: False" in first.stderr
+    assert first.stdout == _local_pack(sample_repo)
+    # An edit: the lane refreshes the index first, as the CLI does.
+    cart = sample_repo / "src" / "shop" / "cart.py"
+    cart.write_text(cart.read_text() + "\n\ndef cart_is_empty(cart):\n    return not cart\n")
+    edited = _executable("pack", "is the cart empty?", *repo, env=env)
+    assert edited.returncode == 0 and "cart_is_empty" in edited.stdout
+    local = runner.invoke(app, ["pack", QUERY, *repo], env={"AGENTCTX_EMBEDDER": "hash"})
+    assert local.exit_code == 0 and local.stdout == _local_pack(sample_repo)
+    for argv in (["--format", "xml"], ["--format", "json", "-b", "900"], ["--no-refresh"]):
+        lane = _executable("pack", QUERY, *repo, *argv, env=env)
+        cli = runner.invoke(app, ["pack", QUERY, *repo, *argv], env={"AGENTCTX_EMBEDDER": "hash"})
+        assert lane.returncode == cli.exit_code == 0, lane.stderr
+        assert "typer loaded: False" in lane.stderr
+        if "json" in argv:  # its statistics hold latencies
+            lane_json, cli_json = json.loads(lane.stdout), json.loads(cli.stdout)
+            assert lane_json["items"] == cli_json["items"] and lane_json["items"]
+        else:
+            assert lane.stdout == cli.stdout
+    found = _executable("search", "cart total", "-n", "3", "--json", *repo, env=env)
+    assert found.returncode == 0 and json.loads(found.stdout)["results"]
+    assert "typer loaded: False" in found.stderr
+    # An error of the library: the CLI's line and exit code, still without the CLI.
+    small = _executable("pack", QUERY, *repo, "-b", "5", env=env)
+    assert small.returncode == 7
+    assert small.stderr.startswith("agentctx: error: budget of 5 tokens")
+    assert "typer loaded: False" in small.stderr
+    # What the lane does not understand goes to the CLI, which reports it.
+    for argv in (["--stats"], ["--format", "yaml"]):
+        other = _executable("pack", QUERY, *repo, *argv, env=env)
+        assert "typer loaded: True" in other.stderr, argv
+    assert _executable("pack", QUERY, *repo, "--stats", env=env).returncode == 0
+    assert _executable("pack", QUERY, *repo, "--format", "yaml", env=env).returncode == 2
+
+
+def test_no_server_skips_a_running_watcher_in_the_lane(
+    sample_repo: Path, hash_env: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from agentctx.fastlane import run_argv
+
+    repo = ["--repo", str(sample_repo)]
+    with serving(sample_repo) as ctx:
+        misses = ctx["server"].cache.stats()["misses"]
+        assert run_argv(["pack", QUERY, *repo, "--no-server", "--no-refresh"]) == 0
+        assert capsys.readouterr().out == _local_pack(sample_repo)
+        assert ctx["server"].cache.stats()["misses"] == misses  # answered here
+        assert run_argv(["pack", QUERY, *repo]) == 0
+        assert ctx["server"].cache.stats()["misses"] == misses + 1  # by the watcher
 
 
 def test_a_commit_refreshes_the_prefetched_diff(sample_repo: Path) -> None:

@@ -6,14 +6,17 @@ import functools
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, ClassVar, TypeVar
+from typing import Any, TypeVar
 
 import typer
-from rich.console import Console
 
-from ..errors import AgentctxError, ExitCode, NotFoundError, print_line
+from ..errors import AgentctxError, NotFoundError, report
 
-err_console = Console(stderr=True, highlight=False, soft_wrap=True)  # a note stays one line
+# Shared with the executable's direct lane, which runs without typer.
+from ..progress import RichReporter as RichReporter
+from ..progress import err_console as err_console
+from ..progress import make_progress as make_progress
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -27,22 +30,14 @@ def handle_errors(func: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
-        except AgentctxError as exc:
-            print_line(f"error: {exc.message}", exc.hint)
-            raise typer.Exit(int(exc.exit_code)) from None
-        except KeyboardInterrupt:
-            print_line("interrupted", None)
-            raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
         except (typer.Exit, typer.Abort, SystemExit):
             raise
         except Exception as exc:
-            if os.environ.get("AGENTCTX_DEBUG"):
+            if os.environ.get("AGENTCTX_DEBUG") and not isinstance(exc, AgentctxError):
                 raise
-            print_line(
-                f"internal error: {type(exc).__name__}: {exc}",
-                "this is a bug; rerun with AGENTCTX_DEBUG=1 for the traceback",
-            )
-            raise typer.Exit(int(ExitCode.ERROR)) from None
+            raise typer.Exit(report(exc)) from None
+        except KeyboardInterrupt as exc:
+            raise typer.Exit(report(exc)) from None
 
     return wrapper  # type: ignore[return-value]
 
@@ -58,69 +53,6 @@ def resolve_root(path: Path | None) -> Path:
     if not path.is_dir():
         raise NotFoundError(f"not a directory: {path}", hint="pass the repository root")
     return path.resolve()
-
-
-def make_progress(console: Console, *, enabled: bool = True) -> Any:
-    """The one progress-bar layout of every command (silent when not a terminal)."""
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        SpinnerColumn,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
-    return Progress(
-        SpinnerColumn(),
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("eta"),
-        TimeRemainingColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-        disable=not (enabled and console.is_terminal),
-    )
-
-
-class RichReporter:
-    """Pipeline progress as a Rich progress bar on stderr (silent when not a terminal)."""
-
-    _LABELS: ClassVar[dict[str, str]] = {
-        "discover": "Scanning files",
-        "parse": "Parsing",
-        "store": "Writing index",
-        "embed": "Embedding symbols",
-        "load model": "Loading the embedding model",
-    }
-
-    def __init__(self, console: Console, enabled: bool = True) -> None:
-        self.console = console
-        self.enabled = enabled and console.is_terminal
-        self._progress = make_progress(console, enabled=self.enabled)
-        self._task: Any = None
-
-    def __enter__(self) -> RichReporter:
-        self._progress.__enter__()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._progress.__exit__(None, None, None)
-
-    def stage(self, name: str, total: int | None = None) -> None:
-        if self._task is not None:
-            self._progress.remove_task(self._task)
-        self._task = self._progress.add_task(self._LABELS.get(name, name), total=total)
-
-    def advance(self, n: int = 1) -> None:
-        if self._task is not None:
-            self._progress.advance(self._task, n)
-
-    def notice(self, message: str) -> None:
-        self.console.print(f"agentctx: {message}", markup=False, highlight=False, soft_wrap=True)
 
 
 def human_seconds(seconds: float) -> str:
