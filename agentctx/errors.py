@@ -6,6 +6,7 @@ named here so scripts can rely on them (documented in the README).
 
 from __future__ import annotations
 
+import os
 import sys
 from enum import IntEnum
 
@@ -22,6 +23,7 @@ class ExitCode(IntEnum):
     REGRESSION = 8  # bench compare found a quality or latency regression
     NOT_A_REPOSITORY = 9  # a git work tree is needed (hook, index --staged) and there is none
     INTERRUPTED = 130
+    PIPE_CLOSED = 141  # the reader of stdout went away (`| head`): 128 + SIGPIPE, silently
 
 
 class AgentctxError(Exception):
@@ -105,3 +107,17 @@ def report(exc: BaseException) -> int:
         "this is a bug; rerun with AGENTCTX_DEBUG=1 for the traceback",
     )
     return int(ExitCode.ERROR)
+
+
+def write_stdout(text: str) -> None:
+    """Write the product to stdout. A reader that went away (`agentctx pack ... | head`)
+    ends the run quietly with ``PIPE_CLOSED``, as a process killed by SIGPIPE would."""
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # Python flushes stdout again at exit: point it somewhere that cannot fail.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        raise SystemExit(int(ExitCode.PIPE_CLOSED)) from None

@@ -168,6 +168,7 @@ def _print(response: dict[str, Any]) -> int:
         error = error if isinstance(error, dict) else {}
         print_line(f"error: {error.get('message') or 'the watcher failed'}", error.get("hint"))
         return code
-    sys.stdout.write(response["stdout"])
-    sys.stdout.flush()
+    from .errors import write_stdout
+
+    write_stdout(response["stdout"])
     return 0

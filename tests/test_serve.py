@@ -430,6 +430,24 @@ def test_with_no_watcher_the_executable_packs_without_loading_the_cli(sample_rep
     assert _executable("pack", QUERY, *repo, "--format", "yaml", env=env).returncode == 2
 
 
+def test_a_reader_that_goes_away_ends_pack_quietly(sample_repo: Path) -> None:
+    """`agentctx pack ... | head`: exit 141 (as if killed by SIGPIPE), nothing on stderr."""
+    env = {**os.environ, "AGENTCTX_EMBEDDER": "hash"}
+    assert CliRunner().invoke(app, ["index", str(sample_repo), "--embedder", "hash"]).exit_code == 0
+    for extra in ([], ["--stats"]):  # the direct lane, the CLI
+        proc = subprocess.Popen(
+            [sys.executable, "-c", _EXECUTABLE, "pack", QUERY, "--repo", str(sample_repo), *extra],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+        )
+        assert proc.stdout is not None and proc.stderr is not None
+        proc.stdout.close()  # the reader is gone before anything is written
+        err = proc.stderr.read().decode()
+        assert proc.wait() == 141, err
+        assert err.splitlines() == [f"typer loaded: {bool(extra)}"], err
+
+
 def test_no_server_skips_a_running_watcher_in_the_lane(
     sample_repo: Path, hash_env: None, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -8,10 +8,9 @@ When no watcher can answer, ``answer`` returns False and the command runs locall
 from __future__ import annotations
 
 import json
-import sys
 from typing import Any
 
-from ..errors import AgentctxError, ExitCode
+from ..errors import AgentctxError, ExitCode, write_stdout
 from ._common import err_console
 
 
@@ -42,8 +41,7 @@ def answer(
         message = error.get("message") if isinstance(error, dict) else None
         hint = error.get("hint") if isinstance(error, dict) else None
         raise ServedError(str(message or "the watcher failed"), hint, response["exit"])
-    sys.stdout.write(response["stdout"])
-    sys.stdout.flush()
+    write_stdout(response["stdout"])
     if stats and isinstance(response.get("stats"), dict):
         err_console.print_json(json.dumps(response["stats"]))
     prof = response.get("profile")

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from ..errors import NotFoundError, UsageError
+from ..errors import NotFoundError, UsageError, write_stdout
 from ._common import err_console, handle_errors, resolve_root
 
 RepoOpt = Annotated[
@@ -150,8 +150,7 @@ def pack_command(
             result = pack(settings, text, **common)
     for note in result.bundle.notes:
         err_console.print(f"agentctx: {note}", markup=False, highlight=False)
-    sys.stdout.write(pack_stdout(result, fmt))
-    sys.stdout.flush()
+    write_stdout(pack_stdout(result, fmt))
     if stats:
         err_console.print_json(json.dumps(result.stats))
     if profile:
@@ -196,5 +195,4 @@ def search_command(
     if profile:
         print_profile(search_profile(result))
 
-    sys.stdout.write(render_search(text, result.hits, result.latency_ms, as_json=as_json))
-    sys.stdout.flush()
+    write_stdout(render_search(text, result.hits, result.latency_ms, as_json=as_json))
