@@ -417,6 +417,15 @@ def test_with_no_watcher_the_executable_packs_without_loading_the_cli(sample_rep
     found = _executable("search", "cart total", "-n", "3", "--json", *repo, env=env)
     assert found.returncode == 0 and json.loads(found.stdout)["results"]
     assert "typer loaded: False" in found.stderr
+    # Progress notices (here: a damaged index rebuilt by the refresh) are the CLI's lines.
+    db = sample_repo / ".agentctx" / "index.db"
+    db.write_bytes(b"not a database")
+    rebuilt = _executable("pack", QUERY, *repo, env=env)
+    db.write_bytes(b"not a database")
+    cli = runner.invoke(app, ["pack", QUERY, *repo], env={"AGENTCTX_EMBEDDER": "hash"})
+    assert rebuilt.returncode == cli.exit_code == 0, rebuilt.stderr
+    notices = [line for line in rebuilt.stderr.splitlines() if "corrupt" in line]
+    assert notices and notices == [line for line in cli.stderr.splitlines() if "corrupt" in line]
     # An error of the library: the CLI's line and exit code, still without the CLI.
     small = _executable("pack", QUERY, *repo, "-b", "5", env=env)
     assert small.returncode == 7
@@ -428,6 +437,37 @@ def test_with_no_watcher_the_executable_packs_without_loading_the_cli(sample_rep
         assert "typer loaded: True" in other.stderr, argv
     assert _executable("pack", QUERY, *repo, "--stats", env=env).returncode == 0
     assert _executable("pack", QUERY, *repo, "--format", "yaml", env=env).returncode == 2
+
+
+def test_on_a_terminal_the_lane_shows_the_clis_progress(sample_repo: Path) -> None:
+    """stderr a terminal: the lane uses the CLI's Rich progress (and so loads rich)."""
+    import pty
+
+    env = {**os.environ, "AGENTCTX_EMBEDDER": "hash"}
+    assert CliRunner().invoke(app, ["index", str(sample_repo), "--embedder", "hash"]).exit_code == 0
+    code = _EXECUTABLE.replace(
+        "'typer' in sys.modules", "'typer' in sys.modules, 'rich' in sys.modules"
+    )
+    master, slave = pty.openpty()
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-c", code, "pack", QUERY, "--repo", str(sample_repo)],
+            stdout=subprocess.PIPE,
+            stderr=slave,
+            env=env,
+            check=False,
+        )
+        os.close(slave)
+        err = b""
+        with contextlib.suppress(OSError):
+            while chunk := os.read(master, 65536):
+                err += chunk
+    finally:
+        os.close(master)
+    assert proc.returncode == 0, err
+    assert b"typer loaded: False True" in err and b"## src/shop/" in proc.stdout
+    piped = _executable("pack", QUERY, "--repo", str(sample_repo), env=env)
+    assert piped.returncode == 0 and piped.stdout.encode() == proc.stdout
 
 
 def test_a_reader_that_goes_away_ends_pack_quietly(sample_repo: Path) -> None:
