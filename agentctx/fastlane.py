@@ -1,6 +1,6 @@
 """A fast lane for ``pack`` and ``search``: a running ``agentctx watch``, else this process.
 
-Loading the CLI costs ~0.4 s before any work starts (typer builds a pydantic adapter for
+Loading the CLI costs ~0.2 s before any work starts (typer builds a pydantic adapter for
 every option); a watcher answers a prefetched ``pack --diff`` in ~15 ms. So the
 executable first tries this: it understands the plain forms of the two commands, asks
 the watcher, and prints its answer; when no watcher answers, it runs the command itself

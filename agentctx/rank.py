@@ -37,8 +37,9 @@ DEFAULT_WEIGHTS: dict[str, float] = {
 DEFAULT_MIN_SCORE = 0.15
 # Bug reports and questions are about the code itself: tests, docs and examples rank
 # below it, other text files (docs, configuration, changelogs) and vendored copies of
-# other projects further still, unless the query names such a file (then the path lift
-# brings them back). Measured on the dev SWE-bench set (see benchmarks/).
+# other projects further still, unless the query names such a file clearly (see
+# CLEARLY_NAMED; the path lift applies either way). Measured on the dev SWE-bench set
+# (see benchmarks/).
 CATEGORY_FACTORS: dict[str, float] = {"code": 1.0, "test": 0.4, "text": 0.3, "vendor": 0.5}
 # A file the query names keeps its full weight whatever its kind only when named clearly: by
 # its path, its last two path components or a trace frame (path score >= 0.9). A shared file

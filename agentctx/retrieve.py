@@ -201,7 +201,9 @@ def option_candidates(
             rf"(?<![\w-]){re.escape(option)}(?![\w-])"
             + (rf"|[\"']{re.escape(name)}[\"']" if hyphenated else "")
         )
-        rows = store.phrase_chunks(list(terms(name)), name if hyphenated else option)
+        rows = store.phrase_chunks(list(terms(name)), name if hyphenated else option, limit=500)
+        if len(rows) >= 500:
+            continue  # everywhere (and the code among them may be cut off)
         ids = [
             cid
             for cid, path, text in rows
