@@ -35,7 +35,7 @@ def scan_args(
                     return None
                 value = args[i]
             opts[values[name]] = value
-        elif arg.startswith("-"):
+        elif arg.startswith("-") and arg != "-":  # "-" alone is a positional (stdin)
             return None
         else:
             positionals.append(arg)

@@ -2,12 +2,14 @@
 
 Loading the CLI costs ~0.2 s before any work starts (typer builds a pydantic adapter for
 every option); a watcher answers a prefetched ``pack --diff`` in ~15 ms. So the
-executable first tries this: it understands the plain forms of the two commands, asks
-the watcher, and prints its answer; when no watcher answers, it runs the command itself
-(``ops.compute``, what the watcher runs) with the same progress, notes, output, errors
-and exit codes as the CLI. Anything it does not understand (``--stats``, ``--profile``,
-a query from stdin or a file, ``--diff REV``, ``--help``, a bad value, a configuration
-error...) returns None: the CLI then runs and does everything as usual.
+executable first tries this: it understands the usual forms of the two commands (a
+query, ``-`` for stdin or ``-f FILE``, ``--diff``/``--staged``, the budget, format,
+tokenizer, threshold, ``--stats``, ``--profile``, ``--no-refresh``, ``--no-server``,
+``-C``), asks the watcher, and prints its answer; when no watcher answers, it runs the
+command itself (``ops.compute``, what the watcher runs) with the same progress, notes,
+output, errors and exit codes as the CLI. Anything else (``--diff REV``, ``--help``, a
+bad value, a configuration error...) returns None before stdin is read: the CLI then
+runs and does everything as usual.
 """
 
 from __future__ import annotations
@@ -24,10 +26,23 @@ _PACK_VALUES = {
     "--min-score": "min_score",
     "--repo": "repo",
     "-C": "repo",
+    "--query-file": "query_file",
+    "-f": "query_file",
 }
-_PACK_FLAGS = {"--no-refresh": "no_refresh", "--staged": "staged", "--no-server": "no_server"}
+_PACK_FLAGS = {
+    "--no-refresh": "no_refresh",
+    "--staged": "staged",
+    "--no-server": "no_server",
+    "--stats": "stats",
+    "--profile": "profile",
+}
 _SEARCH_VALUES = {"-n": "n", "--min-score": "min_score", "--repo": "repo", "-C": "repo"}
-_SEARCH_FLAGS = {"--no-refresh": "no_refresh", "--json": "as_json", "--no-server": "no_server"}
+_SEARCH_FLAGS = {
+    "--no-refresh": "no_refresh",
+    "--json": "as_json",
+    "--no-server": "no_server",
+    "--profile": "profile",
+}
 _FORMATS = ("markdown", "xml", "json")
 
 
@@ -53,41 +68,62 @@ def _parse(
     return out
 
 
-def _request(argv: list[str]) -> tuple[str, dict[str, Any], dict[str, Any]] | None:
-    """(op, its checked arguments, the options as given) of a plain pack or search."""
+def _request(argv: list[str]) -> dict[str, Any] | None:
+    """The checked options of a plain ``pack`` or ``search`` (the query not read yet:
+    it may come from stdin, which only the one that answers may consume)."""
     if not argv or argv[0] not in ("pack", "search"):
         return None
-    from .client import pack_request, search_args  # socket: only for pack and search
-
-    if argv[0] == "pack":
+    command = argv[0]
+    if command == "pack":
         opts = _parse(argv[1:], _PACK_VALUES, _PACK_FLAGS, diff=True)
     else:
         opts = _parse(argv[1:], _SEARCH_VALUES, _SEARCH_FLAGS)
     if opts is None:
         return None
-    query = opts.get("query")
-    if query is not None and (query == "-" or not query.strip()):
-        return None
+    query, query_file = opts.get("query"), opts.get("query_file")
+    if query is not None and query != "-" and not query.strip():
+        return None  # the CLI says it is empty
+    if query is not None and query_file is not None:
+        return None  # the CLI says: one or the other
     try:
-        min_score = None if "min_score" not in opts else float(opts["min_score"])
-        if argv[0] == "search":
-            n = int(opts.get("n", 20))
-            if query is None or n <= 0:
+        opts["min_score"] = None if "min_score" not in opts else float(opts["min_score"])
+        if command == "search":
+            opts["n"] = int(opts.get("n", 20))
+            if query is None or opts["n"] <= 0:
                 return None
-            args = search_args(query, n=n, min_score=min_score, as_json="as_json" in opts)
-            return "search", args, opts
-        budget = int(opts.get("budget", 8000))
+            return {**opts, "command": command}
+        opts["budget"] = int(opts.get("budget", 8000))
     except ValueError:
         return None
-    fmt = opts.get("fmt", "markdown")
-    tokenizer = opts.get("tokenizer", "cl100k_base")
+    opts.setdefault("fmt", "markdown")
+    opts.setdefault("tokenizer", "cl100k_base")
     diff, staged = opts.get("diff"), bool(opts.get("staged"))
-    if budget <= 0 or fmt not in _FORMATS or (diff and staged):
+    if opts["budget"] <= 0 or opts["fmt"] not in _FORMATS or (diff and staged):
         return None
-    if not (diff or staged) and query is None:
+    if not (diff or staged) and query is None and query_file is None:
         return None
-    op, args = pack_request(query, diff, staged, budget, tokenizer, fmt, min_score)
-    return op, args, opts
+    return {**opts, "command": command}
+
+
+def _op(opts: dict[str, Any], text: str | None) -> tuple[str, dict[str, Any]]:
+    """The request (op, checked arguments) for the query ``text``."""
+    from .client import pack_request, search_args  # socket: only for pack and search
+
+    if opts["command"] == "search":
+        assert text is not None
+        args = search_args(
+            text, n=opts["n"], min_score=opts["min_score"], as_json="as_json" in opts
+        )
+        return "search", args
+    return pack_request(
+        text,
+        opts.get("diff"),
+        bool(opts.get("staged")),
+        opts["budget"],
+        opts["tokenizer"],
+        opts["fmt"],
+        opts["min_score"],
+    )
 
 
 def serve_argv(argv: list[str]) -> int | None:
@@ -102,10 +138,9 @@ def run_argv(argv: list[str]) -> int | None:
 
 
 def _answer(argv: list[str], *, direct: bool) -> int | None:
-    request = _request(argv)
-    if request is None:
+    opts = _request(argv)
+    if opts is None:
         return None
-    op, args, opts = request
     try:
         from .config import load_settings
         from .discover import find_root
@@ -120,6 +155,19 @@ def _answer(argv: list[str], *, direct: bool) -> int | None:
         settings = load_settings(root.resolve())
     except Exception:  # a configuration error...: the CLI reports it properly
         return None
+    if not direct and (opts.get("query") == "-" or opts.get("query_file") is not None):
+        return None  # stdin is read once: by whoever can also answer without the watcher
+    text = opts.get("query")
+    if text == "-" or opts.get("query_file") is not None:
+        from .errors import report
+        from .ops import read_query
+
+        try:  # from here on this lane answers, errors included
+            text = read_query(text, None if text == "-" else Path(opts["query_file"]))
+        except (Exception, KeyboardInterrupt) as exc:
+            return report(exc)
+    op, args = _op(opts, text)
+    shown = {"stats": "stats" in opts, "profile": "profile" in opts}
     response = None
     if not opts.get("no_server"):
         try:
@@ -132,11 +180,13 @@ def _answer(argv: list[str], *, direct: bool) -> int | None:
     if response is None:
         if not direct:
             return None
-        return _direct(settings, op, args, refresh=not opts.get("no_refresh"))
-    return _print(response)
+        return _direct(settings, op, args, refresh="no_refresh" not in opts, **shown)
+    return _print(response, **shown)
 
 
-def _direct(settings: Any, op: str, args: dict[str, Any], *, refresh: bool) -> int:
+def _direct(
+    settings: Any, op: str, args: dict[str, Any], *, refresh: bool, stats: bool, profile: bool
+) -> int:
     """The command in this process, reported as the CLI reports it."""
     import os
 
@@ -152,7 +202,7 @@ def _direct(settings: Any, op: str, args: dict[str, Any], *, refresh: bool) -> i
         return report(exc)
     except KeyboardInterrupt as exc:
         return report(exc)
-    return _print(response)
+    return _print(response, stats=stats, profile=profile)
 
 
 class _Lines:
@@ -184,8 +234,9 @@ def _reporter() -> Any:
     return _Lines()
 
 
-def _print(response: dict[str, Any]) -> int:
-    """Print an answer as the CLI prints it: notes, then the output or the error line."""
+def _print(response: dict[str, Any], *, stats: bool = False, profile: bool = False) -> int:
+    """Print an answer as the CLI prints it: notes, the output or the error line, then
+    ``--stats`` and ``--profile`` on stderr."""
     for line in response["stderr"]:
         print(line, file=sys.stderr)
     code = int(response["exit"])
@@ -199,4 +250,14 @@ def _print(response: dict[str, Any]) -> int:
     from .errors import write_stdout
 
     write_stdout(response["stdout"])
+    if stats and isinstance(response.get("stats"), dict):
+        import json
+
+        from .progress import err_console
+
+        err_console.print_json(json.dumps(response["stats"]))
+    if profile and isinstance(response.get("profile"), dict):
+        from .progress import print_profile
+
+        print_profile(response["profile"])
     return 0

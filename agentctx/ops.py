@@ -8,9 +8,11 @@ code and, for an error, its message and hint.
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import AgentctxError
+from .errors import AgentctxError, NotFoundError, UsageError
 
 if TYPE_CHECKING:
     from .config import Settings
@@ -83,3 +85,25 @@ def answer(
         "stats": stats,
         "profile": profile,
     }
+
+
+def read_query(query: str | None, query_file: Path | None) -> str:
+    """The query from the argument, stdin (``-``) or a file; never empty."""
+    if query_file is not None:
+        if query is not None:
+            raise UsageError("give the query either as an argument or with --query-file")
+        try:
+            text = query_file.read_text(encoding="utf-8", errors="replace")
+        except FileNotFoundError:
+            raise NotFoundError(f"no such query file: {query_file}") from None
+        except OSError as exc:
+            raise NotFoundError(f"cannot read {query_file}: {exc.strerror}") from None
+    elif query == "-":
+        text = sys.stdin.read()
+    elif query is None:
+        raise UsageError("missing query", hint='agentctx pack "how are retries configured?"')
+    else:
+        text = query
+    if not text.strip():
+        raise UsageError("the query is empty")
+    return text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from rich.console import Console
@@ -70,3 +71,20 @@ class RichReporter:
 
     def notice(self, message: str) -> None:
         self.console.print(f"agentctx: {message}", markup=False, highlight=False, soft_wrap=True)
+
+
+def print_profile(profile: Mapping[str, Any]) -> None:
+    """A ``render.pack_profile``/``search_profile``: per-stage milliseconds and a few
+    counts, on stderr (stdout stays the product)."""
+    from rich.table import Table
+
+    latency_ms = profile.get("latency_ms") or {}
+    table = Table(title=str(profile.get("title", "profile")), show_edge=False)
+    table.add_column("stage")
+    table.add_column("ms", justify="right")
+    for stage, ms in latency_ms.items():
+        table.add_row(stage, f"{ms:.1f}")
+    table.add_row("total", f"{sum(latency_ms.values()):.1f}", style="bold")
+    err_console.print(table)
+    counts = profile.get("counts", [])
+    err_console.print("; ".join(f"{k}: {v}" for k, v in counts), markup=False)

@@ -22,6 +22,7 @@ def test_scan_args_plain_forms_only():
     assert scan_args(["q", "-b"], VALUES, FLAGS) is None  # value missing
     assert scan_args(["q", "--stats"], VALUES, FLAGS) is None  # unknown: the CLI's
     assert scan_args(["--json=1"], VALUES, FLAGS) is None  # a flag takes no value
+    assert scan_args(["-", "--json"], VALUES, FLAGS) == ({"as_json": True}, ["-"])  # stdin
 
 
 def test_each_lane_on_top_of_it(tmp_path: Path):

@@ -344,8 +344,8 @@ def test_fast_lane_answers_before_the_cli_loads(
         assert capsys.readouterr().err.startswith("agentctx: error: budget of 5 tokens")
         misses = ctx["server"].cache.stats()["misses"]
         for argv in (
-            ["pack", QUERY, *repo, "--stats"],  # printed by the CLI
-            ["pack", "-", *repo],  # stdin
+            ["pack", "-", *repo],  # stdin: read by whoever answers without the watcher too
+            ["pack", QUERY, "-f", "q.md", *repo],  # both: the CLI says which to give
             ["pack", "--diff", "main", *repo],  # a revision or a query: git decides
             ["pack", QUERY, "--format", "yaml", *repo],  # the CLI reports it
             ["pack", *repo],  # no query
@@ -376,7 +376,9 @@ _EXECUTABLE = (
 )
 
 
-def _executable(*argv: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+def _executable(
+    *argv: str, env: dict[str, str], stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
     """The `agentctx` executable, reporting whether the CLI (typer) was loaded."""
     return subprocess.run(
         [sys.executable, "-c", _EXECUTABLE, *argv],
@@ -384,10 +386,13 @@ def _executable(*argv: str, env: dict[str, str]) -> subprocess.CompletedProcess[
         text=True,
         check=False,
         env=env,
+        input=stdin if stdin is not None else "",
     )
 
 
-def test_with_no_watcher_the_executable_packs_without_loading_the_cli(sample_repo: Path) -> None:
+def test_with_no_watcher_the_executable_packs_without_loading_the_cli(
+    sample_repo: Path, tmp_path: Path
+) -> None:
     """A cold `pack`/`search` skips typer's start-up: same output, notes, errors, codes."""
     env = {**os.environ, "AGENTCTX_EMBEDDER": "hash"}
     repo = ["--repo", str(sample_repo)]
@@ -431,12 +436,32 @@ def test_with_no_watcher_the_executable_packs_without_loading_the_cli(sample_rep
     assert small.returncode == 7
     assert small.stderr.startswith("agentctx: error: budget of 5 tokens")
     assert "typer loaded: False" in small.stderr
+    # --stats and --profile: the CLI's JSON and table on stderr.
+    lane = _executable("pack", QUERY, *repo, "--stats", env=env)
+    cli = runner.invoke(app, ["pack", QUERY, *repo, "--stats"], env={"AGENTCTX_EMBEDDER": "hash"})
+    assert lane.returncode == cli.exit_code == 0 and "typer loaded: False" in lane.stderr
+    lane_stats = json.loads(lane.stderr[: lane.stderr.rindex("typer loaded")])
+    assert lane_stats["items"] == json.loads(cli.stderr)["items"] and lane.stdout == cli.stdout
+    profiled = _executable("pack", QUERY, *repo, "--profile", env=env)
+    assert profiled.returncode == 0 and "pack profile" in profiled.stderr
+    # The query from stdin or a file, as the CLI reads it.
+    plain = _executable("pack", QUERY, *repo, env=env).stdout
+    for argv, stdin in ((["-"], QUERY), (["-f", str(tmp_path / "q.md")], None)):
+        (tmp_path / "q.md").write_text(QUERY)
+        lane = _executable("pack", *argv, *repo, env=env, stdin=stdin)
+        assert lane.returncode == 0 and "typer loaded: False" in lane.stderr, lane.stderr
+        assert lane.stdout == plain
+    empty = _executable("pack", "-", *repo, env=env, stdin="  \n")
+    missing = _executable("pack", "-f", str(tmp_path / "none.md"), *repo, env=env)
+    for proc, code, line in (
+        (empty, 2, "agentctx: error: the query is empty"),
+        (missing, 3, "agentctx: error: no such query file"),
+    ):
+        assert proc.returncode == code and proc.stderr.startswith(line), proc.stderr
+        assert "typer loaded: False" in proc.stderr
     # What the lane does not understand goes to the CLI, which reports it.
-    for argv in (["--stats"], ["--format", "yaml"]):
-        other = _executable("pack", QUERY, *repo, *argv, env=env)
-        assert "typer loaded: True" in other.stderr, argv
-    assert _executable("pack", QUERY, *repo, "--stats", env=env).returncode == 0
-    assert _executable("pack", QUERY, *repo, "--format", "yaml", env=env).returncode == 2
+    other = _executable("pack", QUERY, *repo, "--format", "yaml", env=env)
+    assert other.returncode == 2 and "typer loaded: True" in other.stderr
 
 
 def test_on_a_terminal_the_lane_shows_the_clis_progress(sample_repo: Path) -> None:
@@ -474,9 +499,10 @@ def test_a_reader_that_goes_away_ends_pack_quietly(sample_repo: Path) -> None:
     """`agentctx pack ... | head`: exit 141 (as if killed by SIGPIPE), nothing on stderr."""
     env = {**os.environ, "AGENTCTX_EMBEDDER": "hash"}
     assert CliRunner().invoke(app, ["index", str(sample_repo), "--embedder", "hash"]).exit_code == 0
-    for extra in ([], ["--stats"]):  # the direct lane, the CLI
+    cli = _EXECUTABLE.replace("from agentctx.entry import main", "from agentctx.cli import main")
+    for code in (_EXECUTABLE, cli):  # the direct lane, the CLI
         proc = subprocess.Popen(
-            [sys.executable, "-c", _EXECUTABLE, "pack", QUERY, "--repo", str(sample_repo), *extra],
+            [sys.executable, "-c", code, "pack", QUERY, "--repo", str(sample_repo)],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             env=env,
@@ -485,7 +511,7 @@ def test_a_reader_that_goes_away_ends_pack_quietly(sample_repo: Path) -> None:
         proc.stdout.close()  # the reader is gone before anything is written
         err = proc.stderr.read().decode()
         assert proc.wait() == 141, err
-        assert err.splitlines() == [f"typer loaded: {bool(extra)}"], err
+        assert err.splitlines() == [f"typer loaded: {code == cli}"], err
 
 
 def test_no_server_skips_a_running_watcher_in_the_lane(

@@ -46,7 +46,7 @@ def answer(
         err_console.print_json(json.dumps(response["stats"]))
     prof = response.get("profile")
     if profile and isinstance(prof, dict):
-        from .pack import print_profile
+        from ..progress import print_profile
 
         print_profile(prof)
     return True

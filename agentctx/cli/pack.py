@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-import sys
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from ..errors import NotFoundError, UsageError, write_stdout
+from ..errors import UsageError, write_stdout
+from ..ops import read_query
+from ..progress import print_profile
 from ._common import err_console, handle_errors, resolve_root
 
 RepoOpt = Annotated[
@@ -31,45 +31,6 @@ MinScoreOpt = Annotated[
     float | None,
     typer.Option(help="Relevance threshold, relative to the best hit (default 0.15)."),
 ]
-
-
-def read_query(query: str | None, query_file: Path | None) -> str:
-    """The query from the argument, stdin (``-``) or a file; never empty."""
-    if query_file is not None:
-        if query is not None:
-            raise UsageError("give the query either as an argument or with --query-file")
-        try:
-            text = query_file.read_text(encoding="utf-8", errors="replace")
-        except FileNotFoundError:
-            raise NotFoundError(f"no such query file: {query_file}") from None
-        except OSError as exc:
-            raise NotFoundError(f"cannot read {query_file}: {exc.strerror}") from None
-    elif query == "-":
-        text = sys.stdin.read()
-    elif query is None:
-        raise UsageError("missing query", hint='agentctx pack "how are retries configured?"')
-    else:
-        text = query
-    if not text.strip():
-        raise UsageError("the query is empty")
-    return text
-
-
-def print_profile(profile: Mapping[str, Any]) -> None:
-    """A ``render.pack_profile``/``search_profile``: per-stage milliseconds and a few
-    counts, on stderr (stdout stays the product)."""
-    from rich.table import Table
-
-    latency_ms = profile.get("latency_ms") or {}
-    table = Table(title=str(profile.get("title", "profile")), show_edge=False)
-    table.add_column("stage")
-    table.add_column("ms", justify="right")
-    for stage, ms in latency_ms.items():
-        table.add_row(stage, f"{ms:.1f}")
-    table.add_row("total", f"{sum(latency_ms.values()):.1f}", style="bold")
-    err_console.print(table)
-    counts = profile.get("counts", [])
-    err_console.print("; ".join(f"{k}: {v}" for k, v in counts), markup=False)
 
 
 @handle_errors
