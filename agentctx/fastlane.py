@@ -7,9 +7,9 @@ query, ``-`` for stdin or ``-f FILE``, ``--diff``/``--staged``, the budget, form
 tokenizer, threshold, ``--stats``, ``--profile``, ``--no-refresh``, ``--no-server``,
 ``-C``), asks the watcher, and prints its answer; when no watcher answers, it runs the
 command itself (``ops.compute``, what the watcher runs) with the same progress, notes,
-output, errors and exit codes as the CLI. Anything else (``--diff REV``, ``--help``, a
-bad value, a configuration error...) returns None before stdin is read: the CLI then
-runs and does everything as usual.
+output, errors and exit codes as the CLI. Anything else (``--help``, a bad value, a
+configuration error...) returns None before stdin is read: the CLI then runs and does
+everything as usual.
 """
 
 from __future__ import annotations
@@ -50,19 +50,15 @@ def _parse(
     args: list[str], values: dict[str, str], flags: dict[str, str], *, diff: bool = False
 ) -> dict[str, Any] | None:
     """Options and at most one positional query; None for anything unusual."""
-    from .argscan import scan_args
+    from .argscan import optional_diff_rev, scan_args
 
-    if diff:  # `--diff` alone means HEAD; `--diff WORD` is a revision or the query:
-        for i, arg in enumerate(args):  # the CLI asks git which
-            if arg == "--diff" and i + 1 < len(args) and not args[i + 1].startswith("-"):
-                return None
-        flags = {**flags, "--diff": "diff"}
+    if diff:  # `--diff [REV]`: git tells a revision from the query, as for the CLI
+        args = optional_diff_rev(["pack", *args])[1:]
+        values = {**values, "--diff": "diff"}
     scanned = scan_args(args, values, flags)
     if scanned is None or len(scanned[1]) > 1:
         return None
     out: dict[str, Any] = dict(scanned[0])
-    if out.get("diff"):
-        out["diff"] = "HEAD"
     if scanned[1]:
         out["query"] = scanned[1][0]
     return out

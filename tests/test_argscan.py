@@ -27,7 +27,8 @@ def test_scan_args_plain_forms_only():
 
 def test_each_lane_on_top_of_it(tmp_path: Path):
     assert _parse(["q", "--diff"], VALUES, FLAGS, diff=True) == {"query": "q", "diff": "HEAD"}
-    assert _parse(["--diff", "main"], VALUES, FLAGS, diff=True) is None  # git decides
+    # git tells a revision from the query, as for the CLI (`why?` names no commit)
+    assert _parse(["--diff", "why?"], VALUES, FLAGS, diff=True) == {"query": "why?", "diff": "HEAD"}
     assert _parse(["a", "b"], VALUES, FLAGS) is None  # one query at most
     root = str(tmp_path)
     assert _quiet_staged_root(["index", "--staged", "-q", "--max-embed", "0", root]) == tmp_path

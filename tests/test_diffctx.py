@@ -12,7 +12,8 @@ import pytest
 from conftest import GIT_ENV, git
 from typer.testing import CliRunner
 
-from agentctx.cli import _optional_diff_rev, app
+from agentctx.argscan import optional_diff_rev
+from agentctx.cli import app
 from agentctx.config import load_settings
 from agentctx.diffctx import DiffSpec, changed_symbols, collect_changes, parse_hunks
 from agentctx.errors import ExitCode, NotFoundError
@@ -209,22 +210,22 @@ def test_cli_usage_errors(repo: Path):
 
 def test_optional_revision_after_diff(repo: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.chdir(repo)
-    assert _optional_diff_rev(["pack", "--diff"]) == ["pack", "--diff", "HEAD"]
-    assert _optional_diff_rev(["pack", "--diff", "-b", "9"]) == [
+    assert optional_diff_rev(["pack", "--diff"]) == ["pack", "--diff", "HEAD"]
+    assert optional_diff_rev(["pack", "--diff", "-b", "9"]) == [
         "pack",
         "--diff",
         "HEAD",
         "-b",
         "9",
     ]
-    assert _optional_diff_rev(["pack", "--diff", "HEAD~0", "q"]) == [
+    assert optional_diff_rev(["pack", "--diff", "HEAD~0", "q"]) == [
         "pack",
         "--diff",
         "HEAD~0",
         "q",
     ]
-    assert _optional_diff_rev(["pack", "--diff", "why?"]) == ["pack", "--diff", "HEAD", "why?"]
-    assert _optional_diff_rev(["search", "--diff"]) == ["search", "--diff"]
+    assert optional_diff_rev(["pack", "--diff", "why?"]) == ["pack", "--diff", "HEAD", "why?"]
+    assert optional_diff_rev(["search", "--diff"]) == ["search", "--diff"]
 
 
 def test_real_cli_process_with_a_bare_diff_flag(repo: Path):
@@ -247,7 +248,7 @@ def test_optional_revision_is_checked_in_the_repo_given(repo: Path, tmp_path: Pa
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     monkeypatch.chdir(elsewhere)  # not a repository: only --repo can tell HEAD~0 is a revision
-    assert _optional_diff_rev(["pack", "-C", str(repo), "--diff", "HEAD~0", "q"]) == [
+    assert optional_diff_rev(["pack", "-C", str(repo), "--diff", "HEAD~0", "q"]) == [
         "pack",
         "-C",
         str(repo),
@@ -255,7 +256,7 @@ def test_optional_revision_is_checked_in_the_repo_given(repo: Path, tmp_path: Pa
         "HEAD~0",
         "q",
     ]
-    assert _optional_diff_rev(["pack", f"--repo={repo}", "--diff", "q"])[-2:] == ["HEAD", "q"]
+    assert optional_diff_rev(["pack", f"--repo={repo}", "--diff", "q"])[-2:] == ["HEAD", "q"]
 
 
 def test_a_caller_too_short_to_elide_is_shown_whole(tmp_path: Path):

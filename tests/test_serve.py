@@ -342,11 +342,13 @@ def test_fast_lane_answers_before_the_cli_loads(
         assert json.loads(capsys.readouterr().out)["results"]
         assert serve_argv(["pack", QUERY, *repo, "-b", "5"]) == 7
         assert capsys.readouterr().err.startswith("agentctx: error: budget of 5 tokens")
+        # `--diff WORD`: git says WORD is a revision (the branch), so no query follows
+        assert serve_argv(["pack", "--diff", "main", *repo]) == 3
+        assert "no changes in the working-tree change against main" in capsys.readouterr().err
         misses = ctx["server"].cache.stats()["misses"]
         for argv in (
             ["pack", "-", *repo],  # stdin: read by whoever answers without the watcher too
             ["pack", QUERY, "-f", "q.md", *repo],  # both: the CLI says which to give
-            ["pack", "--diff", "main", *repo],  # a revision or a query: git decides
             ["pack", QUERY, "--format", "yaml", *repo],  # the CLI reports it
             ["pack", *repo],  # no query
             ["search", QUERY, "--help"],

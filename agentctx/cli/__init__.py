@@ -50,46 +50,9 @@ app.add_typer(bench_app, name="bench")
 app.add_typer(hook_app, name="hook")
 
 
-def _optional_diff_rev(args: list[str]) -> list[str]:
-    """Let ``pack --diff`` take its revision optionally, as the docs promise.
-
-    Typer options cannot have an optional value, so ``--diff`` gets ``HEAD`` inserted
-    unless the next word names a revision in the repository (``--repo``/``-C``, else
-    the current directory), checked with git as ``git diff`` itself tells a revision
-    from a path; otherwise that word is the query.
-    """
-    if "pack" not in args or "--diff" not in args:
-        return args
-    out = list(args)
-    i = out.index("--diff")
-    nxt = out[i + 1] if i + 1 < len(out) else None
-    if nxt is None or nxt.startswith("-") or not _is_revision(nxt, _repo_arg(out)):
-        out.insert(i + 1, "HEAD")
-    return out
-
-
-def _repo_arg(args: list[str]) -> str | None:
-    for j, arg in enumerate(args):
-        if arg in ("--repo", "-C") and j + 1 < len(args):
-            return args[j + 1]
-        if arg.startswith("--repo="):
-            return arg.split("=", 1)[1]
-    return None
-
-
-def _is_revision(word: str, repo: str | None) -> bool:
-    from pathlib import Path
-
-    from ..gitutil import GitError, resolve_rev
-
-    try:
-        resolve_rev(Path(repo or "."), word)
-    except GitError:
-        return False
-    return True
-
-
 def main() -> None:
     import sys
 
-    app(args=_optional_diff_rev(sys.argv[1:]), prog_name="agentctx")
+    from ..argscan import optional_diff_rev
+
+    app(args=optional_diff_rev(sys.argv[1:]), prog_name="agentctx")
