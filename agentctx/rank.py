@@ -41,11 +41,13 @@ DEFAULT_MIN_SCORE = 0.15
 # CLEARLY_NAMED; the path lift applies either way). Measured on the dev SWE-bench set
 # (see benchmarks/).
 CATEGORY_FACTORS: dict[str, float] = {"code": 1.0, "test": 0.4, "text": 0.3, "vendor": 0.5}
-# A file the query names keeps its full weight whatever its kind only when named clearly: by
-# its path, its last two path components or a trace frame (path score >= 0.9). A shared file
-# name (the reporter's own `conftest.py`) or a short dotted name (`pytest.skip` ->
-# `bench/skip.py`) says too little to override its kind. Vendored copies keep their factor
-# even then: a trace through one shows where an error passed; the fix goes in the project.
+# A file the query names keeps its full weight whatever its kind only when named clearly
+# (path score >= 0.9): all the query wrote matches its path, or two trailing components do.
+# A path that shares only its file name with it (the reporter's own `.../pisys/conftest.py`
+# against `doc/en/conftest.py`, also in a trace frame) or a short dotted name (`pytest.skip`
+# -> `bench/skip.py`) says too little to override its kind. Vendored copies keep their
+# factor even then: a trace through one shows where an error passed; the project fixes its
+# own code.
 CLEARLY_NAMED = 0.9
 
 
