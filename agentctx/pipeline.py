@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 
     from .budget import Fitted
     from .gitutil import StagedEntry
+    from .retrieve import OutlineEntry
     from .store.vectors import VectorIndex
     from .tokens import Tokenizer
 
@@ -809,6 +810,7 @@ class SearchResult:
     latency_ms: dict[str, float]
     keep_terms: set[str]
     children: dict[str, list[tuple[int, int, str | None, str]]]
+    outline: dict[int, OutlineEntry] = field(default_factory=dict)  # what it ranked from
 
 
 @dataclass(slots=True)
@@ -922,6 +924,7 @@ def search(
         {k: v * 1000 for k, v in lat.items()},
         identifier_terms(signals),
         children,
+        cands.outline,
     )
 
 
@@ -1099,7 +1102,7 @@ def pack_diff(
         require_changes,
     )
     from .rank import DEFAULT_MIN_SCORE
-    from .retrieve import OutlineEntry, file_children, load_outline
+    from .retrieve import file_children, load_outline
     from .tokens import get_tokenizer
 
     if budget <= 0:
@@ -1138,7 +1141,8 @@ def pack_diff(
     extra: list[Hit] = []  # the question's hits beyond the change and its neighbourhood
     if (settings.index_dir / DB_NAME).exists():
         with IndexStore.open(settings.index_dir, writer=False) as store:
-            outline = load_outline(store)
+            # The question's search has just read it (after its refresh): not twice.
+            outline = found.outline if found is not None and found.outline else load_outline(store)
             near = neighbours(outline, ctx, is_test=is_secondary)
             if found is not None:
                 taken = {c.id for c in ctx.changed} | {n.id for n in near}
