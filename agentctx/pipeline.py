@@ -669,11 +669,13 @@ def _embed_pending(
     ``small``: load the engine meant for a handful of texts whatever their number (a
     commit hook must not pay for torch).
     """
-    import numpy as np
-
+    if store.is_remembered("pending") and not store.pending_count():
+        return []  # a no-op run: no join over every chunk (~20 ms on pytest), no numpy
     pending = store.pending()
     if not pending:
         return []
+    import numpy as np
+
     done: list[int] = []
     cache = None
     if settings.cache:

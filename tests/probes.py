@@ -32,7 +32,7 @@ from agentctx.config import load_settings
 from agentctx.pipeline import build_index
 r = build_index(load_settings(root))
 print(json.dumps({"reads": reads, "torch": "torch" in sys.modules,
-                  "st": "sentence_transformers" in sys.modules,
+                  "st": "sentence_transformers" in sys.modules, "numpy": "numpy" in sys.modules,
                   "faiss": "faiss" in sys.modules, "read": r.files_read, "changed": r.changed}))
 """
 

@@ -66,10 +66,10 @@ def test_real_index_edit_noop_and_semantic_search(sample_repo: Path, minilm):
     top = [names[i] for i, _ in vi.search(query, 3)]
     assert "Cart.add_item" in top, top
 
-    # A no-op re-run opens no source file and never imports torch / sentence-transformers.
+    # A no-op re-run opens no source file and imports no engine: not torch, not even numpy.
     probe = noop_probe(sample_repo)
     assert probe["reads"] == [] and probe["read"] == 0 and not probe["changed"]
-    assert not probe["torch"] and not probe["st"]
+    assert not probe["torch"] and not probe["st"] and not probe["numpy"]
 
     # Editing one function re-embeds exactly that symbol.
     pricing = sample_repo / "src/shop/pricing.py"

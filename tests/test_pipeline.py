@@ -208,6 +208,7 @@ def test_noop_rerun_opens_no_source_file_and_imports_no_model(sample_repo: Path)
         "reads": [],
         "torch": False,
         "st": False,
+        "numpy": False,
         "faiss": False,
         "read": 0,
         "changed": False,

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from ..textutil import terms
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 class HashingEmbedder:
@@ -21,6 +23,8 @@ class HashingEmbedder:
         self.dim = dim
 
     def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
+        import numpy as np
+
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         for row, text in enumerate(texts):
             for term in terms(text):

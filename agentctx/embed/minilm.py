@@ -11,11 +11,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from .numpy_minilm import NumpyMiniLMEmbedder
 from .sentence import SentenceTransformerEmbedder
 
 if TYPE_CHECKING:
     import numpy as np
+
+    from .numpy_minilm import NumpyMiniLMEmbedder
 
 SMALL_WORK = 64  # texts up to which the torch-free engine is used
 
@@ -26,7 +27,9 @@ class MiniLMEmbedder:
     max_tokens = SentenceTransformerEmbedder.max_tokens
 
     def __init__(self) -> None:
-        self._numpy = NumpyMiniLMEmbedder()
+        # Both engines are made on first use: a run that embeds nothing (a no-op `index`,
+        # a hook with nothing to do) imports neither numpy (~90 ms) nor torch.
+        self._numpy: NumpyMiniLMEmbedder | None = None
         self._torch: SentenceTransformerEmbedder | None = None
 
     def prepare(self, total: int) -> None:
@@ -34,7 +37,14 @@ class MiniLMEmbedder:
         if total > SMALL_WORK:
             self._torch_engine().load()
         else:
-            self._numpy.load()
+            self._numpy_engine().load()
+
+    def _numpy_engine(self) -> NumpyMiniLMEmbedder:
+        if self._numpy is None:
+            from .numpy_minilm import NumpyMiniLMEmbedder
+
+            self._numpy = NumpyMiniLMEmbedder()
+        return self._numpy
 
     def _torch_engine(self) -> SentenceTransformerEmbedder:
         if self._torch is None:
@@ -48,4 +58,4 @@ class MiniLMEmbedder:
     def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
         if self._torch is not None:
             return self._torch.embed_batch(texts)
-        return self._numpy.embed_batch(texts)
+        return self._numpy_engine().embed_batch(texts)
