@@ -95,13 +95,16 @@ def print_line(message: str, hint: str | None = None) -> None:
 
 def report(exc: BaseException) -> int:
     """Print the one line the CLI prints for ``exc`` and return its exit code: a library
-    error as itself, Ctrl-C as "interrupted", anything else as an internal error."""
+    error as itself, Ctrl-C as "interrupted", anything else as an internal error (raised
+    again instead when ``AGENTCTX_DEBUG`` asks for its traceback)."""
     if isinstance(exc, AgentctxError):
         print_line(f"error: {exc.message}", exc.hint)
         return int(exc.exit_code)
     if isinstance(exc, KeyboardInterrupt):
         print_line("interrupted", None)
         return int(ExitCode.INTERRUPTED)
+    if os.environ.get("AGENTCTX_DEBUG"):
+        raise exc
     print_line(
         f"internal error: {type(exc).__name__}: {exc}",
         "this is a bug; rerun with AGENTCTX_DEBUG=1 for the traceback",

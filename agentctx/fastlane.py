@@ -153,52 +153,32 @@ def _answer(argv: list[str], *, direct: bool) -> int | None:
         return None
     if not direct and (opts.get("query") == "-" or opts.get("query_file") is not None):
         return None  # stdin is read once: by whoever can also answer without the watcher
+    from .errors import report
+    from .ops import answer, print_answer, read_query, served
+
     text = opts.get("query")
     if text == "-" or opts.get("query_file") is not None:
-        from .errors import report
-        from .ops import read_query
-
         try:  # from here on this lane answers, errors included
             text = read_query(text, None if text == "-" else Path(opts["query_file"]))
         except (Exception, KeyboardInterrupt) as exc:
             return report(exc)
     op, args = _op(opts, text)
     shown = {"stats": "stats" in opts, "profile": "profile" in opts}
-    response = None
-    if not opts.get("no_server"):
-        try:
-            from .client import settings_fingerprint, try_serve
-
-            fingerprint = settings_fingerprint(settings)
-            response = try_serve(settings.root, op, args, fingerprint=fingerprint)
-        except Exception:
-            response = None
-    if response is None:
-        if not direct:
-            return None
-        return _direct(settings, op, args, refresh="no_refresh" not in opts, **shown)
-    return _print(response, **shown)
-
-
-def _direct(
-    settings: Any, op: str, args: dict[str, Any], *, refresh: bool, stats: bool, profile: bool
-) -> int:
-    """The command in this process, reported as the CLI reports it."""
-    import os
-
-    from .errors import AgentctxError, report
-    from .ops import compute
-
+    if not direct:
+        response = None if opts.get("no_server") else served(settings, op, args)
+        return None if response is None else print_answer(response, **shown)
     try:
-        with _reporter() as reporter:
-            response = compute(settings, op, args, refresh=refresh, reporter=reporter)
-    except Exception as exc:
-        if os.environ.get("AGENTCTX_DEBUG") and not isinstance(exc, AgentctxError):
-            raise
+        return answer(
+            settings,
+            op,
+            args,
+            refresh="no_refresh" not in opts,
+            reporter=_reporter(),
+            server=not opts.get("no_server"),
+            **shown,
+        )
+    except (Exception, KeyboardInterrupt) as exc:
         return report(exc)
-    except KeyboardInterrupt as exc:
-        return report(exc)
-    return _print(response, stats=stats, profile=profile)
 
 
 class _Lines:
@@ -228,32 +208,3 @@ def _reporter() -> Any:
 
         return RichReporter(err_console)
     return _Lines()
-
-
-def _print(response: dict[str, Any], *, stats: bool = False, profile: bool = False) -> int:
-    """Print an answer as the CLI prints it: notes, the output or the error line, then
-    ``--stats`` and ``--profile`` on stderr."""
-    for line in response["stderr"]:
-        print(line, file=sys.stderr)
-    code = int(response["exit"])
-    if code != 0:
-        from .errors import print_line
-
-        error = response.get("error")
-        error = error if isinstance(error, dict) else {}
-        print_line(f"error: {error.get('message') or 'the watcher failed'}", error.get("hint"))
-        return code
-    from .errors import write_stdout
-
-    write_stdout(response["stdout"])
-    if stats and isinstance(response.get("stats"), dict):
-        import json
-
-        from .progress import err_console
-
-        err_console.print_json(json.dumps(response["stats"]))
-    if profile and isinstance(response.get("profile"), dict):
-        from .progress import print_profile
-
-        print_profile(response["profile"])
-    return 0

@@ -1,9 +1,10 @@
 """``pack``, ``pack --diff`` and ``search`` as one call: request in, printed answer out.
 
-Both places that answer without the CLI use it: the watcher's server (model loaded,
-index kept fresh) and the executable's direct lane (a cold ``pack`` that skips typer's
-start-up). The answer is what the command prints: stdout, the stderr lines, the exit
-code and, for an error, its message and hint.
+``compute`` is what the watcher's server runs (model loaded, index kept fresh);
+``answer`` is what the commands run, in the CLI and in the executable's direct lane (a
+cold ``pack`` that skips typer's start-up): a running watcher's answer, else ``compute``
+here, printed by ``print_answer``. An answer is what the command prints: stdout, the
+stderr lines, the exit code and, for an error, its message and hint.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ def compute(
                 embedder=embedder,
                 reporter=reporter,
             )
-            return answer(
+            return _ok(
                 render_search(args["query"], found.hits, found.latency_ms, as_json=args["as_json"]),
                 found.notes,
                 profile=search_profile(found),
@@ -61,7 +62,7 @@ def compute(
             "exit": int(exc.exit_code),
             "error": {"message": exc.message, "hint": exc.hint},
         }
-    return answer(
+    return _ok(
         pack_stdout(result, args["fmt"]),
         result.bundle.notes,
         stats=result.stats,
@@ -69,7 +70,65 @@ def compute(
     )
 
 
+def served(settings: Settings, op: str, args: dict[str, Any]) -> dict[str, Any] | None:
+    """A running watcher's answer, or None (no watcher, other settings, any failure)."""
+    from .client import settings_fingerprint, try_serve
+
+    try:
+        return try_serve(settings.root, op, args, fingerprint=settings_fingerprint(settings))
+    except Exception:  # the command then does the work itself
+        return None
+
+
 def answer(
+    settings: Settings,
+    op: str,
+    args: dict[str, Any],
+    *,
+    refresh: bool,
+    reporter: Any,
+    server: bool = True,
+    stats: bool = False,
+    profile: bool = False,
+) -> int:
+    """Answer through a running watcher (unless ``server`` is False), else compute here
+    with ``reporter`` (a context manager) showing progress; print it as the CLI prints
+    it and return the exit code."""
+    response = served(settings, op, args) if server else None
+    if response is None:
+        with reporter:
+            response = compute(settings, op, args, refresh=refresh, reporter=reporter)
+    return print_answer(response, stats=stats, profile=profile)
+
+
+def print_answer(response: dict[str, Any], *, stats: bool = False, profile: bool = False) -> int:
+    """Print an answer: its notes, then the output or the error line, then ``--stats``
+    and ``--profile`` on stderr; return its exit code."""
+    from .errors import print_line, write_stdout
+
+    for line in response["stderr"]:
+        print(line, file=sys.stderr)
+    code = int(response["exit"])
+    if code != 0:
+        error = response.get("error")
+        error = error if isinstance(error, dict) else {}
+        print_line(f"error: {error.get('message') or 'the watcher failed'}", error.get("hint"))
+        return code
+    write_stdout(response["stdout"])
+    if stats and isinstance(response.get("stats"), dict):
+        import json
+
+        from .progress import err_console
+
+        err_console.print_json(json.dumps(response["stats"]))
+    if profile and isinstance(response.get("profile"), dict):
+        from .progress import print_profile
+
+        print_profile(response["profile"])
+    return code
+
+
+def _ok(
     stdout: str,
     notes: Any,
     *,

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import functools
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 import typer
 
-from ..errors import AgentctxError, NotFoundError, report
+from ..errors import NotFoundError, report
 
 # Shared with the executable's direct lane, which runs without typer.
 from ..progress import RichReporter as RichReporter
@@ -32,11 +31,7 @@ def handle_errors(func: F) -> F:
             return func(*args, **kwargs)
         except (typer.Exit, typer.Abort, SystemExit):
             raise
-        except Exception as exc:
-            if os.environ.get("AGENTCTX_DEBUG") and not isinstance(exc, AgentctxError):
-                raise
-            raise typer.Exit(report(exc)) from None
-        except KeyboardInterrupt as exc:
+        except (Exception, KeyboardInterrupt) as exc:
             raise typer.Exit(report(exc)) from None
 
     return wrapper  # type: ignore[return-value]

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from ..errors import UsageError, write_stdout
+from ..errors import UsageError
 from ..ops import read_query
-from ..progress import print_profile
-from ._common import err_console, handle_errors, resolve_root
+from ._common import RichReporter, err_console, handle_errors, resolve_root
 
 RepoOpt = Annotated[
     Path | None,
@@ -71,10 +69,9 @@ def pack_command(
 
     With --diff or --staged the query is optional: the bundle is built around the change.
     """
+    from ..client import pack_request
     from ..config import load_settings
-    from ..pipeline import pack, pack_diff
-    from ..render import FORMATS, pack_profile, pack_stdout
-    from ._common import RichReporter
+    from ..render import FORMATS
 
     if fmt not in FORMATS:
         raise UsageError(f"unknown format {fmt!r}", hint="use markdown, xml or json")
@@ -88,34 +85,8 @@ def pack_command(
     else:
         text = read_query(query, query_file)
     settings = load_settings(resolve_root(repo))
-    if not no_server:  # a running `agentctx watch` answers with its model already loaded
-        from ..client import pack_request
-        from ._served import answer
-
-        request = pack_request(text, diff, staged, budget, tokenizer, fmt, min_score)
-        if answer(settings, *request, stats=stats, profile=profile):
-            return
-    with RichReporter(err_console) as reporter:
-        common: dict[str, Any] = {
-            "budget": budget,
-            "tokenizer": tokenizer,
-            "fmt": fmt,
-            "min_score": min_score,
-            "refresh": not no_refresh,
-            "reporter": reporter,
-        }
-        if by_diff:
-            result = pack_diff(settings, rev=diff, staged=staged, query=text, **common)
-        else:
-            assert text is not None
-            result = pack(settings, text, **common)
-    for note in result.bundle.notes:
-        err_console.print(f"agentctx: {note}", markup=False, highlight=False)
-    write_stdout(pack_stdout(result, fmt))
-    if stats:
-        err_console.print_json(json.dumps(result.stats))
-    if profile:
-        print_profile(pack_profile(result, budget))
+    op, args = pack_request(text, diff, staged, budget, tokenizer, fmt, min_score)
+    _answer(settings, op, args, no_refresh, no_server, stats=stats, profile=profile)
 
 
 @handle_errors
@@ -130,30 +101,27 @@ def search_command(
     no_server: NoServerOpt = False,
 ) -> None:
     """Show the ranked symbols for a query (score, path:line, symbol) without packing."""
+    from ..client import search_args
     from ..config import load_settings
-    from ..pipeline import search
-    from ._common import RichReporter
 
     if n <= 0:
         raise UsageError("-n must be positive")
     text = read_query(query, None)
     settings = load_settings(resolve_root(repo))
-    if not no_server:  # a running `agentctx watch` answers with its model already loaded
-        from ..client import search_args
-        from ._served import answer
+    args = search_args(text, n=n, min_score=min_score, as_json=as_json)
+    _answer(settings, "search", args, no_refresh, no_server, profile=profile)
 
-        request = search_args(text, n=n, min_score=min_score, as_json=as_json)
-        if answer(settings, "search", request, profile=profile):
-            return
-    with RichReporter(err_console) as reporter:
-        result = search(
-            settings, text, min_score=min_score, limit=n, refresh=not no_refresh, reporter=reporter
-        )
-    for note in result.notes:
-        err_console.print(f"agentctx: {note}", markup=False, highlight=False)
-    from ..render import render_search, search_profile
 
-    if profile:
-        print_profile(search_profile(result))
+def _answer(
+    settings: Any, op: str, args: dict[str, Any], no_refresh: bool, no_server: bool, **shown: bool
+) -> None:
+    """A running `agentctx watch` answers with its model already loaded; else this process,
+    with a progress bar. Printed as the executable's direct lane prints it (``ops.answer``)."""
+    from ..ops import answer
 
-    write_stdout(render_search(text, result.hits, result.latency_ms, as_json=as_json))
+    reporter = RichReporter(err_console)
+    code = answer(
+        settings, op, args, refresh=not no_refresh, reporter=reporter, server=not no_server, **shown
+    )
+    if code:
+        raise typer.Exit(code)
