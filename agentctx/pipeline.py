@@ -1138,13 +1138,16 @@ def pack_diff(
 
     t = time.perf_counter()
     outline: dict[int, OutlineEntry] = {}
+    reused = False  # the question's search's outline and symbol tables, not read again
     near: list[Neighbour] = []
     chunks: dict[int, Chunk] = {}
     extra: list[Hit] = []  # the question's hits beyond the change and its neighbourhood
     if (settings.index_dir / DB_NAME).exists():
         with IndexStore.open(settings.index_dir, writer=False) as store:
-            # The question's search has just read it (after its refresh): not twice.
-            outline = found.outline if found is not None and found.outline else load_outline(store)
+            if found is not None and found.outline:  # read just now, after its refresh
+                outline, reused = found.outline, True
+            else:
+                outline = load_outline(store)
             near = neighbours(outline, ctx, is_test=is_secondary)
             if found is not None:
                 taken = {c.id for c in ctx.changed} | {n.id for n in near}
@@ -1181,7 +1184,10 @@ def pack_diff(
 
     # Symbol line ranges per file for skeletons: a changed file's from its new side.
     hit_paths = {h.path for h in hits}
-    table = file_children(outline, hit_paths)
+    if found is not None and reused:
+        table = {path: cs for path, cs in found.children.items() if path in hit_paths}
+    else:
+        table = file_children(outline, hit_paths)
     for path, cs in ctx.file_chunks.items():
         table[path] = [(c.start_line, c.end_line, c.parent, c.qualname) for c in cs]
 
