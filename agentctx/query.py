@@ -655,20 +655,25 @@ class _Parser:
             options=self._title_options(),
         )
 
+    def _first_prose_line(self) -> int | None:
+        """The first non-empty line, when it is prose (a title, or a one-line query)."""
+        first = next((i for i, line in enumerate(self.lines) if line.strip()), None)
+        return first if first is not None and self.region[first] == _PROSE else None
+
     def _title_names(self) -> tuple[str, ...]:
         """Identifiers, dotted names and errors of the first line, if more text follows."""
-        lines = [i for i, line in enumerate(self.lines) if line.strip()]
-        if len(lines) < 2 or self.region[lines[0]] != _PROSE:
+        first = self._first_prose_line()
+        if first is None or not any(line.strip() for line in self.lines[first + 1 :]):
             return ()
-        lo = self.starts[lines[0]]
-        hi = lo + len(self.lines[lines[0]])
+        lo = self.starts[first]
+        hi = lo + len(self.lines[first])
         names = [*self.dotted, *self.idents, *self.errors]
         return _ordered([(pos, v) for pos, v in names if lo <= pos < hi])
 
     def _title_options(self) -> tuple[str, ...]:
         """Long options of the first line (a title, or the whole of a one-line query)."""
-        first = next((i for i, line in enumerate(self.lines) if line.strip()), None)
-        if first is None or self.region[first] != _PROSE:
+        first = self._first_prose_line()
+        if first is None:
             return ()
         return tuple(dict.fromkeys(_LONG_OPTION.findall(self.lines[first])))
 

@@ -29,8 +29,10 @@ if TYPE_CHECKING:
 
 # FTS5 column weights: name, path, signature, doc, body.
 LEXICAL_WEIGHTS = (6.0, 3.0, 2.0, 1.0, 1.0)
-# An option named in more code chunks than this is too common to point anywhere.
+# An option named in more code chunks than this is too common to point anywhere; one that
+# appears in OPTION_MAX_ROWS chunks of any kind is not even looked through.
 OPTION_MAX_CHUNKS = 10
+OPTION_MAX_ROWS = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,8 +203,9 @@ def option_candidates(
             rf"(?<![\w-]){re.escape(option)}(?![\w-])"
             + (rf"|[\"']{re.escape(name)}[\"']" if hyphenated else "")
         )
-        rows = store.phrase_chunks(list(terms(name)), name if hyphenated else option, limit=500)
-        if len(rows) >= 500:
+        needle = name if hyphenated else option
+        rows = store.phrase_chunks(list(terms(name)), needle, limit=OPTION_MAX_ROWS)
+        if len(rows) >= OPTION_MAX_ROWS:
             continue  # everywhere (and the code among them may be cut off)
         ids = [
             cid
@@ -322,8 +325,6 @@ def definer(store: IndexStore, outline: dict[int, OutlineEntry]) -> Callable[[st
     """``defines(path, name)``: the file has a symbol of that name, or its module-level code
     assigns it (``builtin_str = str``). An import does not count: a re-export is not where
     the name lives."""
-    import re
-
     names: dict[str, set[str]] = {}
     modules: dict[str, str] = {}
 
