@@ -33,6 +33,17 @@ def _chunks(path: str = "a.py", names: tuple[str, ...] = ("alpha", "beta")):
     return chunk_file(ParsedFile(path, "python", syms))
 
 
+def _add_file(store: IndexStore, chunks, size: int) -> None:
+    """One write: file ``a.py`` (``size`` bytes) and its ``chunks``, nothing removed."""
+    store.apply(
+        files=[FileRecord("a.py", size, 1, "h", "python")],
+        removed_paths=[],
+        upserts=chunks,
+        deletes=[],
+        keep_vectors=set(),
+    )
+
+
 def _unit(rows: int, dim: int = 8, seed: int = 0) -> np.ndarray:
     v = np.random.default_rng(seed).normal(size=(rows, dim)).astype(np.float32)
     return v / np.linalg.norm(v, axis=1, keepdims=True)
@@ -43,13 +54,7 @@ def test_create_apply_pending_and_vectors(tmp_path: Path):
     chunks = _chunks()
     with IndexStore.open(idx, writer=True) as store:
         assert store.meta("format_version") == str(FORMAT_VERSION)
-        store.apply(
-            files=[FileRecord("a.py", 10, 1, "h", "python")],
-            removed_paths=[],
-            upserts=chunks,
-            deletes=[],
-            keep_vectors=set(),
-        )
+        _add_file(store, chunks, size=10)
         assert store.pending_count() == 2
         vec = _unit(1)[0]
         store.put_vectors([(chunks[0].id, chunks[0].embed_hash, vec.tobytes())])
@@ -67,13 +72,7 @@ def test_create_apply_pending_and_vectors(tmp_path: Path):
 def test_removing_a_file_removes_chunks_vectors_and_lexical(tmp_path: Path):
     chunks = _chunks()
     with IndexStore.open(tmp_path, writer=True) as store:
-        store.apply(
-            files=[FileRecord("a.py", 1, 1, "h", "python")],
-            removed_paths=[],
-            upserts=chunks,
-            deletes=[],
-            keep_vectors=set(),
-        )
+        _add_file(store, chunks, size=1)
         store.put_vectors([(c.id, c.embed_hash, _unit(1)[0].tobytes()) for c in chunks])
         store.apply(files=[], removed_paths=["a.py"], upserts=[], deletes=[], keep_vectors=set())
         assert store.chunk_count() == 0 and store.vector_count() == 0
@@ -216,13 +215,7 @@ def test_queries_read_remembered_counts_until_the_generation_moves(tmp_path: Pat
     idx = tmp_path / ".agentctx"
     chunks = _chunks()
     with IndexStore.open(idx, writer=True) as store:
-        store.apply(
-            files=[FileRecord("a.py", 10, 1, "h", "python")],
-            removed_paths=[],
-            upserts=chunks,
-            deletes=[],
-            keep_vectors=set(),
-        )
+        _add_file(store, chunks, size=10)
         store.remember_counts()
         gen = store.meta("generation")
         assert store.meta("remembered:pending") == f'["{gen}", 2]'
