@@ -23,7 +23,7 @@ from .errors import NotFoundError
 from .gitutil import EMPTY_TREE, has_head, read_blobs, resolve_rev, root_prefix, run_git
 from .models import MODULE_SYMBOL, Chunk
 from .parse import language_for, parse_file
-from .retrieve import OutlineEntry
+from .retrieve import OutlineEntry, referrers
 
 # Scores of the items around the change. Changed symbols score 1.0; the others are
 # capped at skeletons by the caller (``fit(max_detail=...)``) whatever their score.
@@ -273,14 +273,15 @@ def neighbours(
     """
     changed_keys = {(c.path, c.qualname) for c in ctx.changed}
     by_name: dict[str, list[OutlineEntry]] = defaultdict(list)
-    users: dict[str, list[OutlineEntry]] = defaultdict(list)
     by_key: dict[tuple[str, str], OutlineEntry] = {}
     for e in outline.values():
         by_key[(e.path, e.qualname)] = e
         if e.qualname != MODULE_SYMBOL:
             by_name[e.name].append(e)
-        for ref in e.refs:
-            users[ref].append(e)
+    users = referrers(
+        outline.values(),
+        {c.name for c in ctx.changed if c.qualname != MODULE_SYMBOL and len(c.name) >= 3},
+    )
 
     found: dict[int, tuple[float, str, int]] = {}  # id -> (score, reason, links)
 

@@ -13,7 +13,7 @@ import sqlite3
 import stat
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Protocol
@@ -811,7 +811,7 @@ class SearchResult:
     notes: list[str]
     latency_ms: dict[str, float]
     keep_terms: set[str]
-    children: dict[str, list[tuple[int, int, str | None, str]]]
+    children: Mapping[str, list[tuple[int, int, str | None, str]]]  # a FileChildren
     outline: dict[int, OutlineEntry] = field(default_factory=dict)  # what it ranked from
 
 
@@ -884,7 +884,7 @@ def search(
     """Ranked hits for a query: the shared front half of ``search`` and ``pack``."""
     from .query import parse_query
     from .rank import DEFAULT_MIN_SCORE, rank
-    from .retrieve import file_children, identifier_terms, retrieve
+    from .retrieve import FileChildren, identifier_terms, retrieve
 
     rep = reporter or NullReporter()
     emb = embedder or get_embedder(settings.embedder)
@@ -910,7 +910,7 @@ def search(
         hits, below = rank(
             cands, min_score=DEFAULT_MIN_SCORE if min_score is None else min_score, limit=limit
         )
-        children = file_children(cands.outline)
+        children = FileChildren(cands.outline)  # sorted per file when the bundle asks
         lat["rank"] = time.perf_counter() - t
     if not cands.dense_available and qvec is None and not notes:
         notes.append("no vectors in the index yet; ranked lexically")
@@ -1104,7 +1104,7 @@ def pack_diff(
         require_changes,
     )
     from .rank import DEFAULT_MIN_SCORE
-    from .retrieve import file_children, load_outline
+    from .retrieve import FileChildren, load_outline
     from .tokens import get_tokenizer
 
     if budget <= 0:
@@ -1184,10 +1184,8 @@ def pack_diff(
 
     # Symbol line ranges per file for skeletons: a changed file's from its new side.
     hit_paths = {h.path for h in hits}
-    if found is not None and reused:
-        table = {path: cs for path, cs in found.children.items() if path in hit_paths}
-    else:
-        table = file_children(outline, hit_paths)
+    known = found.children if found is not None and reused else FileChildren(outline)
+    table = {path: known[path] for path in hit_paths if path in known}
     for path, cs in ctx.file_chunks.items():
         table[path] = [(c.start_line, c.end_line, c.parent, c.qualname) for c in cs]
 

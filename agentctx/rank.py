@@ -18,7 +18,7 @@ from collections.abc import Mapping
 
 from .categories import file_category
 from .models import Hit
-from .retrieve import Candidates, OutlineEntry
+from .retrieve import Candidates, OutlineEntry, referrers
 
 RRF_K = 60
 SCORE_SHARE = 0.7  # share of each list's contribution from its normalized score (rest: rank)
@@ -124,14 +124,12 @@ def _graph(
     called = {ref for cid, _ in top if cid in outline for ref in outline[cid].refs}
     named = {outline[cid].name for cid, _ in top if cid in outline}
     by_name: dict[str, list[int]] = defaultdict(list)
-    callers: dict[str, list[int]] = defaultdict(list)
     for e in outline.values():
         if e.name in called:
             by_name[e.name].append(e.id)
-        if not named.isdisjoint(e.refs):
-            for ref in e.refs:
-                if ref in named:
-                    callers[ref].append(e.id)
+    callers = {
+        name: [e.id for e in users] for name, users in referrers(outline.values(), named).items()
+    }
     links: dict[int, list[float]] = defaultdict(list)
     for cid, score in top:
         seed = outline.get(cid)

@@ -10,10 +10,10 @@ from __future__ import annotations
 import heapq
 import re
 from collections import defaultdict
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from .categories import file_category
 from .history import history_scores
@@ -35,8 +35,16 @@ OPTION_MAX_CHUNKS = 10
 OPTION_MAX_ROWS = 500
 
 
-@dataclass(frozen=True, slots=True)
-class OutlineEntry:
+class OutlineEntry(NamedTuple):
+    """One chunk as retrieval and ranking see it: where it is, no text.
+
+    A tuple (built by C code, not an ``__init__``) holding the references as the
+    index stores them, a JSON list: a query's outline has a row for every chunk of
+    the repository (44,000 on sympy) and reads the references of only a few. ``refs``
+    decodes them; ``referrers`` finds the chunks that name given symbols without
+    decoding the rest.
+    """
+
     id: int
     path: str
     qualname: str
@@ -45,7 +53,37 @@ class OutlineEntry:
     start_line: int
     end_line: int
     parent: str | None
-    refs: tuple[str, ...]
+    stored_refs: str = "[]"
+
+    @property
+    def refs(self) -> tuple[str, ...]:
+        """The names this chunk refers to (calls, attributes, bases)."""
+        return decode_refs(self.stored_refs)
+
+
+def referrers(
+    entries: Iterable[OutlineEntry], names: Collection[str]
+) -> dict[str, list[OutlineEntry]]:
+    """Per name of ``names``, the entries whose references include it, in order.
+
+    Exact, and cheap on a large outline: a stored list without a backslash holds each
+    name as ``"name"`` between real quotes, so one regular-expression search over the
+    stored text rules an entry out without decoding it; a list with escapes (quotes,
+    non-ASCII) is decoded.
+    """
+    out: dict[str, list[OutlineEntry]] = defaultdict(list)
+    if not names:
+        return out
+    wanted = set(names)
+    quoted = re.compile('"(?:' + "|".join(re.escape(n) for n in sorted(wanted)) + ')"').search
+    for e in entries:
+        stored = e.stored_refs
+        if stored == "[]" or ("\\" not in stored and quoted(stored) is None):
+            continue
+        for ref in e.refs:
+            if ref in wanted:
+                out[ref].append(e)
+    return out
 
 
 @dataclass(slots=True)
@@ -75,7 +113,8 @@ def query_terms(signals: QuerySignals, limit: int = 96) -> list[str]:
 
 
 def load_outline(store: IndexStore) -> dict[int, OutlineEntry]:
-    return {row[0]: OutlineEntry(*row[:8], decode_refs(row[8])) for row in store.outline()}
+    make = OutlineEntry._make
+    return {row[0]: make(row) for row in store.outline()}
 
 
 CENTROID_FILES = 10  # files the centroid signal lifts
@@ -393,19 +432,39 @@ def identifier_terms(signals: QuerySignals) -> set[str]:
     return {t for t in out if len(t) > 2 and t not in STOP_TERMS and split_identifier(t)}
 
 
-def file_children(
-    outline: dict[int, OutlineEntry], paths: Collection[str] | None = None
-) -> dict[str, list[tuple[int, int, str | None, str]]]:
-    """Per file (of ``paths``, when given), its symbols' (start, end, parent, qualname)
-    in line order: what the budget stage needs to elide a hit's children."""
-    by_file: dict[str, list[OutlineEntry]] = defaultdict(list)
-    for e in outline.values():
-        if paths is None or e.path in paths:
-            by_file[e.path].append(e)
-    return {
-        path: [
-            (e.start_line, e.end_line, e.parent, e.qualname)
-            for e in sorted(entries, key=lambda e: (e.start_line, -e.end_line, e.id))
-        ]
-        for path, entries in by_file.items()
-    }
+class FileChildren(Mapping[str, list[tuple[int, int, "str | None", str]]]):
+    """Per file, its symbols' (start, end, parent, qualname) in line order: what the
+    budget stage needs to elide a hit's children.
+
+    Built from the outline on demand: a bundle shows a few dozen files of a repository
+    that may have thousands, so a file's list is sorted when first asked for.
+    """
+
+    def __init__(self, outline: Mapping[int, OutlineEntry]) -> None:
+        self._outline = outline
+        self._by_file: dict[str, list[OutlineEntry]] | None = None
+        self._sorted: dict[str, list[tuple[int, int, str | None, str]]] = {}
+
+    def _files(self) -> dict[str, list[OutlineEntry]]:
+        if self._by_file is None:
+            by_file: dict[str, list[OutlineEntry]] = defaultdict(list)
+            for e in self._outline.values():
+                by_file[e.path].append(e)
+            self._by_file = dict(by_file)
+        return self._by_file
+
+    def __getitem__(self, path: str) -> list[tuple[int, int, str | None, str]]:
+        done = self._sorted.get(path)
+        if done is None:
+            entries = self._files()[path]  # KeyError: no symbol of the outline is there
+            done = self._sorted[path] = [
+                (e.start_line, e.end_line, e.parent, e.qualname)
+                for e in sorted(entries, key=lambda e: (e.start_line, -e.end_line, e.id))
+            ]
+        return done
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._files())
+
+    def __len__(self) -> int:
+        return len(self._files())

@@ -203,7 +203,7 @@ def test_search_lifts_the_file_whose_history_matches(repo: Path):
 
 def _entry(cid: int, path: str) -> OutlineEntry:
     return OutlineEntry(
-        cid, path, f"f{cid}", f"f{cid}", "function", cid * 10, cid * 10 + 5, None, ()
+        cid, path, f"f{cid}", f"f{cid}", "function", cid * 10, cid * 10 + 5, None, "[]"
     )
 
 

@@ -1,5 +1,7 @@
 """Pure ranking: fusion keeps margins, file lifts, graph lift bounds, secondary files."""
 
+import json
+
 import pytest
 
 from agentctx.categories import is_secondary
@@ -9,7 +11,9 @@ from agentctx.retrieve import Candidates, OutlineEntry, symbol_candidates, title
 
 
 def _entry(cid: int, path: str, name: str, refs: tuple[str, ...] = ()) -> OutlineEntry:
-    return OutlineEntry(cid, path, name, name, "function", cid * 10, cid * 10 + 5, None, refs)
+    return OutlineEntry(
+        cid, path, name, name, "function", cid * 10, cid * 10 + 5, None, json.dumps(list(refs))
+    )
 
 
 def test_fusion_keeps_a_clear_winner_first():

@@ -1,0 +1,72 @@
+"""The query-time outline: references decoded only where asked, exactly."""
+
+import json
+import random
+
+from agentctx.retrieve import FileChildren, OutlineEntry, referrers
+
+
+def _entry(cid: int, path: str, refs: list[str], start: int = 1, end: int = 2) -> OutlineEntry:
+    return OutlineEntry(
+        cid, path, f"f{cid}", f"f{cid}", "function", start, end, None, json.dumps(refs)
+    )
+
+
+def _naive(entries: list[OutlineEntry], names: set[str]) -> dict[str, list[OutlineEntry]]:
+    out: dict[str, list[OutlineEntry]] = {}
+    for e in entries:
+        for ref in e.refs:
+            if ref in names:
+                out.setdefault(ref, []).append(e)
+    return out
+
+
+def test_referrers_match_whole_names_only():
+    entries = [
+        _entry(1, "a.py", ["foo", "bar"]),
+        _entry(2, "a.py", ["foobar", "xfoo"]),
+        _entry(3, "b.py", []),
+        _entry(4, "b.py", ["bar", "foo"]),
+    ]
+    found = referrers(entries, {"foo"})
+    assert [e.id for e in found["foo"]] == [1, 4]
+    assert "bar" not in found
+    assert referrers(entries, set()) == {}
+
+
+def test_referrers_decode_what_is_escaped():
+    # json.dumps escapes quotes, backslashes and non-ASCII: the raw text no longer holds
+    # `"name"`, so such lists are decoded rather than ruled out.
+    entries = [
+        _entry(1, "a.py", ['say"hi', "plain"]),
+        _entry(2, "a.py", ["名前"]),
+        _entry(3, "a.py", ["back\\slash"]),
+        _entry(4, "a.py", ['x"plain']),  # `\"plain"` must not count as `plain`
+    ]
+    names = {'say"hi', "名前", "back\\slash", "plain"}
+    assert dict(referrers(entries, names)) == _naive(entries, names)
+    assert [e.id for e in referrers(entries, {"plain"})["plain"]] == [1]
+
+
+def test_referrers_equal_a_full_decode_on_random_lists():
+    rng = random.Random(7)
+    alphabet = ["a", "b", "_", '"', "\\", "é", ",", " ", "1"]
+    pool = ["".join(rng.choice(alphabet) for _ in range(rng.randint(1, 4))) for _ in range(40)]
+    entries = [_entry(i, "m.py", rng.sample(pool, rng.randint(0, 6))) for i in range(300)]
+    for _ in range(50):
+        names = set(rng.sample(pool, rng.randint(1, 5)))
+        assert dict(referrers(entries, names)) == _naive(entries, names)
+
+
+def test_file_children_sorted_per_file_on_demand():
+    outline = {
+        3: _entry(3, "a.py", [], 10, 12),
+        1: _entry(1, "a.py", [], 1, 20),
+        2: _entry(2, "a.py", [], 1, 5),
+        4: _entry(4, "b.py", [], 4, 4),
+    }
+    table = FileChildren(outline)
+    assert [(a, b) for a, b, _p, _q in table["a.py"]] == [(1, 20), (1, 5), (10, 12)]
+    assert "c.py" not in table and table.get("c.py") is None
+    assert sorted(table) == ["a.py", "b.py"] and len(table) == 2
+    assert table["b.py"] == [(4, 4, None, "f4")]
