@@ -9,10 +9,18 @@ from __future__ import annotations
 from .parse import CODE_LANGUAGES, language_for
 
 _SECONDARY_DIRS = frozenset(
-    {"test", "tests", "testing", "doc", "docs", "example", "examples", "benchmarks", "bench"}
+    {
+        *("test", "tests", "testing"),
+        *("doc", "docs", "tutorial", "tutorials"),
+        *("example", "examples", "gallery", "galleries", "demo", "demos"),
+        *("benchmarks", "bench", "asv_bench"),
+    }
 )
 _VENDOR_DIRS = frozenset(
-    {"vendor", "vendored", "_vendor", "third_party", "thirdparty", "external", "externals"}
+    {
+        *("vendor", "vendored", "_vendor", "third_party", "thirdparty"),
+        *("external", "externals", "extern", "cextern"),  # astropy: extern/ply, cextern/wcslib
+    }
 )
 
 

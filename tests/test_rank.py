@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from agentctx.categories import is_secondary
+from agentctx.categories import file_category, is_secondary
 from agentctx.query import parse_query
 from agentctx.rank import fuse, rank
 from agentctx.retrieve import Candidates, OutlineEntry, symbol_candidates, title_candidates
@@ -29,6 +29,15 @@ def test_is_secondary():
     assert is_secondary("web/app.spec.ts") and is_secondary("testing/conftest.py")
     assert not is_secondary("src/pkg/models.py") and not is_secondary("README.md")
     assert not is_secondary("src/contest.py")
+    assert is_secondary("galleries/tutorials/pyplot.py") and is_secondary("asv_bench/io.py")
+
+
+def test_file_categories():
+    assert file_category("astropy/extern/ply/yacc.py") == "vendor"
+    assert file_category("cextern/wcslib/C/wcs.c") == "vendor"
+    assert file_category("requests/packages/urllib3/util.py") == "vendor"
+    assert file_category("lib/matplotlib/tests/test_axes.py") == "test"
+    assert file_category("docs/conf.toml") == "text" and file_category("pkg/io.py") == "code"
 
 
 def test_tests_rank_below_code_unless_the_query_names_them():
