@@ -151,11 +151,23 @@ def test_faiss_roundtrip_generation_and_rebuild(tmp_path: Path):
         vi.save(store)
         loaded, rebuilt = VectorIndex.load(store, 8)
         assert not rebuilt and loaded.ntotal == 3
-        # Single chunks can be removed and re-added by id.
-        loaded.remove([chunks[1].id])
-        assert chunks[1].id not in {i for i, _ in loaded.search(vecs[1], 3)}
-        loaded.add([chunks[1].id], vecs[1:2])
-        assert loaded.search(vecs[1], 1)[0][0] == chunks[1].id
+        # A query's index maps the file: the same answers, and read-only (FAISS would
+        # abort the process on a resize, so it is refused before that).
+        assert loaded.mapped and loaded.search(vecs[2], 3) == vi.search(vecs[2], 3)
+        assert np.array_equal(loaded.matrix()[1], vi.matrix()[1])
+        with pytest.raises(RuntimeError, match="read-only"):
+            loaded.remove([chunks[1].id])
+        with pytest.raises(RuntimeError, match="read-only"):
+            loaded.add([chunks[1].id], vecs[1:2])
+        # Single chunks can be removed and re-added by id (a writer's own index).
+        vi.remove([chunks[1].id])
+        assert chunks[1].id not in {i for i, _ in vi.search(vecs[1], 3)}
+        before = loaded.search(vecs[1], 3)
+        vi.save(store)  # replaces the file under the mapped index: it still answers
+        assert loaded.search(vecs[1], 3) == before and loaded.ntotal == 3
+        vi.add([chunks[1].id], vecs[1:2])
+        assert vi.search(vecs[1], 1)[0][0] == chunks[1].id
+        vi.save(store)
         # A database change makes the file stale: load rebuilds from the blobs.
         store.apply(
             files=[], removed_paths=[], upserts=[], deletes=[chunks[0].id], keep_vectors=set()
