@@ -13,7 +13,13 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from .compress import render_full, render_mention, render_signature, render_skeleton
+from .compress import (
+    render_full,
+    render_full_except,
+    render_mention,
+    render_signature,
+    render_skeleton,
+)
 from .errors import BudgetError
 from .models import DETAILS, MODULE_SYMBOL, Bundle, Chunk, Hit, PackItem
 from .render import file_footer, file_header, header, item_block, render_text
@@ -136,6 +142,16 @@ def fit(
         if pick is None:
             left_out += 1
             continue
+        if pick.detail == "full":
+            # Chosen as a whole, shown without repeats: the methods of a class already
+            # in the bundle in full appear in it as signatures, the others it absorbs.
+            # (The choice itself counts the whole text, as it would be without them.)
+            text, absorbed = _full(chunk, chosen)
+            if text is not chunk.text:
+                pick = costs.item(replace(pick, text=text))
+            for i in reversed(absorbed):
+                used -= chosen.pop(i).tokens
+                sources.pop(i)
         chosen.append(pick)
         sources.append(chunk)
         used += pick.tokens + file_cost
@@ -152,14 +168,7 @@ def fit(
     for n, (item, chunk) in enumerate(zip(chosen, sources, strict=True)):
         if item.detail == "full" or used >= avail or caps.get(chunk.id, "full") != "full":
             continue
-        inner = any(
-            o.path == item.path
-            and (o.start_line, o.end_line) != (item.start_line, item.end_line)
-            and item.start_line <= o.start_line
-            and o.end_line <= item.end_line
-            for o in chosen
-        )
-        if inner and chunk.qualname != MODULE_SYMBOL:
+        if _inside(chunk, chosen):
             continue
         full = costs.item(replace(item, detail="full", text=render_full(chunk)))
         if full.tokens <= FULL_MAX_SHARE * avail and used + full.tokens - item.tokens <= avail:
@@ -185,6 +194,38 @@ def fit(
         for i, c in zip(chosen, sources, strict=True)
     }
     return Fitted(bundle, text, tokens_used, full_tokens)
+
+
+def _full(chunk: Chunk, chosen: Sequence[PackItem]) -> tuple[str, list[int]]:
+    """``chunk`` in full next to the items already ``chosen``, and those it absorbs.
+
+    Nothing is shown twice: chosen items inside it (a class's methods) that are in full
+    stay items of their own and appear in it as their signature; the others (skeletons,
+    signatures) are absorbed, as it shows them whole. A module chunk shows only its
+    remainder (other symbols are one-line markers in it), so nothing is inside it.
+    """
+    inner = _inside(chunk, chosen)
+    if not inner:
+        return chunk.text, []
+    full = [(chosen[i].start_line, chosen[i].end_line) for i in inner if chosen[i].detail == "full"]
+    shown = [r for r in full if not any(o != r and o[0] <= r[0] and r[1] <= o[1] for o in full)]
+    absorbed = [i for i in inner if chosen[i].detail != "full"]
+    return (render_full_except(chunk, shown) if shown else render_full(chunk)), absorbed
+
+
+def _inside(chunk: Chunk, chosen: Sequence[PackItem]) -> list[int]:
+    """Indexes of the chosen items inside ``chunk`` (a class's methods). A module chunk
+    shows only its remainder (other symbols are one-line markers in it): none."""
+    if chunk.qualname == MODULE_SYMBOL:
+        return []
+    return [
+        i
+        for i, o in enumerate(chosen)
+        if o.path == chunk.path
+        and (o.start_line, o.end_line) != (chunk.start_line, chunk.end_line)
+        and chunk.start_line <= o.start_line
+        and o.end_line <= chunk.end_line
+    ]
 
 
 def _text(

@@ -541,6 +541,37 @@ def render_full(chunk: Chunk) -> str:
     return chunk.text
 
 
+def render_full_except(chunk: Chunk, shown: Sequence[tuple[int, int]]) -> str:
+    """The chunk's source with the nested symbols at ``shown`` (absolute line ranges,
+    the methods of a class the bundle shows as items of their own) as their signature
+    and a marker, as a skeleton shows a child: in full, nothing is shown twice."""
+    src = _Src(chunk.text, _lang(chunk.language))
+    n = len(src)
+    keep = [True] * n
+    breaks: set[int] = set()
+    for a, b in shown:
+        ca, cb = a - chunk.start_line, min(b - chunk.start_line, n - 1)
+        if ca <= 0 or ca > cb:
+            continue  # not strictly inside: nothing to elide
+        for i in range(ca, cb + 1):
+            keep[i] = False
+        head = _head(src, ca, cb + 1)
+        _mark(keep, *head.lead)
+        _mark(keep, *head.header)
+        end = cb
+        while end > head.header[1] and src.blank(end):
+            end -= 1
+        if end > head.header[1] and src.closer(end):
+            keep[end] = True
+        breaks.add(cb + 1)
+    if all(keep):
+        return chunk.text
+    lines = _emit(src, keep, chunk.start_line, src.lang.marker, breaks)
+    # Kept lines as they are (a skeleton caps long ones; this is the full text).
+    text = "\n".join(t if k is None else src.lines[k - chunk.start_line] for k, t in lines)
+    return text + "\n" if chunk.text.endswith("\n") else text
+
+
 def render_skeleton(
     chunk: Chunk,
     *,

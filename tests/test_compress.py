@@ -9,6 +9,7 @@ import pytest
 from agentctx.compress import (
     LINE_CAP,
     render_full,
+    render_full_except,
     render_mention,
     render_signature,
     render_skeleton,
@@ -675,3 +676,63 @@ def test_garbage_never_crashes() -> None:
         assert "\n" not in render_mention(chunk)
         numbers = [k for k, _ in skeleton_lines(chunk, keep_terms=keep, children=children) if k]
         assert numbers == sorted(set(numbers))
+
+
+_CART = """class Cart:
+    \"\"\"A cart.\"\"\"
+
+    def __init__(self) -> None:
+        self.items = []
+
+    # the sum of the line prices
+    @property
+    def total(self) -> float:
+        \"\"\"Sum.\"\"\"
+        s = 0
+        for i in self.items:
+            s += i
+        return s
+
+    def add(self, x):
+        self.items.append(x)
+"""
+
+
+def test_full_except_shows_methods_shown_elsewhere_as_signatures_only():
+    chunk = make(_CART, kind="class", qualname="Cart", start=10)
+    out = render_full_except(chunk, [(17, 23)])  # `total` (decorator to return), lines 17-23
+    assert out == (
+        "class Cart:\n"
+        '    """A cart."""\n'
+        "\n"
+        "    def __init__(self) -> None:\n"
+        "        self.items = []\n"
+        "\n"
+        "    # the sum of the line prices\n"
+        "    @property\n"
+        "    def total(self) -> float:\n"
+        "        ...\n"
+        "\n"
+        "    def add(self, x):\n"
+        "        self.items.append(x)\n"
+    )
+    assert render_full_except(chunk, []) == render_full(chunk) == _CART
+    assert render_full_except(chunk, [(10, 27)]) == _CART  # itself: nothing inside to elide
+
+
+def test_full_except_keeps_a_brace_closer_and_long_lines():
+    long = "x" * (LINE_CAP + 40)
+    text = (
+        "class Form {\n"
+        f"  label = '{long}';\n"
+        "  submit(): void {\n"
+        "    send(this);\n"
+        "    log();\n"
+        "  }\n"
+        "}\n"
+    )
+    chunk = make(text, language="typescript", kind="class", qualname="Form", start=1)
+    out = render_full_except(chunk, [(3, 6)])
+    assert out == (
+        f"class Form {{\n  label = '{long}';\n  submit(): void {{\n    // ...\n  }}\n}}\n"
+    )

@@ -339,6 +339,50 @@ def test_module_chunk_does_not_hide_the_rest_of_its_file():
     assert {("<module>", "full"), ("alpha", "full"), ("beta", "full")} <= shown
 
 
+def test_a_class_in_full_does_not_repeat_its_methods_in_the_bundle():
+    """A method ranked above its class stays an item in full; the class shows it as a
+    signature. A method that was only a skeleton is absorbed: the class shows it whole."""
+    from agentctx.budget import fit
+    from agentctx.chunk import chunk_file
+    from agentctx.models import Hit
+    from agentctx.parse import parse_file
+
+    body = "".join(f"        total += {n} * x\n" for n in range(12))
+    source = (
+        "class Cart:\n"
+        '    """A cart."""\n\n'
+        "    def total(self, x):\n"
+        "        total = 0\n" + body + "        return total\n\n"
+        "    def count(self, x):\n"
+        "        n = 0\n" + body.replace("total", "n") + "        return n\n"
+    )
+    chunks = {c.id: c for c in chunk_file(parse_file("cart.py", source))}
+    by_name = {c.qualname: c for c in chunks.values()}
+    ranked = [("Cart.total", 1.0), ("Cart.count", 0.2), ("Cart", 0.9)]
+    hits = [
+        Hit(c.id, c.path, c.qualname, c.kind, c.start_line, c.end_line, score)
+        for c, score in ((by_name[q], s) for q, s in ranked)
+    ]
+    fitted = fit(
+        query="q",
+        repo="r",
+        hits=hits,
+        chunks=chunks,
+        children=lambda c: [],
+        keep_terms=set(),
+        tok=get_tokenizer("cl100k_base"),
+        budget=2000,
+        fmt="markdown",
+        below_threshold=0,
+    )
+    shown = {i.symbol: i.detail for i in fitted.bundle.items}
+    assert shown == {"Cart.total": "full", "Cart": "full"}  # count: inside Cart, whole
+    assert fitted.text.count("total += 11 * x") == 1  # total's body once, in its own item
+    assert fitted.text.count("n += 11 * x") == 1  # count's body once, inside Cart
+    cart = next(i for i in fitted.bundle.items if i.symbol == "Cart")
+    assert "    def total(self, x):\n        ...\n" in cart.text
+
+
 def test_a_budget_that_is_not_positive_is_a_usage_error(indexed_hash: Path):
     for value in ("0", "-5"):
         result = runner.invoke(app, ["pack", "q", "--budget", value, "-C", str(indexed_hash)])
