@@ -11,6 +11,7 @@ do everything, reporting as it always does.
 
 from __future__ import annotations
 
+import gc
 import sys
 from pathlib import Path
 
@@ -69,6 +70,12 @@ def nothing_relevant_staged(args: list[str]) -> bool:
 
 
 def main() -> None:
+    if sys.argv[1:2] != ["watch"]:
+        # A one-shot run allocates a lot (an outline row per chunk, parse trees) and
+        # frees it at exit: the collector's young-generation passes over it are waste
+        # (cold `pack` on sympy's 44,582 chunks 1.28 -> 1.18 s median). A long-lived
+        # watcher keeps the defaults.
+        gc.set_threshold(100_000, 50, 100)
     if nothing_relevant_staged(sys.argv[1:]):
         return
     from .fastlane import run_argv  # pack/search: a running `agentctx watch`, else no typer
