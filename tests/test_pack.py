@@ -309,9 +309,26 @@ def test_xml_keeps_code_raw_unless_it_could_close_a_tag():
     assert ET.fromstring(block).text.strip() == 's = "</symbol>]]>"'
 
 
+def _fit(hits, chunks, *, budget: int):
+    """``fit`` of synthetic hits, no skeleton children, no keep terms."""
+    from agentctx.budget import fit
+
+    return fit(
+        query="q",
+        repo="r",
+        hits=hits,
+        chunks=chunks,
+        children=lambda c: [],
+        keep_terms=set(),
+        tok=get_tokenizer("cl100k_base"),
+        budget=budget,
+        fmt="markdown",
+        below_threshold=0,
+    )
+
+
 def test_module_chunk_does_not_hide_the_rest_of_its_file():
     """A <module> item spans 1..N but shows only the remainder: later symbols still pack."""
-    from agentctx.budget import fit
     from agentctx.chunk import chunk_file
     from agentctx.models import Hit
     from agentctx.parse import parse_file
@@ -323,18 +340,7 @@ def test_module_chunk_does_not_hide_the_rest_of_its_file():
         Hit(c.id, c.path, c.qualname, c.kind, c.start_line, c.end_line, 1.0 - 0.1 * n)
         for n, c in enumerate(order)
     ]
-    fitted = fit(
-        query="q",
-        repo="r",
-        hits=hits,
-        chunks=chunks,
-        children=lambda c: [],
-        keep_terms=set(),
-        tok=get_tokenizer("cl100k_base"),
-        budget=2000,
-        fmt="markdown",
-        below_threshold=0,
-    )
+    fitted = _fit(hits, chunks, budget=2000)
     shown = {(i.symbol, i.detail) for i in fitted.bundle.items}
     assert {("<module>", "full"), ("alpha", "full"), ("beta", "full")} <= shown
 
@@ -342,7 +348,6 @@ def test_module_chunk_does_not_hide_the_rest_of_its_file():
 def test_a_class_in_full_does_not_repeat_its_methods_in_the_bundle():
     """A method ranked above its class stays an item in full; the class shows it as a
     signature. A method that was only a skeleton is absorbed: the class shows it whole."""
-    from agentctx.budget import fit
     from agentctx.chunk import chunk_file
     from agentctx.models import Hit
     from agentctx.parse import parse_file
@@ -363,18 +368,7 @@ def test_a_class_in_full_does_not_repeat_its_methods_in_the_bundle():
         Hit(c.id, c.path, c.qualname, c.kind, c.start_line, c.end_line, score)
         for c, score in ((by_name[q], s) for q, s in ranked)
     ]
-    fitted = fit(
-        query="q",
-        repo="r",
-        hits=hits,
-        chunks=chunks,
-        children=lambda c: [],
-        keep_terms=set(),
-        tok=get_tokenizer("cl100k_base"),
-        budget=2000,
-        fmt="markdown",
-        below_threshold=0,
-    )
+    fitted = _fit(hits, chunks, budget=2000)
     shown = {i.symbol: i.detail for i in fitted.bundle.items}
     assert shown == {"Cart.total": "full", "Cart": "full"}  # count: inside Cart, whole
     assert fitted.text.count("total += 11 * x") == 1  # total's body once, in its own item
