@@ -327,11 +327,14 @@ def _next_event(lines: queue.Queue, kind: str, pred=lambda e: True) -> dict:  # 
 
 
 def test_watch_command_ctrl_c_exits_130_cleanly(sample_repo: Path) -> None:
+    from agentctx.bench.watch import default_sigint
+
     proc = subprocess.Popen(
         [*WATCH, str(sample_repo), "--json", "--embedder", "hash", "--debounce", "0.05"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=default_sigint,  # SIGINT works even under `nohup ... &`
     )
     try:
         lines = _reader(proc.stdout)
@@ -348,7 +351,8 @@ def test_watch_command_ctrl_c_exits_130_cleanly(sample_repo: Path) -> None:
             "added"
         ]
         proc.send_signal(signal.SIGINT)
-        _out, err = proc.communicate(timeout=30)
+        proc.wait(timeout=30)  # not communicate(): the reader thread owns stdout
+        err = proc.stderr.read() if proc.stderr else ""
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -111,6 +111,13 @@ def _find_target(repo: Path) -> _Target:
     return best[1]
 
 
+def default_sigint() -> None:
+    """In a child before it starts: Ctrl-C (SIGINT) stops it. A job started in the
+    background by a shell without job control (`cmd &`, `nohup`) inherits SIGINT
+    ignored, and the watcher would then never see the Ctrl-C this bench sends it."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 class _WatchChild:
     """``agentctx watch --json`` as a child process; its events arrive on a queue."""
 
@@ -123,6 +130,7 @@ class _WatchChild:
             stdout=subprocess.PIPE,
             stderr=self._err,
             text=True,
+            preexec_fn=default_sigint,  # SIGINT works even for a job started with `&`
         )
         self.events: queue.Queue[dict[str, Any] | None] = queue.Queue()
         threading.Thread(target=self._pump, daemon=True).start()
