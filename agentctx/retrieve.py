@@ -13,6 +13,7 @@ import re
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from operator import attrgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -128,18 +129,32 @@ def load_outline(store: IndexStore) -> dict[int, OutlineEntry]:
 
 
 CENTROID_FILES = 10  # files the centroid signal lifts
+PathsById = Mapping[int, str] | Mapping[int, OutlineEntry]  # chunk id -> its path, or its entry
 
 
-def _file_rows(ids: np.ndarray, path_of: Mapping[int, str]) -> tuple[list[str], np.ndarray]:
-    """Distinct paths of the vectors' chunks, and each vector's row in that list (-1: none)."""
+def _file_rows(ids: np.ndarray, path_of: PathsById) -> tuple[list[str], np.ndarray]:
+    """Distinct paths of the chunks (``path_of``: chunk id -> path, or the outline), and
+    each vector's row in that list (-1: a chunk not there).
+
+    Looked up with numpy: on sympy (44,582 vectors) the centroid scores took ~40 -> ~30 ms.
+    """
     import numpy as np
 
-    rows: dict[str, int] = {}
-    where = [rows.setdefault(path_of[i], len(rows)) if i in path_of else -1 for i in ids.tolist()]
-    return list(rows), np.asarray(where, dtype=np.int64)
+    n = len(path_of)
+    if not n:
+        return [], np.full(len(ids), -1, dtype=np.int64)
+    values = path_of.values()
+    paths = values if isinstance(next(iter(values)), str) else map(attrgetter("path"), values)
+    table: dict[str, int] = {}
+    codes = np.fromiter((table.setdefault(p, len(table)) for p in paths), np.int64, count=n)
+    keys = np.fromiter(path_of.keys(), np.int64, count=n)
+    order = np.argsort(keys, kind="stable")
+    keys, codes = keys[order], codes[order]
+    at = np.minimum(np.searchsorted(keys, ids), n - 1)
+    return list(table), np.where(keys[at] == ids, codes[at], -1)
 
 
-def file_norms(index: VectorIndex, path_of: Mapping[int, str]) -> dict[str, float]:
+def file_norms(index: VectorIndex, path_of: PathsById) -> dict[str, float]:
     """Per file, the length of the sum of its chunk vectors: the query-independent half of
     the centroid score, remembered per index generation (~12 ms on 6,400 chunks)."""
     ids, vectors = index.matrix()
@@ -171,7 +186,7 @@ def remember_file_norms(store: IndexStore, dim: int, index: VectorIndex | None =
 def centroid_scores(
     store: IndexStore,
     index: VectorIndex,
-    path_of: Mapping[int, str],
+    path_of: PathsById,
     query_vector: np.ndarray,
     top: int = CENTROID_FILES,
 ) -> dict[str, float]:
@@ -409,8 +424,7 @@ def retrieve(
 
         index, _ = VectorIndex.load(store, dim)
         cands.lists["dense"] = index.search(query_vector, k)
-        path_of = {cid: e.path for cid, e in cands.outline.items()}
-        cands.file_scores["centroid"] = centroid_scores(store, index, path_of, query_vector)
+        cands.file_scores["centroid"] = centroid_scores(store, index, cands.outline, query_vector)
         cands.dense_available = True
     qterms = query_terms(signals)
     cands.lists["lexical"] = store.lexical_search(qterms, k, LEXICAL_WEIGHTS)
