@@ -22,6 +22,7 @@ from .history import history_scores
 from .query import QuerySignals, module_to_paths
 from .recency import recency_scores, stored_recency
 from .store import IndexStore, decode_refs
+from .store.db import DB_NAME
 from .textutil import STOP_TERMS, split_identifier, terms
 
 if TYPE_CHECKING:
@@ -114,18 +115,38 @@ def query_terms(signals: QuerySignals, limit: int = 96) -> list[str]:
     return out
 
 
+# The last outline read, with the index and generation it is of: a long-lived process (a
+# watcher answering queries) reads it once per change, not once per query. Never mutated.
+_last_outline: tuple[tuple[str, str, int], dict[int, OutlineEntry]] | None = None
+
+
 def load_outline(store: IndexStore) -> dict[int, OutlineEntry]:
-    """Every chunk's entry. Tens of thousands of tuples at once, none of them garbage:
-    the collector is held off while they are made (sympy's 44,582 entries ~150 -> ~128
-    ms, most of the rest SQLite's)."""
+    """Every chunk's entry (shared: callers must not change it).
+
+    Tens of thousands of tuples at once, none of them garbage: the collector is held off
+    while they are made (sympy's 44,582 entries ~150 -> ~128 ms, most of the rest
+    SQLite's). The key is read before the rows, so a write in between can only make the
+    kept outline newer than its key, which the next query then reads again.
+    """
+    global _last_outline
+    try:  # the database file itself: a rebuilt index is a new file
+        inode = (store.index_dir / DB_NAME).stat().st_ino
+    except OSError:
+        inode = -1
+    key = (f"{store.index_dir}:{inode}", store.meta("created", "") or "", store.generation())
+    last = _last_outline
+    if last is not None and last[0] == key:
+        return last[1]
     make = OutlineEntry._make
     enabled = gc.isenabled()
     gc.disable()
     try:
-        return {row[0]: make(row) for row in store.outline()}
+        outline = {row[0]: make(row) for row in store.outline()}
     finally:
         if enabled:
             gc.enable()
+    _last_outline = (key, outline)
+    return outline
 
 
 CENTROID_FILES = 10  # files the centroid signal lifts

@@ -70,3 +70,29 @@ def test_file_children_sorted_per_file_on_demand():
     assert "c.py" not in table and table.get("c.py") is None
     assert sorted(table) == ["a.py", "b.py"] and len(table) == 2
     assert table["b.py"] == [(4, 4, None, "f4")]
+
+
+def test_the_outline_is_read_once_per_index_generation(sample_repo):
+    from agentctx.config import load_settings
+    from agentctx.pipeline import build_index
+    from agentctx.retrieve import load_outline
+    from agentctx.store import IndexStore
+
+    settings = load_settings(sample_repo, {"embedder": "hash"})
+    build_index(settings)
+    with IndexStore.open(settings.index_dir, writer=False) as store:
+        first = load_outline(store)
+        assert load_outline(store) is first  # same index, same generation: kept
+    cart = sample_repo / "src" / "shop" / "cart.py"
+    cart.write_text(cart.read_text() + "\n\ndef added_later():\n    return 1\n")
+    build_index(settings)
+    with IndexStore.open(settings.index_dir, writer=False) as store:
+        second = load_outline(store)
+    assert second is not first
+    assert "added_later" in {e.name for e in second.values()}
+    assert "added_later" not in {e.name for e in first.values()}
+    build_index(settings, rebuild=True)  # a new database: never the kept outline
+    with IndexStore.open(settings.index_dir, writer=False) as store:
+        third = load_outline(store)
+    assert third is not second
+    assert {e.name for e in third.values()} == {e.name for e in second.values()}
