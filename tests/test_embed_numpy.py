@@ -203,3 +203,23 @@ def test_default_minilm_picks_numpy_for_small_work_and_torch_for_bulk():
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     torch_before, engine, diff = json.loads(out.stdout.strip().splitlines()[-1])
     assert torch_before is False and engine == "torch" and diff < 2e-4
+
+
+def test_model_tensors_are_mapped_exactly_as_the_library_reads_them(tmp_path):
+    from safetensors.numpy import load_file
+
+    from agentctx.embed.numpy_minilm import _mapped_tensors
+    from agentctx.embed.sentence import model_dir
+
+    file = model_dir() / "model.safetensors"
+    mapped = _mapped_tensors(file)
+    assert mapped is not None
+    read = load_file(str(file))
+    assert mapped.keys() == read.keys()
+    for name, array in read.items():
+        assert mapped[name].dtype == array.dtype and np.array_equal(mapped[name], array), name
+    assert not mapped["embeddings.word_embeddings.weight"].flags.writeable
+    # Not a safetensors file: None, and the library's reader (and its error) takes over.
+    bogus = tmp_path / "model.safetensors"
+    bogus.write_bytes(b"\xff" * 64)
+    assert _mapped_tensors(bogus) is None
