@@ -105,7 +105,7 @@ def _read_model(path: Path, max_tokens: int) -> _Model:
         ) from None
 
 
-_SAFETENSORS_DTYPES = {"F32": np.float32, "F16": np.float16, "I64": np.int64, "I32": np.int32}
+_SAFETENSORS_DTYPES = {"F32": "<f4", "F16": "<f2", "I64": "<i8", "I32": "<i4"}  # little-endian
 
 
 def _mapped_tensors(file: Path) -> dict[str, np.ndarray] | None:
