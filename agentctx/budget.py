@@ -38,7 +38,7 @@ class Fitted:
     bundle: Bundle
     text: str  # the rendered markdown/xml, exactly what fits
     tokens_used: int
-    full_tokens: dict[tuple[str, str, int], int]  # item key -> tokens it would take in full
+    full_tokens: dict[tuple[str, str, int], int]  # item key -> tokens in full (if accounted)
 
 
 def _key(item: PackItem) -> tuple[str, str, int]:
@@ -71,11 +71,13 @@ def fit(
     below_threshold: int,
     notes: Sequence[str] = (),
     max_detail: Mapping[int, str] | None = None,
+    account: bool = True,
 ) -> Fitted:
     """Choose items and detail levels for ``hits`` so the rendered text fits ``budget``.
 
     ``max_detail`` caps some hits (by id) at a detail level: ``pack --diff`` shows
-    the code around a change as skeletons however much budget is left.
+    the code around a change as skeletons however much budget is left. ``account``:
+    also count what each item would take in full (``full_tokens``, for statistics).
     """
     caps = max_detail or {}
     render_fmt = "xml" if fmt == "xml" else "markdown"
@@ -192,6 +194,7 @@ def fit(
         if i.detail == "full"
         else costs.item(replace(i, detail="full", text=render_full(c))).tokens
         for i, c in zip(chosen, sources, strict=True)
+        if account
     }
     return Fitted(bundle, text, tokens_used, full_tokens)
 

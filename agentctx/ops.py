@@ -29,10 +29,14 @@ def compute(
     refresh: bool,
     embedder: Embedder | None = None,
     reporter: Reporter | None = None,
+    stats: bool = True,
 ) -> dict[str, Any]:
     """The answer to ``op`` (``pack``, ``pack_diff`` or ``search``) with checked ``args``
     (see ``client.pack_args`` and friends). Errors of the library become answers; any
-    other exception propagates."""
+    other exception propagates. ``stats`` False leaves out a bundle's token accounting
+    (read and counted from the files it touches): the answer is for this caller only,
+    who shows neither ``--stats`` nor JSON. A watcher's answers, kept for any later
+    request, always have it."""
     from . import pipeline
     from .render import pack_profile, pack_stdout, render_search, search_profile
 
@@ -53,7 +57,9 @@ def compute(
                 profile=search_profile(found),
             )
         run = pipeline.pack_diff if op == "pack_diff" else pipeline.pack
-        result = run(settings, **args, refresh=refresh, embedder=embedder, reporter=reporter)
+        result = run(
+            settings, **args, refresh=refresh, embedder=embedder, reporter=reporter, stats=stats
+        )
     except AgentctxError as exc:
         return {
             "ok": True,
@@ -96,8 +102,11 @@ def answer(
     it and return the exit code."""
     response = served(settings, op, args) if server else None
     if response is None:
+        accounted = stats or args.get("fmt") == "json"  # the JSON bundle carries the stats
         with reporter:
-            response = compute(settings, op, args, refresh=refresh, reporter=reporter)
+            response = compute(
+                settings, op, args, refresh=refresh, reporter=reporter, stats=accounted
+            )
     return print_answer(response, stats=stats, profile=profile)
 
 

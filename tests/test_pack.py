@@ -442,6 +442,36 @@ def test_pack_many_gives_what_pack_gives_at_each_budget(indexed_hash: Path):
         pack_many(settings, "cart total with tax", [20], refresh=False)
 
 
+def test_token_accounting_only_when_asked(indexed_hash: Path, monkeypatch):
+    """A plain pack skips the accounting (it reads every file the bundle touches);
+    `--stats` and `--format json` have it. The bundle is the same either way."""
+    import agentctx.pipeline as pipeline
+
+    settings = load_settings(indexed_hash)
+    q = "cart total with tax"
+    plain = pack(settings, q, budget=1500, refresh=False, stats=False)
+    full = pack(settings, q, budget=1500, refresh=False)
+    assert plain.text == full.text and plain.tokens_used == full.tokens_used
+    assert "context_optimization" not in plain.stats and "context_optimization" in full.stats
+    assert plain.stats["items"] == full.stats["items"]
+
+    asked: list[bool] = []
+    real = pipeline.pack
+
+    def spy(*args, **kwargs):  # type: ignore[no-untyped-def]
+        asked.append(kwargs["stats"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "pack", spy)
+    runner = CliRunner()
+    for extra, expected in (([], False), (["--stats"], True), (["--format", "json"], True)):
+        args = ["pack", q, "-C", str(indexed_hash), "--no-refresh", "--no-server", *extra]
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0, result.stderr
+        assert asked[-1] is expected, extra
+    assert "context_optimization" in json.loads(result.stdout)["stats"]
+
+
 def test_no_refresh_still_says_which_symbols_are_not_embedded(indexed_hash: Path):
     (indexed_hash / "src" / "shop" / "extra.py").write_text("def refund(order):\n    return 0\n")
     build_index(load_settings(indexed_hash), embed=False)

@@ -352,7 +352,9 @@ def _in_process(config: LatencyConfig, repo: Path, rep: Reporter) -> list[dict[s
     tokens: list[int] = []
     for q in queries:
         t = time.perf_counter()
-        result = pipeline.pack(settings, q, budget=config.budget, refresh=False, embedder=embedder)
+        result = pipeline.pack(
+            settings, q, budget=config.budget, refresh=False, embedder=embedder, stats=False
+        )
         pack_times.append(time.perf_counter() - t)
         tokens.append(result.tokens_used)
         rep.advance()

@@ -683,6 +683,7 @@ class _Runner:
                     tokenizer=cfg.tokenizer,
                     refresh=False,
                     embedder=emb,
+                    stats=False,
                 )
             self._warm = True
         self.prog.stage("pack", len(cfg.budgets))
@@ -698,6 +699,7 @@ class _Runner:
                     fmt="markdown",
                     refresh=False,
                     embedder=emb,
+                    stats=False,  # as a plain `pack` runs: no token accounting
                 )
             except BudgetError as exc:  # raised only when the one budget asked is too small
                 too_small = exc
