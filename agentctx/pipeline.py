@@ -884,7 +884,7 @@ def search(
     """Ranked hits for a query: the shared front half of ``search`` and ``pack``."""
     from .query import parse_query
     from .rank import DEFAULT_MIN_SCORE, rank
-    from .retrieve import FileChildren, identifier_terms, retrieve
+    from .retrieve import identifier_terms, retrieve
 
     rep = reporter or NullReporter()
     emb = embedder or get_embedder(settings.embedder)
@@ -910,7 +910,7 @@ def search(
         hits, below = rank(
             cands, min_score=DEFAULT_MIN_SCORE if min_score is None else min_score, limit=limit
         )
-        children = FileChildren(cands.outline)  # sorted per file when the bundle asks
+        children = cands.files()  # grouped by rank already; sorted per file when asked
         lat["rank"] = time.perf_counter() - t
     if not cands.dense_available and qvec is None and not notes:
         notes.append("no vectors in the index yet; ranked lexically")

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 
 from .categories import file_category
 from .models import Hit
-from .retrieve import Candidates, OutlineEntry, referrers
+from .retrieve import Candidates, FileChildren, OutlineEntry, referrers
 
 RRF_K = 60
 SCORE_SHARE = 0.7  # share of each list's contribution from its normalized score (rest: rank)
@@ -90,14 +90,14 @@ def fuse(
 def _file_lift(
     signal: str,
     file_scores: Mapping[str, float],
-    by_file: Mapping[str, list[OutlineEntry]],
+    files: FileChildren,
     fused: dict[int, float],
     reasons: dict[int, set[str]],
     weight: float,
 ) -> None:
     """Chunks of a file the query points at: the file's best chunks gain the most."""
     for path, s in file_scores.items():
-        entries = by_file.get(path, [])  # best first, then those with no score in line order
+        entries = files.entries(path)  # best first, then those with no score in line order
         scored = sorted(
             (e for e in entries if fused.get(e.id)), key=lambda e: (-fused[e.id], e.start_line)
         )
@@ -169,9 +169,7 @@ def rank(
             continue
         cat = categories.get(e.path) or categories.setdefault(e.path, file_category(e.path))
         fused[cid] *= CATEGORY_FACTORS[cat]
-    by_file: dict[str, list[OutlineEntry]] = defaultdict(list)
-    for e in cands.outline.values():
-        by_file[e.path].append(e)
+    files = cands.files()
     # A test's history ("fix test_x") or topic is weighed like the test itself.
     history, centroid = (
         {
@@ -187,7 +185,7 @@ def rank(
         ("centroid", centroid),
     ):
         if scores:
-            _file_lift(signal, scores, by_file, fused, reasons, w[signal])
+            _file_lift(signal, scores, files, fused, reasons, w[signal])
     for cid, gained in _graph(fused, cands.outline):
         fused[cid] = fused.get(cid, 0.0) + w["graph"] * gained
         reasons.setdefault(cid, set()).add("graph")

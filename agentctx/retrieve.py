@@ -98,6 +98,13 @@ class Candidates:
     outline: dict[int, OutlineEntry] = field(default_factory=dict)
     dense_available: bool = False
     pending: int = 0
+    _files: FileChildren | None = field(default=None, repr=False)
+
+    def files(self) -> FileChildren:
+        """The outline by file, grouped once per query for every stage that needs it."""
+        if self._files is None:
+            self._files = FileChildren(self.outline)
+        return self._files
 
 
 def query_terms(signals: QuerySignals, limit: int = 96) -> list[str]:
@@ -452,7 +459,7 @@ def retrieve(
     cands.lists["symbol"] = symbol_candidates(signals, cands.outline)
     cands.lists["title"] = title_candidates(signals, cands.outline)
     cands.lists["option"] = option_candidates(store, signals, cands.outline)
-    all_paths = sorted({e.path for e in cands.outline.values()})
+    all_paths = sorted(cands.files())
     cands.file_scores["path"] = path_scores(
         signals, all_paths, definer(store, cands.outline) if signals.dotted else None
     )
@@ -497,6 +504,10 @@ class FileChildren(Mapping[str, list[tuple[int, int, "str | None", str]]]):
                 by_file[e.path].append(e)
             self._by_file = dict(by_file)
         return self._by_file
+
+    def entries(self, path: str) -> list[OutlineEntry]:
+        """The file's entries in outline order (none for a path without symbols)."""
+        return self._files().get(path, [])
 
     def __getitem__(self, path: str) -> list[tuple[int, int, str | None, str]]:
         done = self._sorted.get(path)
