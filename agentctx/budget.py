@@ -2,8 +2,9 @@
 
 Each hit can be shown at one of four detail levels (full, skeleton, signature,
 mention). A tiered greedy pass in rank order spends most of the budget on the best
-hits in full, then skeletons, then signatures, then one-line mentions that point at
-files not shown otherwise (a second mention of a shown file says little); the rendered
+hits in full, then skeletons (each at most a small share of the budget: a bigger one
+summarises nothing), then signatures, then one-line mentions that point at files not
+shown otherwise (a second mention of a shown file says little); the rendered
 bundle is then counted as a whole and trimmed from the tail until it fits, so the
 printed text never exceeds the budget whatever the tokenizer does at boundaries.
 """
@@ -30,6 +31,11 @@ FULL_MIN_SCORE = 0.25
 FULL_MAX_SHARE = 0.35  # one full item may take at most this share of the budget
 FULL_CEILING = 0.80  # full items stop once this share of the budget is used
 SKELETON_CEILING = 0.92
+# A skeleton is a summary: one bigger than this share of the budget (the outline of a
+# class of thousands of lines) summarises nothing and crowds out code shown in full, so
+# it drops to its signature. Small budgets still allow a skeleton of a few methods.
+SKELETON_MAX_SHARE = 0.05
+SKELETON_MIN_CAP = 150  # tokens
 SIGNATURE_CEILING = 0.94  # the rest: one-line mentions of files not shown otherwise
 
 
@@ -93,6 +99,7 @@ def fit(
             hint=f"use --budget {max(head * 4, 500)} or more",
         )
     avail = budget - head
+    skeleton_cap = max(SKELETON_MAX_SHARE * avail, SKELETON_MIN_CAP)
     used = 0
     chosen: list[PackItem] = []
     sources: list[Chunk] = []  # the chunk behind each chosen item
@@ -137,6 +144,8 @@ def fit(
             cand = costs.item(replace(base, detail=shown, text=text))
             cost = cand.tokens + file_cost
             if detail == "full" and cand.tokens > FULL_MAX_SHARE * avail:
+                continue
+            if detail == "skeleton" and cand.tokens > skeleton_cap:
                 continue
             if used + cost <= ceiling * avail:
                 pick = cand

@@ -377,6 +377,38 @@ def test_a_class_in_full_does_not_repeat_its_methods_in_the_bundle():
     assert "    def total(self, x):\n        ...\n" in cart.text
 
 
+def test_a_skeleton_bigger_than_its_share_of_the_budget_drops_to_its_signature():
+    """The outline of a big class is no summary at a small budget: it becomes its
+    signature, and the tokens go to code in full. A bigger budget shows the skeleton."""
+    from agentctx.budget import SKELETON_MAX_SHARE, SKELETON_MIN_CAP
+    from agentctx.chunk import chunk_file
+    from agentctx.models import Hit
+    from agentctx.parse import parse_file
+
+    body = "".join(f"        value = value * {k} + other[{k}]\n" for k in range(20))
+    methods = "".join(
+        f"    def method_{n}(self, value, other=None):\n{body}        return value\n\n"
+        for n in range(20)
+    )
+    source = 'class Big:\n    """Many methods."""\n\n' + methods + "def top():\n    return 1\n"
+    chunks = {c.id: c for c in chunk_file(parse_file("big.py", source))}
+    by_name = {c.qualname: c for c in chunks.values()}
+    ranked = [("top", 1.0), ("Big", 0.2)]  # below the full floor: skeleton at best
+    hits = [
+        Hit(c.id, c.path, c.qualname, c.kind, c.start_line, c.end_line, score)
+        for c, score in ((by_name[q], s) for q, s in ranked)
+    ]
+    small = {i.symbol: i for i in _fit(hits, chunks, budget=3000).bundle.items}
+    large = {i.symbol: i for i in _fit(hits, chunks, budget=10000).bundle.items}
+    assert large["Big"].detail == "skeleton"  # too big in full for either budget
+    assert "def method_19(self, value, other=None):" in large["Big"].text
+    cap = max(SKELETON_MAX_SHARE * 3000, SKELETON_MIN_CAP)
+    assert cap < large["Big"].tokens < SKELETON_MAX_SHARE * 9000
+    assert small["Big"].detail == "signature"
+    assert "method_" not in small["Big"].text
+    assert small["top"].detail == large["top"].detail == "full"
+
+
 def test_a_budget_that_is_not_positive_is_a_usage_error(indexed_hash: Path):
     for value in ("0", "-5"):
         result = runner.invoke(app, ["pack", "q", "--budget", value, "-C", str(indexed_hash)])
