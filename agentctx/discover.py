@@ -300,6 +300,52 @@ def find_root(start: Path) -> Path:
     return start
 
 
+# Where projects keep the templates their issues (and pull requests) are filed from:
+# GitHub's and GitLab's conventions, file or directory, any case.
+_TEMPLATE_DIRS = ("", ".github", "docs", ".gitlab")
+_TEMPLATE_NAME = re.compile(r"(issue|pull_request|merge_request)_templates?(\.\w+)?", re.I)
+TEMPLATE_MAX_BYTES = 64 * 1024  # per file; a template is a page, not a document
+TEMPLATE_MAX_FILES = 32
+
+
+def issue_templates(root: Path) -> str:
+    """The text of the project's issue and pull-request templates (empty when none).
+
+    ``ISSUE_TEMPLATE.md`` or an ``ISSUE_TEMPLATE/`` directory (Markdown or issue-form
+    YAML) at the root, under ``.github/``, ``docs/`` or ``.gitlab/`` (``issue_templates/``),
+    and the same for pull and merge requests. A few stats per query; unreadable or
+    oversized files are passed over.
+    """
+    found: list[Path] = []
+    for sub in _TEMPLATE_DIRS:
+        try:
+            with os.scandir(root / sub if sub else root) as it:
+                entries = sorted((e for e in it if _TEMPLATE_NAME.fullmatch(e.name)), key=_name)
+        except OSError:
+            continue
+        for entry in entries:
+            try:
+                if entry.is_file():
+                    found.append(Path(entry.path))
+                elif entry.is_dir(follow_symlinks=False):
+                    with os.scandir(entry.path) as inner:
+                        found.extend(Path(e.path) for e in sorted(inner, key=_name) if e.is_file())
+            except OSError:
+                continue
+    texts: list[str] = []
+    for path in found[:TEMPLATE_MAX_FILES]:
+        try:
+            if path.stat().st_size <= TEMPLATE_MAX_BYTES:
+                texts.append(path.read_text(encoding="utf-8", errors="replace"))
+        except OSError:
+            continue
+    return "\n".join(texts)
+
+
+def _name(entry: os.DirEntry[str]) -> str:
+    return entry.name
+
+
 def ensure_excluded(root: Path, entry: str = ".agentctx/") -> bool:
     """Make git ignore ``entry`` through ``info/exclude`` (never touches ``.gitignore``).
 

@@ -20,7 +20,14 @@ from typing import TYPE_CHECKING, Protocol
 
 from .chunk import CHUNK_VERSION, chunk_file
 from .config import Settings
-from .discover import SourceText, decode_source, discover, ensure_excluded, read_source
+from .discover import (
+    SourceText,
+    decode_source,
+    discover,
+    ensure_excluded,
+    issue_templates,
+    read_source,
+)
 from .embed import Embedder, get_embedder
 from .errors import (
     AgentctxError,
@@ -895,7 +902,7 @@ def search(
         _refresh(settings, emb, notes, rep)
     with IndexStore.open(settings.index_dir, writer=False) as store:
         lat["load"] = time.perf_counter() - t0
-        signals = parse_query(query)
+        signals = parse_query(query, issue_templates(settings.root))
         t = time.perf_counter()
         qvec = None
         if store.vector_count() and store.meta("embedder") == emb.model_id:

@@ -366,9 +366,48 @@ _INNERMOST_FIRST = frozenset(("java", "cs", "js", "go", "rust", "ruby"))
 # Public API
 
 
-def parse_query(text: str) -> QuerySignals:
-    """Split a free-text query or bug report into retrieval signals (see ``QuerySignals``)."""
-    return _Parser(text).run()
+def parse_query(text: str, template: str = "") -> QuerySignals:
+    """Split a free-text query or bug report into retrieval signals (see ``QuerySignals``).
+
+    ``template``: the text of the project's issue templates (``discover.issue_templates``);
+    lines of the report that repeat it are the template's, not the reporter's, and are
+    left out (``without_template_lines``).
+    """
+    return _Parser(without_template_lines(text, template) if template else text).run()
+
+
+# A line of a report is the template's when the project's issue templates hold it, word
+# for word (case, punctuation and a task-list box aside), and it has this many words:
+# checklist items and instructions, not one- or two-word headings ("Expected behavior")
+# that only label the reporter's own text.
+TEMPLATE_MIN_WORDS = 3
+_NOT_WORD = re.compile(r"[^0-9a-z]+")
+_TASK_BOX = re.compile(r"^\s*[-*+]\s*\[[ xX]\]")
+
+
+def template_words(text: str) -> str:
+    """``text`` as lowercase words separated (and surrounded) by single spaces."""
+    return " " + _NOT_WORD.sub(" ", text.lower()).strip() + " "
+
+
+def without_template_lines(text: str, template: str) -> str:
+    """``text`` without the lines after its first that repeat the issue ``template``.
+
+    A report filed from a template keeps its checklist ("- [x] a detailed description of
+    the bug") and instructions: the same words in every report, nothing about this one.
+    The first line (the title) always stays.
+    """
+    known = template_words(template)
+    if known == "  ":
+        return text
+    lines = text.splitlines(keepends=True)
+    kept = lines[:1]
+    for line in lines[1:]:
+        words = template_words(_TASK_BOX.sub("", line))
+        if words.count(" ") > TEMPLATE_MIN_WORDS and words in known:
+            continue
+        kept.append(line)
+    return "".join(kept)
 
 
 def module_to_paths(dotted: str) -> list[str]:

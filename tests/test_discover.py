@@ -36,6 +36,7 @@ from agentctx.discover import (
     git_common_dir,
     git_dir,
     is_binary,
+    issue_templates,
     read_source,
 )
 from agentctx.errors import NotFoundError
@@ -604,3 +605,26 @@ def test_a_plain_directory_of_repositories_is_indexed_through(tmp_path: Path):
         git(repo, "init", "-q")
     found = discover(tmp_path / "work")
     assert {f.path for f in found.files} == {"one/m.py", "two/m.py"}
+
+
+def test_issue_templates_are_found_where_forges_keep_them(tmp_path: Path):
+    assert issue_templates(tmp_path) == ""
+    files = {
+        ".github/ISSUE_TEMPLATE/bug_report.md": "bug checklist",
+        ".github/ISSUE_TEMPLATE/feature.yml": "feature form",
+        ".github/pull_request_template.md": "pr checklist",
+        "docs/ISSUE_TEMPLATE.md": "docs template",
+        ".gitlab/issue_templates/Bug.md": "gitlab bug",
+        "ISSUE_TEMPLATE": "root template",
+        "src/issue_template.md": "not a template location",
+        ".github/CONTRIBUTING.md": "not a template",
+    }
+    for rel, text in files.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(text)
+    (tmp_path / ".github/ISSUE_TEMPLATE/huge.md").write_text("x " * 40_000)  # over the cap
+    found = issue_templates(tmp_path)
+    for text in ("bug checklist", "feature form", "pr checklist", "docs template", "gitlab bug"):
+        assert text in found
+    assert "root template" in found
+    assert "not a template" not in found and "x x x" not in found

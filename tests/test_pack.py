@@ -409,6 +409,23 @@ def test_a_skeleton_bigger_than_its_share_of_the_budget_drops_to_its_signature()
     assert small["top"].detail == large["top"].detail == "full"
 
 
+def test_a_report_filed_from_the_projects_template_is_searched_without_it(indexed_hash: Path):
+    """Checklist lines of the project's issue template say nothing about this report."""
+    settings = _hash_settings(indexed_hash)
+    checklist = "- [x] format the legacy price for display before the checkout\n"
+    report = "Cart total is wrong\n" + checklist + "The discount is applied after tax_for.\n"
+    alone = "Cart total is wrong\nThe discount is applied after tax_for.\n"
+
+    def ranked(query: str) -> list[tuple[int, float]]:
+        return [(h.id, h.score) for h in search(settings, query, refresh=False).hits]
+
+    assert ranked(report) != ranked(alone)  # the checklist's words move the ranking
+    template = indexed_hash / ".github" / "ISSUE_TEMPLATE" / "bug.md"
+    template.parent.mkdir(parents=True)
+    template.write_text("- [ ] Format the legacy price for display before the checkout.\n")
+    assert ranked(report) == ranked(alone)
+
+
 def test_a_budget_that_is_not_positive_is_a_usage_error(indexed_hash: Path):
     for value in ("0", "-5"):
         result = runner.invoke(app, ["pack", "q", "--budget", value, "-C", str(indexed_hash)])

@@ -9,7 +9,13 @@ from __future__ import annotations
 
 import pytest
 
-from agentctx.query import Frame, QuerySignals, module_to_paths, parse_query
+from agentctx.query import (
+    Frame,
+    QuerySignals,
+    module_to_paths,
+    parse_query,
+    without_template_lines,
+)
 
 
 def funcs(q: QuerySignals) -> list[str | None]:
@@ -1136,3 +1142,59 @@ def test_options_named_in_the_title_or_a_one_line_query():
     # Not options: dashes inside words or paths, rules, code before any prose.
     assert parse_query("a--b and ---- and /x/--y\nbody").options == ()
     assert parse_query("```\ntool --x\n```\n--y in prose").options == ()
+
+
+BUG_TEMPLATE = """\
+---
+name: Bug report
+---
+<!-- Thanks for submitting an issue! -->
+
+- [ ] a detailed description of the bug or problem you are having
+- [ ] output of `pip list` from the virtual environment you are using
+- [ ] minimal example if possible
+
+### Expected behavior
+"""
+
+
+def test_lines_of_the_issue_template_are_left_out_of_the_query():
+    report = (
+        "Minimal example if possible crashes the collector\n"  # a title stays, even so
+        "- [x] a detailed description of the bug or problem you are having\n"
+        "* [X] Output of `pip list` from the virtual environment you are using\n"
+        "### Expected behavior\n"  # a two-word heading labels the reporter's text: kept
+        "The fixture cache keeps a stale value after teardown.\n"
+        "    - [ ]   minimal example, if possible!\n"
+    )
+    kept = without_template_lines(report, BUG_TEMPLATE)
+    assert kept == (
+        "Minimal example if possible crashes the collector\n"
+        "### Expected behavior\n"
+        "The fixture cache keeps a stale value after teardown.\n"
+    )
+    assert without_template_lines(report, "") == report
+    assert without_template_lines("a b\nno such line here at all\n", BUG_TEMPLATE).endswith("all\n")
+    # Only whole words of the template count: a line inside a longer template line does
+    # (it is the template's words), a line with a word more does not.
+    assert without_template_lines("t\nof the bug or problem\n", BUG_TEMPLATE) == "t\n"
+    assert without_template_lines("t\nof the bug or problems\n", BUG_TEMPLATE).endswith(
+        "problems\n"
+    )
+
+
+def test_parse_query_with_the_template_has_only_the_reporters_words():
+    report = (
+        "Cache keeps stale values\n"
+        "- [x] a detailed description of the bug or problem you are having\n"
+        "- [x] output of `pip list` from the virtual environment you are using\n"
+        "The `FixtureDef.cache` holds a value after `teardown`.\n"
+    )
+    plain = parse_query(report)
+    cleaned = parse_query(report, BUG_TEMPLATE)
+    assert "virtual environment" in plain.clean_text
+    assert cleaned.clean_text == (
+        "Cache keeps stale values The `FixtureDef.cache` holds a value after `teardown`."
+    )
+    assert cleaned.identifiers == plain.identifiers  # the reporter's names all stay
+    assert cleaned.dotted == plain.dotted == ("FixtureDef.cache",)
