@@ -119,8 +119,13 @@ def write_stdout(text: str) -> None:
         sys.stdout.write(text)
         sys.stdout.flush()
     except BrokenPipeError:
-        # Python flushes stdout again at exit: point it somewhere that cannot fail.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        os.close(devnull)
+        silence_stdout()
         raise SystemExit(int(ExitCode.PIPE_CLOSED)) from None
+
+
+def silence_stdout() -> None:
+    """After a reader closed stdout: Python flushes it again at exit, so point it
+    somewhere that cannot fail."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)

@@ -364,6 +364,37 @@ def test_watch_command_ctrl_c_exits_130_cleanly(sample_repo: Path) -> None:
     assert_equals_fresh(sample_repo)
 
 
+def test_watch_json_stops_quietly_when_its_reader_goes_away(sample_repo: Path) -> None:
+    """`agentctx watch --json | head -2`: the next event finds stdout closed; the watcher
+    stops cleanly with the pipe's exit code (141, as pack), never an internal error."""
+    proc = subprocess.Popen(
+        [*WATCH, str(sample_repo), "--json", "--embedder", "hash", "--debounce", "0.05"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        for _ in range(2):
+            event = json.loads(proc.stdout.readline())
+        assert event["type"] == "ready"
+        sock = Path(event["socket"])
+        proc.stdout.close()  # the reader goes away
+        with (sample_repo / "src" / "shop" / "cart.py").open("a") as fh:
+            fh.write("\n\ndef added_after_the_reader_left():\n    return 1\n")
+        proc.wait(timeout=30)
+        err = proc.stderr.read() if proc.stderr else ""
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 141, err
+    assert "internal error" not in err and "Traceback" not in err
+    assert "the reader of the JSON lines went away" in err.strip().splitlines()[-1]
+    assert not sock.exists() and not (sample_repo / ".agentctx" / "watch.json").exists()
+    assert_equals_fresh(sample_repo)
+
+
 def test_watch_command_second_instance_is_a_one_line_error(sample_repo: Path) -> None:
     from typer.testing import CliRunner
 

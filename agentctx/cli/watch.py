@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from ..errors import AgentctxError, ExitCode, UsageError
+from ..errors import AgentctxError, ExitCode, UsageError, silence_stdout
 from ._common import err_console, handle_errors, human_seconds, plural, resolve_root
 
 if TYPE_CHECKING:
@@ -37,17 +37,22 @@ class _Output:
     def __init__(self, as_json: bool) -> None:
         self.as_json = as_json
         self._lock = threading.Lock()
+        self.closed = threading.Event()  # the reader of the JSON lines went away
 
     def line(self, text: str) -> None:
         with self._lock:
             err_console.print(text, markup=False, highlight=False, soft_wrap=True)
 
     def event(self, obj: dict[str, Any]) -> None:
-        if not self.as_json:
+        if not self.as_json or self.closed.is_set():
             return
         with self._lock:
-            sys.stdout.write(json.dumps(obj) + "\n")
-            sys.stdout.flush()
+            try:
+                sys.stdout.write(json.dumps(obj) + "\n")
+                sys.stdout.flush()
+            except BrokenPipeError:  # `agentctx watch --json | head`: stop, as pack does
+                silence_stdout()
+                self.closed.set()
 
     # pipeline Reporter (the watcher's own stage tracking feeds the status line)
     def stage(self, name: str, total: int | None = None) -> None:
@@ -192,7 +197,7 @@ def watch_command(
                 out.notice(f"not serving pack/search: {exc.message}")
                 server = None
         watcher.start()
-        _run(watcher, server)
+        _run(watcher, server, out.closed)
     except KeyboardInterrupt:
         interrupted = True
     finally:
@@ -204,19 +209,22 @@ def watch_command(
             signal.signal(signal.SIGTERM, previous)
     if watcher.fatal is not None:
         raise watcher.fatal
-    if interrupted:
+    if interrupted or out.closed.is_set():
         done = f"stopped after {plural(max(0, watcher.batches - 1), 'update')}"
+        if out.closed.is_set():
+            done += " (the reader of the JSON lines went away)"
         line = f"agentctx: {done}; {watcher.stopped_note or 'the index is up to date'}"
         print(line, file=sys.stderr)
-        raise typer.Exit(int(ExitCode.INTERRUPTED))
+        code = ExitCode.INTERRUPTED if interrupted else ExitCode.PIPE_CLOSED
+        raise typer.Exit(int(code))
 
 
-def _run(watcher: Watcher, server: Server | None) -> None:
-    """Block until Ctrl-C (or a fatal error), refreshing the status line."""
+def _run(watcher: Watcher, server: Server | None, closed: threading.Event) -> None:
+    """Block until Ctrl-C, a fatal error or a closed stdout, refreshing the status line."""
     from rich.live import Live
 
     if not err_console.is_terminal:
-        while not watcher.wait(0.5):
+        while not watcher.wait(0.5) and not closed.is_set():
             pass
         return
     with Live(
@@ -227,5 +235,5 @@ def _run(watcher: Watcher, server: Server | None) -> None:
         redirect_stdout=False,
         redirect_stderr=False,
     ) as live:
-        while not watcher.wait(0.25):
+        while not watcher.wait(0.25) and not closed.is_set():
             live.update(_status_text(watcher, server))
