@@ -395,16 +395,22 @@ def without_template_lines(text: str, template: str) -> str:
 
     A report filed from a template keeps its checklist ("- [x] a detailed description of
     the bug") and instructions: the same words in every report, nothing about this one.
-    The first line (the title) always stays.
+    The first line (the title) always stays. A line is searched for in the template only
+    when its first words start a run of the template's (a set lookup), so a huge query
+    costs one pass.
     """
     known = template_words(template)
-    if known == "  ":
+    vocab = known.split()
+    n = TEMPLATE_MIN_WORDS
+    starts = {" ".join(vocab[i : i + n]) for i in range(len(vocab) - n + 1)}
+    if not starts:
         return text
     lines = text.splitlines(keepends=True)
     kept = lines[:1]
     for line in lines[1:]:
         words = template_words(_TASK_BOX.sub("", line))
-        if words.count(" ") > TEMPLATE_MIN_WORDS and words in known:
+        head = words.split(" ", n + 1)[1 : n + 1]  # words[0] is the leading space
+        if len(head) == n and head[-1] and " ".join(head) in starts and words in known:
             continue
         kept.append(line)
     return "".join(kept)
