@@ -223,3 +223,57 @@ def test_model_tensors_are_mapped_exactly_as_the_library_reads_them(tmp_path):
     bogus = tmp_path / "model.safetensors"
     bogus.write_bytes(b"\xff" * 64)
     assert _mapped_tensors(bogus) is None
+
+
+def _layer_arrays(model) -> list[np.ndarray]:  # type: ignore[no-untyped-def]
+    return [
+        a
+        for layer in model.layers
+        for a in (layer.qkv_w, layer.attn_out_w, layer.ff_in_w, layer.ff_out_w)
+    ]
+
+
+def _same(got: list[np.ndarray], want: list[np.ndarray]) -> bool:
+    return len(got) == len(want) and all(
+        a.flags.c_contiguous and np.array_equal(a, b) for a, b in zip(got, want, strict=True)
+    )
+
+
+def test_layer_layout_is_cached_then_mapped_with_the_same_values(tmp_path, monkeypatch):
+    """The transposed layer matrices are written once to the cache directory; the next
+    load maps that file (no 42 MB copy) and holds exactly the same numbers. A file that
+    is torn, stale or of the wrong size is rebuilt; a cache that cannot be written is
+    passed over."""
+    from agentctx.config import default_cache_dir
+    from agentctx.embed.numpy_minilm import _read_model, layout_file
+    from agentctx.embed.sentence import model_dir
+
+    def load() -> list[np.ndarray]:
+        return _layer_arrays(_read_model(model_dir(), 256))
+
+    monkeypatch.setenv("AGENTCTX_CACHE_DIR", str(tmp_path / "cache"))
+    cached = layout_file(model_dir() / "model.safetensors", default_cache_dir())
+    assert cached is not None and not cached.exists()
+    built = load()  # transposed in memory, then kept
+    assert len(built) == 24 and cached.exists() and all(a.flags.owndata for a in built)
+    mapped = load()
+    assert not any(a.flags.owndata for a in mapped)  # views of the mapped file
+    assert _same(mapped, built)
+    size = cached.stat().st_size
+    header = size - sum(a.nbytes for a in built)
+
+    with open(cached, "r+b") as f:  # torn: zeros where the data was
+        f.seek(header)
+        f.write(b"\0" * (size - header))
+    rebuilt = load()
+    assert all(a.flags.owndata for a in rebuilt) and _same(rebuilt, built)
+    assert _same(load(), built) and not any(a.flags.owndata for a in load())  # rewritten
+
+    with open(cached, "r+b") as f:  # cut short
+        f.truncate(header + 1000)
+    assert _same(load(), built) and cached.stat().st_size == size
+
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("")
+    monkeypatch.setenv("AGENTCTX_CACHE_DIR", str(blocker))  # cannot hold a cache
+    assert _same(load(), built) and blocker.read_text() == ""
