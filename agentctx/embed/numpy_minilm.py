@@ -16,6 +16,7 @@ import json
 import math
 import os
 import struct
+import sys
 import tempfile
 import threading
 from collections.abc import Callable, Sequence
@@ -100,7 +101,11 @@ def _read_model(path: Path, max_tokens: int) -> _Model:
         weights = _mapped_tensors(path / "model.safetensors")
         if weights is None:
             weights = load_file(str(path / "model.safetensors"))
-        layout = layout_file(path / "model.safetensors", default_cache_dir())
+        layout = (  # the file is little-endian, as the model's is
+            layout_file(path / "model.safetensors", default_cache_dir())
+            if sys.byteorder == "little"
+            else None
+        )
         return _assemble(config, tokenizer, weights, layout)
     except ModelError:
         raise
@@ -313,7 +318,7 @@ def _write_layout(path: Path, built: list[list[np.ndarray]], total: int) -> None
             )
             for layer in built:
                 for m in layer:
-                    f.write(m.astype("<f4", copy=False).tobytes())
+                    f.write(np.ascontiguousarray(m, dtype="<f4").data)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
