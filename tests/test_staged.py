@@ -209,7 +209,7 @@ def test_max_embed_leaves_vectors_pending_and_they_rank_lexically(indexed: Path)
         from agentctx.store.vectors import VectorIndex
 
         vi, _ = VectorIndex.load(store, 256)
-        in_faiss = {int(vi.index.id_map.at(i)) for i in range(vi.ntotal)}
+        in_faiss = set(vi.matrix()[0].tolist())
     assert pending and not pending & in_faiss  # no stale vector can come back
 
     found = search(_settings(indexed), "levy_tariff_for", refresh=False)

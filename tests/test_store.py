@@ -138,6 +138,60 @@ def test_second_writer_waits_then_fails_with_locked_error(tmp_path: Path):
         pass
 
 
+def _same_hits(a: list[tuple[int, float]], b: list[tuple[int, float]]) -> bool:
+    """Same ids in the same order, scores equal to float32 rounding."""
+    return [i for i, _ in a] == [i for i, _ in b] and all(
+        abs(x - y) < 1e-6 for (_, x), (_, y) in zip(a, b, strict=True)
+    )
+
+
+def test_saved_flat_index_is_answered_without_faiss_as_faiss_answers(tmp_path: Path):
+    """``MappedFlat`` reads FAISS's own file: same top-k as FAISS (ties in stored order),
+    the vectors and ids mapped; anything but that exact layout is left to FAISS."""
+    import faiss
+
+    from agentctx.store.vectors import MappedFlat
+
+    dim, n = 16, 500
+    vecs = _unit(n, dim, seed=3)
+    vecs[7] = vecs[3]  # a tie: identical chunks embed identically
+    ids = np.random.default_rng(4).integers(1, 2**62, n)
+    index = faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
+    index.add_with_ids(vecs, ids)
+    path = tmp_path / "v.faiss"
+    faiss.write_index(index, str(path))
+    flat = MappedFlat.open(path, dim)
+    assert flat is not None and flat.ntotal == n and not flat.vectors.flags.owndata
+    assert np.array_equal(flat.vectors, vecs) and np.array_equal(flat.ids, ids)
+    for q in [*_unit(20, dim, seed=5), vecs[3]]:
+        for k in (1, 10, n, n + 5):
+            want_s, want_i = index.search(q[None, :], min(k, n))
+            got_s, got_i = flat.search(q[None, :], min(k, n))
+            # FAISS's scores, best first; each id with its own score (ties in any order).
+            assert np.allclose(got_s, want_s, atol=1e-6)
+            true = dict(zip(ids.tolist(), (vecs @ q).tolist(), strict=True))
+            assert np.allclose([true[i] for i in got_i[0].tolist()], got_s[0], atol=1e-6)
+            assert len(set(got_i[0].tolist())) == len(got_i[0])
+            cut = want_s[0][-1] + 1e-6  # clear of the last place's ties: the same ids
+            clear = [
+                {i for i, x in zip(found[0].tolist(), sc[0].tolist(), strict=True) if x > cut}
+                for found, sc in ((got_i, got_s), (want_i, want_s))
+            ]
+            assert clear[0] == clear[1]
+    _, tied = flat.search(vecs[3][None, :], 2)
+    assert tied[0].tolist() == [ids[7], ids[3]]  # equal scores: last stored first
+
+    assert MappedFlat.open(path, dim + 1) is None  # another model's dimension
+    data = path.read_bytes()
+    for bad in (data[:-8], data + b"\0", b"garbage", data.replace(b"IxFI", b"IxF2", 1)):
+        path.write_bytes(bad)
+        assert MappedFlat.open(path, dim) is None
+    l2 = faiss.IndexIDMap2(faiss.IndexFlatL2(dim))  # not inner product
+    l2.add_with_ids(vecs, ids)
+    faiss.write_index(l2, str(path))
+    assert MappedFlat.open(path, dim) is None
+
+
 def test_faiss_roundtrip_generation_and_rebuild(tmp_path: Path):
     chunks = _chunks(names=("a1", "a2", "a3"))
     vecs = _unit(3)
@@ -153,12 +207,15 @@ def test_faiss_roundtrip_generation_and_rebuild(tmp_path: Path):
         assert not rebuilt and loaded.ntotal == 3
         # A query's index maps the file: the same answers, and read-only (FAISS would
         # abort the process on a resize, so it is refused before that).
-        assert loaded.mapped and loaded.search(vecs[2], 3) == vi.search(vecs[2], 3)
+        assert loaded.mapped and _same_hits(loaded.search(vecs[2], 3), vi.search(vecs[2], 3))
         assert np.array_equal(loaded.matrix()[1], vi.matrix()[1])
+        assert np.array_equal(loaded.matrix()[0], vi.matrix()[0])
         with pytest.raises(RuntimeError, match="read-only"):
             loaded.remove([chunks[1].id])
         with pytest.raises(RuntimeError, match="read-only"):
             loaded.add([chunks[1].id], vecs[1:2])
+        with pytest.raises(RuntimeError, match="read-only"):
+            loaded.save(store)
         # Single chunks can be removed and re-added by id (a writer's own index).
         vi.remove([chunks[1].id])
         assert chunks[1].id not in {i for i, _ in vi.search(vecs[1], 3)}
