@@ -407,10 +407,8 @@ def _skeleton(
 
     # The closer of the chunk's own block: `}` or `end` on the last line.
     stop = n
-    last = n - 1
-    while last >= bs and src.blank(last):
-        last -= 1
-    if last >= bs and has_header and src.closer(last):
+    last = _block_closer(src, bs - 1, n - 1)
+    if last is not None and has_header:
         keep[last] = True
         stop = last
 
@@ -422,11 +420,9 @@ def _skeleton(
         kid = _head(src, ca, cb + 1)
         _mark(keep, *kid.header)
         _attach_comments(src, kid.header[0], bs, keep)
-        end = cb
-        while end > ca and src.blank(end):
-            end -= 1
-        if end > kid.header[1] and src.closer(end):
-            keep[end] = True
+        closer = _block_closer(src, kid.header[1], cb)
+        if closer is not None:
+            keep[closer] = True
 
     class_like = chunk.kind in _CLASS_KINDS or not has_header
     if class_like or (lang.family == "text" and chunk.language in _STRUCTURED):
@@ -452,6 +448,15 @@ def _skeleton(
     if sum(len(t) + 1 for _, t in out) >= sum(len(t) + 1 for t in src.lines):
         return None
     return out
+
+
+def _block_closer(src: _Src, after: int, last: int) -> int | None:
+    """The line closing a block whose lines end at ``last`` (`}` or `end`, trailing blank
+    lines skipped), when it comes after line ``after`` (the end of the block's header)."""
+    end = last
+    while end > after and src.blank(end):
+        end -= 1
+    return end if end > after and src.closer(end) else None
 
 
 def _attach_comments(src: _Src, i: int, lo: int, keep: list[bool]) -> None:
@@ -572,11 +577,9 @@ def render_full_except(chunk: Chunk, shown: Sequence[tuple[int, int]]) -> str:
         head = _head(src, ca, cb + 1)
         _mark(keep, *head.lead)
         _mark(keep, *head.header)
-        end = cb
-        while end > head.header[1] and src.blank(end):
-            end -= 1
-        if end > head.header[1] and src.closer(end):
-            keep[end] = True
+        closer = _block_closer(src, head.header[1], cb)
+        if closer is not None:
+            keep[closer] = True
         breaks.add(cb + 1)
     if all(keep):
         return chunk.text
