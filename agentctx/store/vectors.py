@@ -168,7 +168,6 @@ class MappedFlat:
         self.ids = ids
         self.vectors = vectors
         self.ntotal = len(ids)
-        self.d = vectors.shape[1]
 
     @classmethod
     def open(cls, path: Path, dim: int) -> MappedFlat | None:
