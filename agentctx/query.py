@@ -391,11 +391,11 @@ def template_words(text: str) -> str:
 
 
 def without_template_lines(text: str, template: str) -> str:
-    """``text`` without the lines after its first that repeat the issue ``template``.
+    """``text`` without the lines after its title that repeat the issue ``template``.
 
     A report filed from a template keeps its checklist ("- [x] a detailed description of
     the bug") and instructions: the same words in every report, nothing about this one.
-    The first line (the title) always stays. A line is searched for in the template only
+    The title (the first non-blank line) always stays. A line is searched for in the template only
     when its first words start a run of the template's (a set lookup), so a huge query
     costs one pass.
     """
@@ -406,8 +406,9 @@ def without_template_lines(text: str, template: str) -> str:
     if not starts:
         return text
     lines = text.splitlines(keepends=True)
-    kept = lines[:1]
-    for line in lines[1:]:
+    title = next((i for i, line in enumerate(lines) if line.strip()), len(lines))
+    kept = lines[: title + 1]  # the title, and any blank lines before it
+    for line in lines[title + 1 :]:
         words = template_words(_TASK_BOX.sub("", line))
         head = words.split(" ", n + 1)[1 : n + 1]  # words[0] is the leading space
         if len(head) == n and head[-1] and " ".join(head) in starts and words in known:

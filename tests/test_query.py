@@ -1174,6 +1174,11 @@ def test_lines_of_the_issue_template_are_left_out_of_the_query():
         "The fixture cache keeps a stale value after teardown.\n"
     )
     assert without_template_lines(report, "") == report
+    # The title is the first line with text, even after blank lines: it stays.
+    titled = "\n\nMinimal example if possible\n- [x] minimal example if possible\nStale.\n"
+    assert (
+        without_template_lines(titled, BUG_TEMPLATE) == "\n\nMinimal example if possible\nStale.\n"
+    )
     assert without_template_lines("a b\nno such line here at all\n", BUG_TEMPLATE).endswith("all\n")
     # Only whole words of the template count: a line inside a longer template line does
     # (it is the template's words), a line with a word more does not.
