@@ -6,6 +6,7 @@ on the index, then checks that the index equals a from-scratch one.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import os
@@ -15,6 +16,7 @@ import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -326,17 +328,28 @@ def _next_event(lines: queue.Queue, kind: str, pred=lambda e: True) -> dict:  # 
             return event
 
 
-def test_watch_command_ctrl_c_exits_130_cleanly(sample_repo: Path) -> None:
+@contextlib.contextmanager
+def _watch_json(root: Path) -> Iterator[subprocess.Popen[str]]:
+    """``agentctx watch --json`` on ``root`` as a child, killed if a test leaves it running."""
     from agentctx.bench.watch import default_sigint
 
     proc = subprocess.Popen(
-        [*WATCH, str(sample_repo), "--json", "--embedder", "hash", "--debounce", "0.05"],
+        [*WATCH, str(root), "--json", "--embedder", "hash", "--debounce", "0.05"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         preexec_fn=default_sigint,  # SIGINT works even under `nohup ... &`
     )
     try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_watch_command_ctrl_c_exits_130_cleanly(sample_repo: Path) -> None:
+    with _watch_json(sample_repo) as proc:
         lines = _reader(proc.stdout)
         ready = _next_event(lines, "ready")
         sock = Path(ready["socket"])
@@ -353,10 +366,6 @@ def test_watch_command_ctrl_c_exits_130_cleanly(sample_repo: Path) -> None:
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=30)  # not communicate(): the reader thread owns stdout
         err = proc.stderr.read() if proc.stderr else ""
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
     assert proc.returncode == 130, err
     assert err.strip().splitlines()[-1].startswith("agentctx: stopped after")
     assert "Traceback" not in err
@@ -367,13 +376,7 @@ def test_watch_command_ctrl_c_exits_130_cleanly(sample_repo: Path) -> None:
 def test_watch_json_stops_quietly_when_its_reader_goes_away(sample_repo: Path) -> None:
     """`agentctx watch --json | head -2`: the next event finds stdout closed; the watcher
     stops cleanly with the pipe's exit code (141, as pack), never an internal error."""
-    proc = subprocess.Popen(
-        [*WATCH, str(sample_repo), "--json", "--embedder", "hash", "--debounce", "0.05"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
+    with _watch_json(sample_repo) as proc:
         assert proc.stdout is not None
         for _ in range(2):
             event = json.loads(proc.stdout.readline())
@@ -384,10 +387,6 @@ def test_watch_json_stops_quietly_when_its_reader_goes_away(sample_repo: Path) -
             fh.write("\n\ndef added_after_the_reader_left():\n    return 1\n")
         proc.wait(timeout=30)
         err = proc.stderr.read() if proc.stderr else ""
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
     assert proc.returncode == 141, err
     assert "internal error" not in err and "Traceback" not in err
     assert "the reader of the JSON lines went away" in err.strip().splitlines()[-1]
