@@ -342,6 +342,57 @@ def issue_templates(root: Path) -> str:
     return "\n".join(texts)
 
 
+# Console scripts a project declares: `flask = "flask.cli:main"` under pyproject's
+# [project.scripts] (or poetry's), `pylint = pylint:run_pylint` under setup.cfg's
+# console_scripts, `"pytest=pytest:console_main"` in setup.py.
+_ENTRY_POINT = re.compile(
+    r"""^\s*["']?([A-Za-z_][\w.-]*)["']?\s*=\s*["']?[A-Za-z_][\w.]*:[A-Za-z_][\w.]*["']?\s*$"""
+)
+_QUOTED_ENTRY_POINT = re.compile(
+    r"""["']\s*([A-Za-z_][\w.-]*)\s*=\s*[A-Za-z_][\w.]*:[A-Za-z_][\w.]*\s*["']"""
+)
+_TOML_SCRIPTS = re.compile(r"\[(?:project\.(?:gui-)?scripts|tool\.poetry\.scripts)\]")
+_CFG_SCRIPTS = re.compile(r"(?:console|gui)_scripts\s*=")
+PACKAGING_MAX_BYTES = 256 * 1024
+
+
+def console_scripts(root: Path) -> set[str]:
+    """Names of the programs the project at ``root`` installs (empty when none are found).
+
+    Read as text: the entries of ``pyproject.toml``'s script tables, the lines under
+    ``console_scripts``/``gui_scripts`` in ``setup.cfg``, and ``"name = module:function"``
+    strings in ``setup.py``. Unreadable or oversized files are passed over.
+    """
+    names: set[str] = set()
+    for name in ("pyproject.toml", "setup.cfg", "setup.py"):
+        try:
+            path = root / name
+            if path.stat().st_size > PACKAGING_MAX_BYTES:
+                continue
+            text = path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        if name == "setup.py":
+            names.update(_QUOTED_ENTRY_POINT.findall(text))
+            continue
+        inside = False
+        for line in text.splitlines():
+            if name == "pyproject.toml":
+                if line.lstrip().startswith("["):
+                    inside = bool(_TOML_SCRIPTS.match(line.strip()))
+                    continue
+            else:
+                if _CFG_SCRIPTS.match(line.strip()):
+                    inside = True
+                    line = line.split("=", 1)[1]
+                elif line.strip() and not line[:1].isspace():
+                    inside = False
+            m = _ENTRY_POINT.match(line) if inside else None
+            if m:
+                names.add(m.group(1))
+    return names
+
+
 def _name(entry: os.DirEntry[str]) -> str:
     return entry.name
 

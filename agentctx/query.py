@@ -52,6 +52,11 @@ class QuerySignals:
     # Long command-line options (``--collect-only``) named in the title, or in a one-line
     # query: the code that defines or handles an option named as broken is where to look.
     options: tuple[str, ...] = ()
+    # (program, subcommand) of the shell command lines of a report (`$ flask routes`,
+    # `python -m pkg sub`, `python manage.py sub`): a subcommand of the project's own
+    # program points at the code that implements it. Retrieval checks the program is the
+    # project's.
+    commands: tuple[tuple[str, str], ...] = ()
 
     def terms(self) -> list[str]:
         """Strong identifier terms, lowercased and deduplicated, for lexical boosting.
@@ -366,6 +371,60 @@ _INNERMOST_FIRST = frozenset(("java", "cs", "js", "go", "rust", "ruby"))
 # Public API
 
 
+# A shell command after a prompt: `$ `, `% `, `user@host:~/dir$ `, `(venv) $ `, `C:\\x> `.
+_PROMPT = re.compile(
+    r"^\s*(?:\([\w.-]+\)\s*)?(?:[\w.@~:/-]*[$%]|(?:PS\s+)?[A-Za-z]:\\[^>]*>)\s+(?P<cmd>\S.*)$"
+)
+_SCRIPT_LANGS = _words("sh bash shell zsh fish")  # fenced blocks whose lines are commands
+_ENV_ASSIGN = re.compile(r"[A-Za-z_]\w*=\S*")
+_COMMAND_PREFIXES = _words("sudo time exec env nohup command")
+_RUNNERS = _words("poetry pipenv uv pdm hatch rye")  # `poetry run flask routes`
+_PYTHON = re.compile(r"python(?:\d+(?:\.\d+)?)?(?:\.exe)?|py")
+_PROGRAM = re.compile(r"(?:-m )?[A-Za-z_][\w.+-]*")
+_SUBCOMMAND = re.compile(r"[A-Za-z][A-Za-z0-9_]*(?:-[A-Za-z0-9_]+)*")
+
+
+def shell_command(line: str) -> list[tuple[str, str]]:
+    """``(program, subcommand)`` pairs of one shell command line (none when it has none).
+
+    ``flask routes`` -> ("flask", "routes"); ``python -m pkg.cli sub`` -> ("-m pkg.cli",
+    "sub"); ``python manage.py sub`` -> ("manage.py", "sub"). Environment assignments,
+    ``sudo``/``time`` and ``poetry run``-like runners before the program are passed over,
+    and options before the subcommand too; an option that may take a value
+    (``flask --app hello run``) leaves two candidates, ``hello`` and ``run``, for
+    retrieval to resolve.
+    """
+    tokens = line.split()
+    i = 0
+    while i < len(tokens) and (_ENV_ASSIGN.fullmatch(tokens[i]) or tokens[i] in _COMMAND_PREFIXES):
+        i += 1
+    if i + 1 < len(tokens) and tokens[i] in _RUNNERS and tokens[i + 1] == "run":
+        i += 2
+    if i >= len(tokens):
+        return []
+    program = tokens[i].replace("\\", "/").rsplit("/", 1)[-1]
+    i += 1
+    if _PYTHON.fullmatch(program.lower()):
+        while i < len(tokens) and tokens[i].startswith("-") and tokens[i] != "-m":
+            i += 2 if tokens[i] in ("-X", "-W") else 1  # interpreter options
+        if i + 1 < len(tokens) and tokens[i] == "-m":
+            program, i = "-m " + tokens[i + 1], i + 2
+        elif i < len(tokens) and tokens[i].endswith(".py"):
+            program, i = tokens[i].replace("\\", "/").rsplit("/", 1)[-1], i + 1
+        else:
+            return []
+    elif program.lower().endswith(".exe"):
+        program = program[:-4]
+    if not _PROGRAM.fullmatch(program):
+        return []
+    valued = False  # the last option may take the next word as its value
+    while i < len(tokens) and tokens[i].startswith("-"):
+        valued = "=" not in tokens[i]
+        i += 1
+    subs = [t for t in tokens[i : i + (2 if valued else 1)] if not t.startswith("-")]
+    return [(program, t) for t in subs if len(t) >= 2 and _SUBCOMMAND.fullmatch(t)]
+
+
 def parse_query(text: str, template: str = "") -> QuerySignals:
     """Split a free-text query or bug report into retrieval signals (see ``QuerySignals``).
 
@@ -663,6 +722,7 @@ class _Parser:
         self.dotted: list[tuple[int, str]] = []
         self.idents: list[tuple[int, str]] = []
         self.errors: list[tuple[int, str]] = []
+        self.block_lang: list[str] = []  # tag of each fenced block
 
     # -- driver ------------------------------------------------------------------------
 
@@ -699,6 +759,7 @@ class _Parser:
             errors=_ordered(self.errors),
             title=self._title_names(),
             options=self._title_options(),
+            commands=self._commands(),
         )
 
     def _first_prose_line(self) -> int | None:
@@ -723,6 +784,22 @@ class _Parser:
             return ()
         return tuple(dict.fromkeys(_LONG_OPTION.findall(self.lines[first])))
 
+    def _commands(self) -> tuple[tuple[str, str], ...]:
+        """Programs and subcommands of prompt lines and of lines of shell-script blocks."""
+        found: list[tuple[str, str]] = []
+        for i, line in enumerate(self.lines):
+            if self.region[i] == _FENCE_LINE or self.kind[i] is not None:
+                continue
+            m = _PROMPT.match(line)
+            if m:
+                cmd = m.group("cmd")
+            elif self.block[i] >= 0 and self.block_lang[self.block[i]] in _SCRIPT_LANGS:
+                cmd = line
+            else:
+                continue
+            found.extend(shell_command(cmd))
+        return tuple(dict.fromkeys(found))
+
     # -- regions: prose / fenced code / fenced output ------------------------------------
 
     def _regions(self) -> None:
@@ -734,6 +811,7 @@ class _Parser:
                 i += 1
                 continue
             fence, lang = m.group("fence"), m.group("lang").lower()
+            self.block_lang.append(lang)
             j = i + 1
             while j < n and not lines[j].lstrip().startswith(fence):
                 j += 1

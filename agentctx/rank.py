@@ -28,6 +28,7 @@ DEFAULT_WEIGHTS: dict[str, float] = {
     "symbol": 1.0,
     "title": 0.3,  # symbols the title of a report names (what is broken), again
     "option": 1.0,  # code naming a command-line option the title names
+    "command": 1.0,  # code implementing a subcommand of the project's program a query runs
     "path": 0.8,
     "recency": 0.2,
     "history": 0.2,  # files whose past commit messages match the query
@@ -180,6 +181,7 @@ def rank(
     )
     for signal, scores in (
         ("path", named),
+        ("command", cands.file_scores.get("command")),
         ("recency", cands.file_scores.get("recency")),
         ("history", history),
         ("centroid", centroid),

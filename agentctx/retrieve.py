@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 from .categories import file_category
+from .discover import console_scripts
 from .history import history_scores
 from .query import QuerySignals, module_to_paths
 from .recency import recency_scores, stored_recency
@@ -310,6 +311,108 @@ def option_candidates(
     return sorted(scores.items(), key=lambda x: (-x[1], x[0]))
 
 
+# Where a subcommand's code lives: a module of its own under a commands directory
+# (`management/commands/migrate.py`, `commands/install.py`), a function named for it
+# (`routes_command`, `cmd_routes`, `do_routes`), or a registration that names it
+# (`@click.command("routes")`, `add_parser("routes")`, `@app.command()` on `def routes`).
+_COMMAND_DIRS = frozenset({"commands", "command", "cmd", "subcommands", "cli"})
+_COMMAND_FUNCS = ("{}_command", "{}_cmd", "cmd_{}", "command_{}", "do_{}")
+COMMAND_MAX_DEFINITIONS = 5  # more than this many places: the name is too common
+
+
+def command_candidates(
+    store: IndexStore,
+    signals: QuerySignals,
+    outline: dict[int, OutlineEntry],
+    programs: Collection[str],
+) -> tuple[list[tuple[int, float]], dict[str, float]]:
+    """Code that implements a subcommand of the project's own program that a command line
+    of the query runs (``$ flask routes`` -> ``routes_command``): chunks (functions and
+    registrations), and files (a module of its own, lifted as a file like a named path).
+
+    The program must be the project's: one of its console scripts (``programs``), a
+    top-level package run with ``-m``, or a ``*.py`` script (``manage.py``, ``setup.py``:
+    the user's entry point into the project). Each command's weight is shared by the
+    definitions found for it; tests, docs and vendored code do not count, and a name
+    defined in many places points nowhere.
+    """
+    scores: dict[int, float] = defaultdict(float)
+    files: dict[str, float] = defaultdict(float)
+    tops: set[str] | None = None  # top-level packages and modules, read when needed
+    for program, sub in signals.commands:
+        owned = program in programs or program.endswith(".py")
+        if not owned:
+            if tops is None:
+                tops = _top_level_names(outline)
+            owned = (program[3:].split(".")[0] if program.startswith("-m ") else program) in tops
+        if not owned:
+            continue
+        modules, chunks = _command_definitions(store, sub, outline)
+        count = len(modules) + len(chunks)
+        if 0 < count <= COMMAND_MAX_DEFINITIONS:
+            for path in modules:
+                files[path] += 1.0 / count
+            for cid in chunks:
+                scores[cid] += 1.0 / count
+    return sorted(scores.items(), key=lambda x: (-x[1], x[0])), dict(files)
+
+
+def _top_level_names(outline: Mapping[int, OutlineEntry]) -> set[str]:
+    """``pkg`` for ``pkg/...``, ``src/pkg/...``, ``lib/pkg/...`` and ``pkg.py``."""
+    names: set[str] = set()
+    for path in {e.path for e in outline.values()}:
+        parts = path.split("/")
+        if parts[0] in ("src", "lib") and len(parts) > 2:
+            parts = parts[1:]
+        names.add(parts[0] if len(parts) > 1 else parts[0].rsplit(".", 1)[0])
+    return names
+
+
+def _command_definitions(
+    store: IndexStore, sub: str, outline: dict[int, OutlineEntry]
+) -> tuple[list[str], list[int]]:
+    """The code that implements the subcommand ``sub``: command modules (paths) and the
+    chunks of functions named for it or registering it (not inside those modules)."""
+    name = sub.replace("-", "_").lower()  # click names `def db_upgrade` "db-upgrade"
+    funcs = {f.format(name) for f in _COMMAND_FUNCS}
+    tails = {f"{d}/{name}" for d in _COMMAND_DIRS} | {f"{d}/{name}/__init__" for d in _COMMAND_DIRS}
+    modules: set[str] = set()
+    ids: set[int] = set()
+    for e in outline.values():
+        if _tail(e.path.lower()) in tails:
+            modules.add(e.path)
+        elif e.name.lower() in funcs:
+            ids.add(e.id)
+    registered = re.compile(
+        r"\b(?:command|add_parser|add_command|subcommand|group)\s*\(\s*(?:name\s*=\s*)?"
+        rf"[\"']{re.escape(sub)}[\"']"  # @click.command("routes"), add_parser("routes")
+        r"|@[\w.]*command\(\s*\)\s*\n(?:\s*@.*\n)*\s*(?:async\s+)?def\s+"
+        rf"{re.escape(name)}\b"  # @app.command() on def routes
+    )
+    rows = store.phrase_chunks(list(terms(sub)), sub, limit=OPTION_MAX_ROWS)
+    if len(rows) < OPTION_MAX_ROWS:
+        ids.update(cid for cid, _, text in rows if cid in outline and registered.search(text))
+    code_modules = sorted(p for p in modules if _is_code(p))
+    chunks = sorted(
+        cid for cid in ids if outline[cid].path not in modules and _is_code(outline[cid].path)
+    )
+    return code_modules, chunks
+
+
+def _is_code(path: str) -> bool:
+    return file_category(path) == "code"
+
+
+def _tail(path: str) -> str:
+    """``dir/stem`` of a path (``commands/sync`` of ``pkg/commands/sync.py``), or
+    ``dir/name/__init__`` for a package's ``__init__``."""
+    parts = path.rsplit("/", 3)
+    stem = parts[-1].rsplit(".", 1)[0]
+    if stem == "__init__" and len(parts) >= 3:
+        return f"{parts[-3]}/{parts[-2]}/__init__"
+    return f"{parts[-2]}/{stem}" if len(parts) >= 2 else stem
+
+
 def _want(weights: dict[str, float], name: str, weight: float) -> None:
     if name and len(name) > 2 and name.lower() not in STOP_TERMS:
         weights[name] = max(weights.get(name, 0.0), weight)
@@ -459,6 +562,10 @@ def retrieve(
     cands.lists["symbol"] = symbol_candidates(signals, cands.outline)
     cands.lists["title"] = title_candidates(signals, cands.outline)
     cands.lists["option"] = option_candidates(store, signals, cands.outline)
+    if signals.commands:
+        cands.lists["command"], cands.file_scores["command"] = command_candidates(
+            store, signals, cands.outline, console_scripts(root)
+        )
     all_paths = sorted(cands.files())
     cands.file_scores["path"] = path_scores(
         signals, all_paths, definer(store, cands.outline) if signals.dotted else None

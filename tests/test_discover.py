@@ -628,3 +628,24 @@ def test_issue_templates_are_found_where_forges_keep_them(tmp_path: Path):
         assert text in found
     assert "root template" in found
     assert "not a template" not in found and "x x x" not in found
+
+
+def test_console_scripts_are_read_from_packaging_files(tmp_path: Path):
+    from agentctx.discover import console_scripts
+
+    assert console_scripts(tmp_path) == set()
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "x"\n\n[project.scripts]\nflask = "flask.cli:main"\n'
+        '"x-tool" = "x.tool:run"\n\n[tool.pytest.ini_options]\n'
+        'filterwarnings = "error:x:DeprecationWarning"\n'
+        '[tool.poetry.scripts]\npoet = "x.poet:main"\n'
+    )
+    (tmp_path / "setup.cfg").write_text(
+        "[options.entry_points]\nconsole_scripts =\n    pylint = pylint:run_pylint\n"
+        "    symilar = pylint:run_symilar\npytest11 =\n    plug = x.plug\n"
+        "[tool:pytest]\nfilterwarnings =\n    ignore:Using a:DeprecationWarning\n"
+    )
+    (tmp_path / "setup.py").write_text(
+        'setup(entry_points={"console_scripts": ["py.test=pytest:console_main"]})\n'
+    )
+    assert console_scripts(tmp_path) == {"flask", "x-tool", "poet", "pylint", "symilar", "py.test"}

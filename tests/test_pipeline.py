@@ -394,3 +394,80 @@ def test_an_option_the_title_names_points_at_the_code_that_defines_it(tmp_path: 
     assert without[0].path == "upload.py"  # the body's words alone point at the uploader
     hits, _ = rank(cands)
     assert hits[0].path == "cli.py" and "option" in hits[0].reasons
+
+
+def test_a_subcommand_of_the_projects_program_points_at_the_code_that_implements_it(
+    tmp_path: Path,
+):
+    """`$ shop export` in a report: the command the user ran, where the project defines it."""
+    from agentctx.query import parse_query
+    from agentctx.rank import rank
+    from agentctx.retrieve import (
+        COMMAND_MAX_DEFINITIONS,
+        command_candidates,
+        load_outline,
+        retrieve,
+    )
+
+    files = {
+        "pyproject.toml": '[project]\nname = "shop"\n\n[project.scripts]\nshop = "shop.cli:main"\n',
+        "shop/__init__.py": "",
+        "shop/cli.py": (
+            "import argparse\nimport click\n\n\n@click.group()\ndef main():\n    pass\n\n\n"
+            '@main.command("export")\n@click.option("--format")\ndef export_orders(format):\n'
+            "    return write_rows(load(), format)\n\n\n"
+            "def import_command(path):\n    return read_rows(path)\n\n\n"
+            "def build_parser():\n    parser = argparse.ArgumentParser()\n"
+            "    sub = parser.add_subparsers()\n"
+            '    sub.add_parser("prune", help="drop old carts")\n    return parser\n'
+        ),
+        "shop/commands/sync.py": (
+            "class Command:\n    def handle(self, *args):\n        return pull_prices()\n"
+        ),
+        "shop/export.py": (
+            'def export_csv(orders, header=True):\n    """Orders as CSV rows, with a header '
+            'line first."""\n    rows = [",".join(o) for o in orders]\n'
+            '    return (["sku,qty"] if header else []) + rows\n'
+        ),
+        "tests/test_cli.py": (
+            '@main.command("export")\ndef export_for_tests():\n    pass\n\n\n'
+            "def test_export_command():\n    assert export_orders\n"
+        ),
+    }
+    # "run" is defined everywhere: too common to point anywhere.
+    for i in range(COMMAND_MAX_DEFINITIONS + 1):
+        files[f"shop/plugins/p{i}.py"] = f'@main.command("run")\ndef run{i}():\n    pass\n'
+    for rel, text in files.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(text)
+    build_index(_settings(tmp_path))
+
+    report = parse_query(
+        "Exported orders lose the CSV header\n\nThe csv rows have no header line:\n\n"
+        "```\n$ shop export --format csv > orders.csv\n```\n"
+    )
+    assert report.commands == (("shop", "export"),)
+
+    def found(query: str) -> set[str]:
+        """Qualified names of the chunks found, paths of the modules."""
+        with IndexStore.open(tmp_path / ".agentctx", writer=False) as store:
+            outline = load_outline(store)
+            hits, files = command_candidates(store, parse_query(query), outline, {"shop"})
+        return {outline[cid].qualname for cid, _ in hits} | set(files)
+
+    assert found("$ shop export") == {"export_orders"}  # not the test's registration
+    assert found("$ shop import data.json") == {"import_command"}
+    assert found("```sh\npython -m shop prune --days 3\n```") == {"build_parser"}
+    assert found("$ python manage.py sync") == {"shop/commands/sync.py"}  # its own module
+    assert found("$ shop frobnicate") == set()  # no such command
+    assert found("$ git export") == set()  # not the project's program
+    assert found("$ shop run") == set()  # defined in more places than it could mean
+    assert found("$ shop --verbose run export") == {"export_orders"}  # `run`: the option's
+    with IndexStore.open(tmp_path / ".agentctx", writer=False) as store:
+        cands = retrieve(store, report, root=tmp_path, query_vector=None, dim=0)
+    assert [cands.outline[cid].qualname for cid, _ in cands.lists["command"]] == ["export_orders"]
+    assert cands.file_scores["command"] == {}
+    without, _ = rank(cands, weights={"command": 0.0})
+    assert without[0].path == "shop/export.py"  # the report's words alone
+    hits, _ = rank(cands)
+    assert hits[0].qualname == "export_orders" and "command" in hits[0].reasons

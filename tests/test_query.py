@@ -1203,3 +1203,45 @@ def test_parse_query_with_the_template_has_only_the_reporters_words():
     )
     assert cleaned.identifiers == plain.identifiers  # the reporter's names all stay
     assert cleaned.dotted == plain.dotted == ("FixtureDef.cache",)
+
+
+def test_shell_commands_name_a_program_and_its_subcommand():
+    from agentctx.query import shell_command
+
+    assert shell_command("flask routes") == [("flask", "routes")]
+    assert shell_command("FLASK_APP=x poetry run flask db-upgrade") == [("flask", "db-upgrade")]
+    assert shell_command("python3.11 -X dev -m pkg.cli export") == [("-m pkg.cli", "export")]
+    assert shell_command("python manage.py sqlmigrate app 0001") == [("manage.py", "sqlmigrate")]
+    assert shell_command(r"C:\env\Scripts\tool.exe sync") == [("tool", "sync")]
+    assert shell_command("tool --level=3 sync now") == [("tool", "sync")]
+    # An option that may take a value: both words are candidates.
+    assert shell_command("flask --app hello run --debug") == [("flask", "hello"), ("flask", "run")]
+    assert shell_command("sudo ./venv/bin/tool -v sync") == [("tool", "sync")]
+    # No subcommand: a path, a file, an option only, nothing, or no program at all.
+    for line in (
+        "pytest tests/",
+        "pylint a.py",
+        "pylint --recursive=y",
+        "flask",
+        "python x",
+        "***** Module x",
+        "python -c 'print(1)'",
+    ):
+        assert shell_command(line) == [], line
+
+
+def test_commands_come_from_prompt_lines_and_shell_blocks_only():
+    report = parse_query(
+        "flask routes hides subdomains\n\n"
+        "Running flask shell works.\n\n"  # prose: not a command line
+        "```\n$ flask routes\nEndpoint  Methods  Rule\n```\n"
+        "```bash\npip install -e .\nmyapp sync --all\n```\n"
+        "```console\noutput line here\n(venv) user@host:~/app$ myapp prune\n```\n"
+        "```python\nimport sys\n```\n"
+    )
+    assert report.commands == (
+        ("flask", "routes"),
+        ("pip", "install"),
+        ("myapp", "sync"),
+        ("myapp", "prune"),
+    )
