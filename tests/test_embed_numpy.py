@@ -7,9 +7,12 @@ weights package and run in well under a second.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
+import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -254,11 +257,20 @@ def test_layer_layout_is_cached_then_mapped_with_the_same_values(tmp_path, monke
     monkeypatch.setenv("AGENTCTX_CACHE_DIR", str(tmp_path / "cache"))
     cached = layout_file(model_dir() / "model.safetensors", default_cache_dir())
     assert cached is not None and not cached.exists()
+    # Layouts of other models (or older names): removed when unused for 30 days.
+    cached.parent.mkdir(parents=True)
+    stale, recent = (cached.parent / f"minilm-layers-{n}.npy" for n in ("stale", "recent"))
+    for path, days in ((stale, 31), (recent, 29)):
+        path.write_bytes(b"x")
+        os.utime(path, (time.time() - days * 86400,) * 2)
     built = load()  # transposed in memory, then kept
     assert len(built) == 24 and cached.exists() and all(a.flags.owndata for a in built)
+    assert not stale.exists() and recent.exists()
+    os.utime(cached, (time.time() - 5 * 86400,) * 2)
     mapped = load()
     assert not any(a.flags.owndata for a in mapped)  # views of the mapped file
     assert _same(mapped, built)
+    assert time.time() - cached.stat().st_mtime < 3600  # marked as in use
     size = cached.stat().st_size
     header = size - sum(a.nbytes for a in built)
 
@@ -277,3 +289,31 @@ def test_layer_layout_is_cached_then_mapped_with_the_same_values(tmp_path, monke
     blocker.write_text("")
     monkeypatch.setenv("AGENTCTX_CACHE_DIR", str(blocker))  # cannot hold a cache
     assert _same(load(), built) and blocker.read_text() == ""
+
+
+def test_layout_file_is_named_by_the_model_not_its_path(tmp_path):
+    """Two virtualenvs with the same model share one cached layout; another model (data
+    or header) gets its own."""
+    from agentctx.embed.numpy_minilm import layout_file
+
+    def model(path, data: bytes, names=("w",)) -> Path:
+        header = json.dumps(
+            {
+                n: {"dtype": "F32", "shape": [len(data) // 4], "data_offsets": [0, len(data)]}
+                for n in names
+            }
+        ).encode()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(len(header).to_bytes(8, "little") + header + data)
+        return path
+
+    data = bytes(range(256)) * 400
+    cache = tmp_path / "cache"
+    one = layout_file(model(tmp_path / "venv1/model.safetensors", data), cache)
+    two = layout_file(model(tmp_path / "venv2/model.safetensors", data), cache)
+    assert one is not None and one == two and one.parent == cache / "engine"
+    changed = bytearray(data)
+    changed[len(data) // 2] ^= 1
+    assert layout_file(model(tmp_path / "b/model.safetensors", bytes(changed)), cache) != one
+    assert layout_file(model(tmp_path / "c/model.safetensors", data, ("v",)), cache) != one
+    assert layout_file(tmp_path / "missing.safetensors", cache) is None

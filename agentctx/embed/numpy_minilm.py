@@ -19,6 +19,7 @@ import struct
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -217,16 +218,49 @@ LAYOUT_VERSION = 1  # of the cached layer matrices; a new layout gets a new file
 _SPOT_CHECKS = 8  # elements per cached matrix compared with the model file at load
 
 
+_SAMPLE_BYTES = 4096  # of the model file's data, at each of a few places, for its key
+LAYOUT_KEEP_DAYS = 30  # a cached layout no process has used for this long is removed
+
+
 def layout_file(model_file: Path, cache_dir: Path) -> Path | None:
-    """Where the layer matrices of ``model_file`` are cached: named by the file's path,
-    size and modification time, so a reinstalled model gets a new one."""
+    """Where the layer matrices of ``model_file`` are cached.
+
+    Named by what the file holds, not where it is: its size, its safetensors header (the
+    tensors' names, types and offsets) and samples of its data, so every virtualenv with
+    the same model shares one file (42 MB) and a different model gets its own. The spot
+    checks at load compare the cached matrices with the model itself.
+    """
     try:
-        st = model_file.stat()
+        with open(model_file, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            head = f.read(8)
+            header = f.read(min(int.from_bytes(head, "little"), size)) if len(head) == 8 else b""
+            digest = hashlib.sha256(f"{size}|{LAYOUT_VERSION}|".encode())
+            digest.update(head + header)
+            for at in (len(head) + len(header), size // 3, size // 2, size - _SAMPLE_BYTES):
+                f.seek(max(at, 0))
+                digest.update(f.read(_SAMPLE_BYTES))
     except OSError:
         return None
-    key = f"{model_file.resolve()}|{st.st_size}|{st.st_mtime_ns}|{LAYOUT_VERSION}"
-    digest = hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()[:20]
-    return cache_dir / "engine" / f"minilm-layers-{digest}.npy"
+    return cache_dir / "engine" / f"minilm-layers-{digest.hexdigest()[:20]}.npy"
+
+
+def _touch(path: Path) -> None:
+    """Mark a cached layout as in use (at most once a day), so pruning keeps it."""
+    with contextlib.suppress(OSError):
+        if time.time() - path.stat().st_mtime > 86400:
+            os.utime(path)
+
+
+def _prune_layouts(keep: Path) -> None:
+    """Remove the cached layouts (of other models, or of the path-keyed names of older
+    versions) that no process has used for ``LAYOUT_KEEP_DAYS``."""
+    cutoff = time.time() - LAYOUT_KEEP_DAYS * 86400
+    with contextlib.suppress(OSError):
+        for old in keep.parent.glob("minilm-layers-*.npy"):
+            with contextlib.suppress(OSError):
+                if old != keep and old.stat().st_mtime < cutoff:
+                    old.unlink()
 
 
 _Parts = list[tuple[np.ndarray, np.float32 | None]]  # matrices side by side, with factors
@@ -248,9 +282,10 @@ def _layer_matrices(count: int, sources: _Sources, layout: Path | None) -> list[
     ]
     total = sum(a * b for layer in shapes for a, b in layer)
     flat = _mapped_layout(layout, total) if layout is not None else None
-    if flat is not None:
+    if flat is not None and layout is not None:
         mapped = _split(flat, shapes)
         if _spot_check(mapped, layers):
+            _touch(layout)
             return mapped
     built = [
         [
@@ -263,6 +298,7 @@ def _layer_matrices(count: int, sources: _Sources, layout: Path | None) -> list[
     ]
     if layout is not None:
         _write_layout(layout, built, total)
+        _prune_layouts(layout)
     return built
 
 
