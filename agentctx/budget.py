@@ -135,6 +135,8 @@ def fit(
                 continue
             if detail == "mention" and hit.path in spans:
                 continue  # a mention's job is to point at a file the bundle does not show
+            if used + file_cost >= ceiling * avail:
+                continue  # no text fits under this tier's ceiling: do not render one
             text = _text(chunk, detail, keep_terms, children)
             shown = detail
             if detail == "skeleton" and text == chunk.text:

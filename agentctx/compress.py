@@ -125,18 +125,37 @@ def _bracket_nets(lines: list[str], opens: str, closes: str) -> list[int]:
     return [sum(c.count(o) for o in opens) - sum(c.count(x) for x in closes) for c in lines]
 
 
+def _blank_out(m: re.Match[str]) -> str:
+    """A string or comment as spaces, its line breaks kept."""
+    text = m.group()
+    return _NOT_NEWLINE.sub(" ", text) if "\n" in text else " " * len(text)
+
+
+def _is_closer(stripped: str, family: str) -> bool:
+    """Does a line (stripped) close a block: ``}`` or an ``end``?"""
+    if family == "brace":
+        return stripped.startswith("}")
+    if family == "end":
+        return bool(_END_CLOSER.match(stripped))
+    return False
+
+
 class _Src:
     """The chunk's lines with what the heuristics need: indentation, code without
     strings and comments, and bracket depth at the start of each line."""
 
-    def __init__(self, text: str, lang: _Lang) -> None:
+    def __init__(self, text: str, lang: _Lang, limit: int | None = None) -> None:
         norm = text.replace("\r\n", "\n")
         if norm.endswith("\n"):
             norm = norm[:-1]
         self.lang = lang
-        self.lines = norm.split("\n") if text else []
+        self.raw = norm.split("\n") if text else []  # every line, also past ``limit``
+        self.lines = self.raw
+        if limit is not None and len(self.raw) > limit:  # analyse the first lines only
+            self.lines = self.raw[:limit]
+            norm = "\n".join(self.lines)
         if lang.mask is not None and self.lines:
-            masked = lang.mask.sub(lambda m: _NOT_NEWLINE.sub(" ", m.group()), norm)
+            masked = lang.mask.sub(_blank_out, norm)
             self.code = masked.split("\n")
         else:
             self.code = self.lines
@@ -184,12 +203,7 @@ class _Src:
         return start
 
     def closer(self, i: int) -> bool:
-        s = self.stripped(i)
-        if self.lang.family == "brace":
-            return s.startswith("}")
-        if self.lang.family == "end":
-            return bool(_END_CLOSER.match(s))
-        return False
+        return _is_closer(self.stripped(i), self.lang.family)
 
     def opener(self, i: int) -> bool:
         """Does line ``i`` open a block that a closer line ends?"""
@@ -440,7 +454,7 @@ def _skeleton(
     if wanted:
         base = src.indent[head.header[0]] if head.header[0] >= 0 else -1
         for i in range(bs, stop):
-            if src.indent[i] >= 0 and not keep[i] and wanted.intersection(terms(src.lines[i])):
+            if src.indent[i] >= 0 and not keep[i] and not wanted.isdisjoint(terms(src.lines[i])):
                 _keep_with_context(src, i, bs, stop, base, keep)
 
     breaks = {cb + 1 for _, cb in kids}  # a child's body is elided on its own
@@ -610,55 +624,75 @@ def render_skeleton(
     return _shorter(text, chunk.text)
 
 
+# A signature needs a chunk's head (decorators, header, docstring) and its last lines only:
+# the head of a long chunk is read from its first lines, and from all of them only when
+# it reaches past those. A class of thousands of lines is then not analysed whole.
+SIGNATURE_HEAD_LINES = (64, 256)
+
+
 def render_signature(chunk: Chunk) -> str:
     """Decorators and signature, the docstring's first line, and a marker for the body."""
     lang = _lang(chunk.language)
-    src = _Src(chunk.text, lang)
-    n = len(src)
+    module = chunk.qualname == MODULE_SYMBOL
+    for limit in (*SIGNATURE_HEAD_LINES, None):
+        src = _Src(chunk.text, lang, limit)
+        head = _signature_head(src, module)
+        if len(src.lines) == len(src.raw) or head.body + _SCAN < len(src.lines):
+            break  # the whole chunk, or a head that ends well before the lines read
+    raw = src.raw
+    n = len(raw)
     if n == 0:
         return chunk.text
     out: list[str] = []
-    if chunk.qualname == MODULE_SYMBOL:
-        head = _head(src, 0, n, signature=False)
-        first = next((i for i in range(n) if not src.blank(i)), -1)
+    if module:
+        first = next((i for i in range(n) if raw[i].strip()), -1)
         if first < 0:
             return chunk.text
-        out.append(_cap(src.lines[first]))
+        out.append(_cap(raw[first]))
         rest = first + 1
         if first == head.doc[0]:  # a module docstring: its first line only
             rest = head.doc[1] + 1
             if head.doc[1] > first:
-                out[-1] = _cap(src.lines[first].rstrip())
-        if any(not src.blank(i) for i in range(rest, n)):
+                out[-1] = _cap(raw[first].rstrip())
+        if any(raw[i].strip() for i in range(rest, n)):
             out.append(lang.marker)
     else:
-        head = _head(src, 0, n)
         hs, he = head.header
         doc = _first_doc_line(chunk.docstring or _doc_text(src, head))
         if hs < 0:
-            return _shorter("\n".join(_cap(line) for line in src.lines), chunk.text)
-        header = [_cap(src.lines[i]) for i in range(hs, he + 1)]
+            return _shorter("\n".join(_cap(line) for line in raw), chunk.text)
+        header = [_cap(raw[i]) for i in range(hs, he + 1)]
         last = n - 1
-        while last > he and src.blank(last):
+        while last > he and not raw[last].strip():
             last -= 1
-        closer = last if last > he and src.closer(last) else -1
-        body = [i for i in range(he + 1, closer if closer >= 0 else n) if not src.blank(i)]
-        body_ws = src.ws(body[0]) if body else src.ws(hs) + "    "
+        closer = last if last > he and _is_closer(raw[last].strip(), lang.family) else -1
+        stop = closer if closer >= 0 else n
+        first_body = next((i for i in range(he + 1, stop) if raw[i].strip()), -1)
+        last_body = next((i for i in range(stop - 1, he, -1) if raw[i].strip()), -1)
+        body_ws = _ws(raw[first_body]) if first_body >= 0 else _ws(raw[hs]) + "    "
         if lang.family == "python":
             out.extend(header)
             if doc:
                 out.append(f'{body_ws}"""{doc}"""')
-            if body and (not doc or body[-1] > max(head.doc[1], he)):
+            if first_body >= 0 and (not doc or last_body > max(head.doc[1], he)):
                 out.append(body_ws + lang.marker)
         else:
             if doc and lang.comment:
-                out.append(f"{src.ws(hs)}{lang.comment} {doc}")
+                out.append(f"{_ws(raw[hs])}{lang.comment} {doc}")
             out.extend(header)
-            if body:
+            if first_body >= 0:
                 out.append(body_ws + lang.marker)
             if closer >= 0:
-                out.append(_cap(src.lines[closer]))
+                out.append(_cap(raw[closer]))
     return _shorter("\n".join(out), chunk.text)
+
+
+def _signature_head(src: _Src, module: bool) -> _Head:
+    return _head(src, 0, len(src), signature=not module)
+
+
+def _ws(line: str) -> str:
+    return line[: len(line) - len(line.lstrip())]
 
 
 def _shorter(text: str, full: str) -> str:

@@ -533,6 +533,33 @@ public class OrderService {
     )
 
 
+def test_render_signature_of_long_chunks_reads_the_head_past_the_first_lines() -> None:
+    """A long chunk's head is read from its first lines, and further when it goes on: a
+    docstring of 150 lines, 60 decorators, or a string opened in the header; the end (a
+    closer, the last body line) is read from the whole text either way."""
+    body = "".join(f"    def m{i}(self):\n        return {i}\n\n" for i in range(300))
+    doc = '    """A long class.\n\n' + "    More words.\n" * 150 + '    """\n'
+    long_doc = make(f"class Big:\n{doc}{body}", kind="class", qualname="Big")
+    assert render_signature(long_doc) == 'class Big:\n    """A long class."""\n    ...'
+    decorated = make(
+        "".join(f"@d{i}\n" for i in range(60)) + "class Big:\n" + body,
+        kind="class",
+        qualname="Big",
+    )
+    assert render_signature(decorated).splitlines()[-3:] == ["@d59", "class Big:", "    ..."]
+    only_doc = make(f"class Big:\n{doc}", kind="class", qualname="Big")
+    assert render_signature(only_doc) == 'class Big:\n    """A long class."""'  # no body
+    brace = make(
+        "public class Big {\n"
+        + "".join(f"    int m{i}() {{\n        return {i};\n    }}\n" for i in range(300))
+        + "}\n",
+        language="java",
+        kind="class",
+        qualname="Big",
+    )
+    assert render_signature(brace) == "public class Big {\n    // ...\n}"
+
+
 def test_render_signature_is_never_longer_than_full() -> None:
     short = make("func F() int {\n\treturn 1\n}", language="go", docstring="F returns one.")
     assert render_signature(short) == short.text
