@@ -488,8 +488,11 @@ def path_scores(
     if not wanted:
         return {}
     queries = [(w.strip("./").split("/"), weight, need) for (w, need), weight in wanted.items()]
+    names = {q[-1] for q, _, _ in queries}  # a path shares at least its file name with one
     out: dict[str, float] = {}
     for path in paths:
+        if path.rsplit("/", 1)[-1] not in names:
+            continue
         parts = path.split("/")
         best = 0.0
         for qparts, weight, need in queries:
