@@ -236,7 +236,7 @@ def centroid_scores(
     paths, rows = _file_rows(ids, path_of)  # shared with the norms when they are computed here
     norms: dict[str, float] = store.remembered("file_norms", lambda: _norms(vectors, paths, rows))
     keep = rows >= 0
-    cosines = vectors @ np.asarray(query_vector, dtype=np.float32)
+    cosines = index.cosines(query_vector)  # the product the dense search made
     sums = np.bincount(rows[keep], weights=cosines[keep], minlength=len(paths))
     scored = [
         (float(sums[i]) / norm, path)

@@ -180,6 +180,16 @@ def test_saved_flat_index_is_answered_without_faiss_as_faiss_answers(tmp_path: P
             assert clear[0] == clear[1]
     _, tied = flat.search(vecs[3][None, :], 2)
     assert tied[0].tolist() == [ids[7], ids[3]]  # equal scores: last stored first
+    # Every cosine, as the centroid signal reads them: the last search's product, reused
+    # for the same query only; a FAISS-read index gives the same numbers.
+    from agentctx.store.vectors import VectorIndex
+
+    q = _unit(1, dim, seed=9)[0]
+    mapped, read = VectorIndex(flat, dim, mapped=True), VectorIndex(index, dim)
+    mapped.search(q, 5)
+    assert mapped.cosines(q) is flat.product(q) and np.allclose(mapped.cosines(q), vecs @ q)
+    assert np.allclose(mapped.cosines(vecs[0]), vecs @ vecs[0])  # another query: computed
+    assert np.allclose(read.cosines(q), mapped.cosines(q), atol=1e-6)
 
     assert MappedFlat.open(path, dim + 1) is None  # another model's dimension
     data = path.read_bytes()

@@ -123,6 +123,14 @@ class VectorIndex:
         vectors.flags.writeable = False
         return faiss.vector_to_array(self.index.id_map).astype(np.int64), vectors
 
+    def cosines(self, query: np.ndarray) -> np.ndarray:
+        """Every stored vector's cosine with one normalized ``query``, in the row order of
+        ``matrix()``. A mapped index reuses the product its last search made for it."""
+        q = np.ascontiguousarray(query, dtype=np.float32).reshape(self.dim)
+        if isinstance(self.index, MappedFlat):
+            return self.index.product(q)
+        return self.matrix()[1] @ q
+
     @property
     def ntotal(self) -> int:
         return int(self.index.ntotal)
@@ -168,6 +176,15 @@ class MappedFlat:
         self.ids = ids
         self.vectors = vectors
         self.ntotal = len(ids)
+        self._last: tuple[bytes, np.ndarray] | None = None  # the last query and its product
+
+    def product(self, query: np.ndarray) -> np.ndarray:
+        """``vectors @ query`` (float32, one row per vector), kept for the same query: a
+        search and the centroid scores of one query read the matrix once."""
+        key = query.tobytes()
+        if self._last is None or self._last[0] != key:
+            self._last = (key, self.vectors @ query)
+        return self._last[1]
 
     @classmethod
     def open(cls, path: Path, dim: int) -> MappedFlat | None:
@@ -202,7 +219,7 @@ class MappedFlat:
 
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """FAISS's answer shape: (scores, ids), each (1, k), best first."""
-        scores = self.vectors @ queries[0]
+        scores = self.product(np.ascontiguousarray(queries[0], dtype=np.float32))
         if k < len(scores):
             top = np.argpartition(-scores, k - 1)[:k]
             top = top[np.lexsort((-top, -scores[top]))]
