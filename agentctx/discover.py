@@ -32,9 +32,6 @@ from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from pathspec.patterns.gitignore import GitIgnorePatternError
-from pathspec.patterns.gitignore.spec import GitIgnoreSpecPattern
-
 from agentctx.errors import NotFoundError
 from agentctx.models import SkippedFile, SourceFile
 
@@ -187,6 +184,10 @@ class _IgnoreList:
 
 def _compile_patterns(text: str) -> list[tuple[str, bool]]:
     """Compile gitignore lines once; invalid patterns are dropped, as git drops them."""
+    # Imported here: a query (which finds the root and reads templates) never needs it.
+    from pathspec.patterns.gitignore import GitIgnorePatternError
+    from pathspec.patterns.gitignore.spec import GitIgnoreSpecPattern
+
     out: list[tuple[str, bool]] = []
     for line in text.splitlines():
         if not line or line.startswith("#"):
