@@ -288,6 +288,7 @@ def test_a_query_reads_the_saved_vectors_without_importing_faiss(
         "from agentctx.pipeline import search\n"
         "found = search(load_settings(Path(sys.argv[1])), 'sum of the numbers', refresh=False)\n"
         "print(json.dumps({'faiss': 'faiss' in sys.modules,\n"
+        "                  'pathspec': 'pathspec' in sys.modules,\n"
         "                  'hits': [[h.id, round(h.score, 5)] for h in found.hits]}))\n"
     )
     out = subprocess.run(
@@ -295,6 +296,7 @@ def test_a_query_reads_the_saved_vectors_without_importing_faiss(
     )
     facts = json.loads(out.stdout.strip().splitlines()[-1])
     assert facts["faiss"] is False and facts["hits"]
+    assert facts["pathspec"] is False  # ignore rules are for indexing, not for queries
     from agentctx.pipeline import search
     from agentctx.store.vectors import MappedFlat
 
