@@ -25,6 +25,14 @@ def _settings(root: Path, **kw):
     return load_settings(root, {"embedder": "hash", **kw})
 
 
+def _index_files(root: Path, files: dict[str, str]) -> None:
+    """Write ``files`` (relative path -> text) under ``root`` and index them."""
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+    build_index(_settings(root))
+
+
 def _names(refs) -> set[str]:
     return {r.symbol for r in refs}
 
@@ -374,10 +382,7 @@ def test_an_option_the_title_names_points_at_the_code_that_defines_it(tmp_path: 
     # --verbose is everywhere: too common to point anywhere.
     for i in range(OPTION_MAX_CHUNKS):
         files[f"tools/t{i}.py"] = f'def tool{i}(argv):\n    return "--verbose" in argv\n'
-    for rel, text in files.items():
-        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / rel).write_text(text)
-    build_index(_settings(tmp_path))
+    _index_files(tmp_path, files)
 
     report = parse_query(
         "--dry-run still uploads files with --verbose\n\n"
@@ -439,10 +444,7 @@ def test_a_subcommand_of_the_projects_program_points_at_the_code_that_implements
     # "run" is defined everywhere: too common to point anywhere.
     for i in range(COMMAND_MAX_DEFINITIONS + 1):
         files[f"shop/plugins/p{i}.py"] = f'@main.command("run")\ndef run{i}():\n    pass\n'
-    for rel, text in files.items():
-        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / rel).write_text(text)
-    build_index(_settings(tmp_path))
+    _index_files(tmp_path, files)
 
     report = parse_query(
         "Exported orders lose the CSV header\n\nThe csv rows have no header line:\n\n"
