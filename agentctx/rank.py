@@ -21,7 +21,7 @@ from .models import Hit
 from .retrieve import Candidates, FileChildren, OutlineEntry, referrers
 
 RRF_K = 60
-SCORE_SHARE = 0.7  # share of each list's contribution from its normalized score (rest: rank)
+SCORE_SHARE = 0.55  # share of each list's contribution from its normalized score (rest: rank)
 DEFAULT_WEIGHTS: dict[str, float] = {
     "dense": 1.0,
     "lexical": 1.0,

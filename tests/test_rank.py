@@ -48,7 +48,7 @@ def test_tests_rank_below_code_unless_the_query_names_them():
     }
     lists = {"lexical": [(2, 5.0), (1, 4.9), (3, 1.0)]}
     hits, _ = rank(Candidates(lists=lists, outline=outline))
-    assert [h.id for h in hits][:2] == [1, 2]
+    assert hits[0].id == 1 and 2 in {h.id for h in hits}  # the test, matched best, below
     named = Candidates(
         lists=lists, outline=outline, file_scores={"path": {"tests/test_app.py": 1.0}}
     )
