@@ -20,6 +20,7 @@ from .compress import (
     render_mention,
     render_signature,
     render_skeleton,
+    skeleton_floor,
 )
 from .errors import BudgetError
 from .models import DETAILS, MODULE_SYMBOL, Bundle, Chunk, Hit, PackItem
@@ -137,6 +138,10 @@ def fit(
                 continue  # a mention's job is to point at a file the bundle does not show
             if used + file_cost >= ceiling * avail:
                 continue  # no text fits under this tier's ceiling: do not render one
+            if detail == "skeleton":
+                floor = skeleton_floor(chunk, children(chunk))
+                if floor > skeleton_cap or used + file_cost + floor > ceiling * avail:
+                    continue  # its methods' first lines alone are more than it may take
             text = _text(chunk, detail, keep_terms, children)
             shown = detail
             if detail == "skeleton" and text == chunk.text:

@@ -630,6 +630,34 @@ def render_skeleton(
 SIGNATURE_HEAD_LINES = (64, 256)
 
 
+_LETTERS = re.compile(r"[^\W\d_]+")
+_PY_CHILD_HEAD = ("def ", "async def ", "class ", "@")
+
+
+def skeleton_floor(chunk: Chunk, children: Sequence[tuple[int, int]]) -> int:
+    """A number of tokens that ``render_skeleton(chunk, children=children)`` in a bundle
+    takes at least, under a tokenizer that splits runs of letters from other characters
+    before merging (cl100k_base, o200k_base: every run of letters is a token or more).
+
+    A skeleton keeps the first line of each direct child (a method's decorator or ``def``
+    line), so the runs of letters of those lines (as kept: capped) are a floor, for Python
+    chunks; 0 otherwise. The budget stage skips rendering a skeleton whose floor is already
+    over what it may take: the skeleton of a class of thousands of lines.
+    """
+    if chunk.language != "python" or not children:
+        return 0
+    lines = chunk.text.split("\n")
+    count, last = 0, -1
+    for a, b in sorted(children):
+        at = a - chunk.start_line
+        if at <= 0 or at >= len(lines) or at <= last:
+            continue  # on the chunk's own first line, outside it, or nested in a child
+        last = b - chunk.start_line
+        if lines[at].lstrip().startswith(_PY_CHILD_HEAD):
+            count += len(_LETTERS.findall(_cap(lines[at])))  # as the skeleton shows it
+    return count
+
+
 def render_signature(chunk: Chunk) -> str:
     """Decorators and signature, the docstring's first line, and a marker for the body."""
     lang = _lang(chunk.language)

@@ -13,6 +13,7 @@ from agentctx.compress import (
     render_mention,
     render_signature,
     render_skeleton,
+    skeleton_floor,
     skeleton_lines,
 )
 from agentctx.models import MODULE_SYMBOL, Chunk
@@ -763,3 +764,47 @@ def test_full_except_keeps_a_brace_closer_and_long_lines():
     assert out == (
         f"class Form {{\n  label = '{long}';\n  submit(): void {{\n    // ...\n  }}\n}}\n"
     )
+
+
+def test_skeleton_floor_is_a_lower_bound_on_the_skeletons_tokens() -> None:
+    """The budget skips rendering a skeleton whose floor is over its cap, so the floor must
+    never exceed what the skeleton takes, under either tokenizer."""
+    from agentctx.tokens import get_tokenizer
+
+    rng = random.Random(7)
+    names = ["get", "set_value", "ÄrgerlichCase", "x2", "_private", "__init__", "déjà_vu"]
+    for trial in range(30):
+        methods = []
+        for i in range(rng.randint(1, 40)):
+            name = rng.choice(names) + str(i)
+            deco = "    @property\n" if rng.random() < 0.3 else ""
+            args = ", ".join(rng.choice(names) for _ in range(rng.randint(0, 30)))
+            methods.append(f"{deco}    def {name}(self, {args}):\n        return {i}\n")
+        text = "class K:\n    '''Doc.'''\n\n" + "\n".join(methods)
+        chunk = make(text, kind="class", qualname="K", start=10)
+        lines = text.split("\n")
+        kids, line = [], 0
+        for m in methods:
+            size = m.count("\n")
+            start = next(j for j in range(line, len(lines)) if lines[j].strip())
+            kids.append((10 + start, 10 + start + size - 1))
+            line = start + size
+        floor = skeleton_floor(chunk, kids)
+        assert floor > 0
+        for name in ("cl100k_base", "o200k_base"):
+            tokens = get_tokenizer(name).count(render_skeleton(chunk, children=kids))
+            assert floor <= tokens, (trial, name)
+    # Tight: a class of long signatures is mostly its methods' first lines.
+    words = " ".join(["alpha", "beta", "gamma", "delta", "omega"] * 6)
+    text = "class K:\n" + "".join(
+        f'    def m{i}(self, x="{words}"):\n        return {i}\n' for i in range(50)
+    )
+    kids = [(11 + 2 * i, 12 + 2 * i) for i in range(50)]
+    tight = make(text, kind="class", qualname="K", start=10)
+    floor = skeleton_floor(tight, kids)
+    for name in ("cl100k_base", "o200k_base"):
+        tokens = get_tokenizer(name).count(render_skeleton(tight, children=kids))
+        assert 0.6 * tokens < floor <= tokens, name
+    # Not Python, or no children: no floor.
+    assert skeleton_floor(make("class K {}", language="java", kind="class"), [(1, 1)]) == 0
+    assert skeleton_floor(make("class K:\n    x = 1", kind="class"), []) == 0

@@ -409,6 +409,60 @@ def test_a_skeleton_bigger_than_its_share_of_the_budget_drops_to_its_signature()
     assert small["top"].detail == large["top"].detail == "full"
 
 
+def test_a_skeleton_surely_over_its_cap_is_not_rendered_and_the_bundle_is_the_same(
+    monkeypatch: pytest.MonkeyPatch,
+):
+    """The first lines of a class's methods alone may exceed a skeleton's cap: the budget
+    stage then passes the skeleton without rendering it, and chooses what it chose before."""
+    import agentctx.budget as budget_mod
+    from agentctx.chunk import chunk_file
+    from agentctx.models import Hit
+    from agentctx.parse import parse_file
+
+    methods = "".join(
+        f"    def method_{n}(self, value, other=None, *, scale=1.0):\n        return value\n\n"
+        for n in range(60)
+    )
+    source = 'class Big:\n    """Many methods."""\n\n' + methods + "def top():\n    return 1\n"
+    chunks = {c.id: c for c in chunk_file(parse_file("big.py", source))}
+    by_name = {c.qualname: c for c in chunks.values()}
+    big = by_name["Big"]
+    kids = [(c.start_line, c.end_line) for c in chunks.values() if c.parent == "Big"]
+    hits = [
+        Hit(c.id, c.path, c.qualname, c.kind, c.start_line, c.end_line, score)
+        for c, score in ((by_name["top"], 1.0), (big, 0.2))
+    ]
+    rendered: list[str] = []
+    real = budget_mod.render_skeleton
+
+    def spy(chunk, **kw):
+        rendered.append(chunk.qualname)
+        return real(chunk, **kw)
+
+    monkeypatch.setattr(budget_mod, "render_skeleton", spy)
+
+    def bundle(budget: int) -> list[tuple[str, str, int]]:
+        fitted = budget_mod.fit(
+            query="q",
+            repo="r",
+            hits=hits,
+            chunks=chunks,
+            children=lambda c: kids if c.id == big.id else [],
+            keep_terms=set(),
+            tok=get_tokenizer("cl100k_base"),
+            budget=budget,
+            fmt="markdown",
+            below_threshold=0,
+        )
+        return [(i.symbol, i.detail, i.tokens) for i in fitted.bundle.items]
+
+    assert budget_mod.skeleton_floor(big, kids) > 0.05 * 3000
+    small = bundle(3000)
+    assert "Big" not in rendered and ("Big", "signature") in {(s, d) for s, d, _ in small}
+    monkeypatch.setattr(budget_mod, "skeleton_floor", lambda chunk, children: 0)
+    assert bundle(3000) == small and rendered == ["Big"]  # rendered, then too big: the same
+
+
 def test_a_report_filed_from_the_projects_template_is_searched_without_it(indexed_hash: Path):
     """Checklist lines of the project's issue template say nothing about this report."""
     settings = _hash_settings(indexed_hash)
