@@ -377,27 +377,34 @@ def test_a_class_in_full_does_not_repeat_its_methods_in_the_bundle():
     assert "    def total(self, x):\n        ...\n" in cart.text
 
 
+def _big_class(methods: str):
+    """Chunks of a module holding ``class Big`` (its ``methods``) and ``top()``, and hits
+    ranking ``top`` first and ``Big`` below the full floor (a skeleton at best)."""
+    from agentctx.chunk import chunk_file
+    from agentctx.models import Hit
+    from agentctx.parse import parse_file
+
+    source = 'class Big:\n    """Many methods."""\n\n' + methods + "def top():\n    return 1\n"
+    chunks = {c.id: c for c in chunk_file(parse_file("big.py", source))}
+    by_name = {c.qualname: c for c in chunks.values()}
+    hits = [
+        Hit(c.id, c.path, c.qualname, c.kind, c.start_line, c.end_line, score)
+        for c, score in ((by_name["top"], 1.0), (by_name["Big"], 0.2))
+    ]
+    return chunks, hits
+
+
 def test_a_skeleton_bigger_than_its_share_of_the_budget_drops_to_its_signature():
     """The outline of a big class is no summary at a small budget: it becomes its
     signature, and the tokens go to code in full. A bigger budget shows the skeleton."""
     from agentctx.budget import SKELETON_MAX_SHARE, SKELETON_MIN_CAP
-    from agentctx.chunk import chunk_file
-    from agentctx.models import Hit
-    from agentctx.parse import parse_file
 
     body = "".join(f"        value = value * {k} + other[{k}]\n" for k in range(20))
     methods = "".join(
         f"    def method_{n}(self, value, other=None):\n{body}        return value\n\n"
         for n in range(20)
     )
-    source = 'class Big:\n    """Many methods."""\n\n' + methods + "def top():\n    return 1\n"
-    chunks = {c.id: c for c in chunk_file(parse_file("big.py", source))}
-    by_name = {c.qualname: c for c in chunks.values()}
-    ranked = [("top", 1.0), ("Big", 0.2)]  # below the full floor: skeleton at best
-    hits = [
-        Hit(c.id, c.path, c.qualname, c.kind, c.start_line, c.end_line, score)
-        for c, score in ((by_name[q], s) for q, s in ranked)
-    ]
+    chunks, hits = _big_class(methods)
     small = {i.symbol: i for i in _fit(hits, chunks, budget=3000).bundle.items}
     large = {i.symbol: i for i in _fit(hits, chunks, budget=10000).bundle.items}
     assert large["Big"].detail == "skeleton"  # too big in full for either budget
@@ -415,23 +422,14 @@ def test_a_skeleton_surely_over_its_cap_is_not_rendered_and_the_bundle_is_the_sa
     """The first lines of a class's methods alone may exceed a skeleton's cap: the budget
     stage then passes the skeleton without rendering it, and chooses what it chose before."""
     import agentctx.budget as budget_mod
-    from agentctx.chunk import chunk_file
-    from agentctx.models import Hit
-    from agentctx.parse import parse_file
 
     methods = "".join(
         f"    def method_{n}(self, value, other=None, *, scale=1.0):\n        return value\n\n"
         for n in range(60)
     )
-    source = 'class Big:\n    """Many methods."""\n\n' + methods + "def top():\n    return 1\n"
-    chunks = {c.id: c for c in chunk_file(parse_file("big.py", source))}
-    by_name = {c.qualname: c for c in chunks.values()}
-    big = by_name["Big"]
+    chunks, hits = _big_class(methods)
+    big = chunks[hits[1].id]
     kids = [(c.start_line, c.end_line) for c in chunks.values() if c.parent == "Big"]
-    hits = [
-        Hit(c.id, c.path, c.qualname, c.kind, c.start_line, c.end_line, score)
-        for c, score in ((by_name["top"], 1.0), (big, 0.2))
-    ]
     rendered: list[str] = []
     real = budget_mod.render_skeleton
 
