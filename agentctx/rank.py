@@ -29,6 +29,7 @@ DEFAULT_WEIGHTS: dict[str, float] = {
     "title": 0.3,  # symbols the title of a report names (what is broken), again
     "option": 1.0,  # code naming a command-line option the title names
     "command": 1.0,  # code implementing a subcommand of the project's program a query runs
+    "command_module": 0.8,  # ... in a module of its own: lifted as a file, like a named path
     "path": 0.8,
     "recency": 0.2,
     "history": 0.2,  # files whose past commit messages match the query
@@ -179,15 +180,15 @@ def rank(
         }
         for signal in ("history", "centroid")
     )
-    for signal, scores in (
-        ("path", named),
-        ("command", cands.file_scores.get("command")),
-        ("recency", cands.file_scores.get("recency")),
-        ("history", history),
-        ("centroid", centroid),
+    for signal, scores, weight in (
+        ("path", named, w["path"]),
+        ("command", cands.file_scores.get("command"), w["command_module"]),
+        ("recency", cands.file_scores.get("recency"), w["recency"]),
+        ("history", history, w["history"]),
+        ("centroid", centroid, w["centroid"]),
     ):
         if scores:
-            _file_lift(signal, scores, files, fused, reasons, w[signal])
+            _file_lift(signal, scores, files, fused, reasons, weight)
     for cid, gained in _graph(fused, cands.outline):
         fused[cid] = fused.get(cid, 0.0) + w["graph"] * gained
         reasons.setdefault(cid, set()).add("graph")

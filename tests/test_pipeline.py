@@ -475,3 +475,12 @@ def test_a_subcommand_of_the_projects_program_points_at_the_code_that_implements
     assert without[0].path == "shop/export.py"  # the report's words alone
     hits, _ = rank(cands)
     assert hits[0].qualname == "export_orders" and "command" in hits[0].reasons
+    # A command module is lifted as a file, with the weight of a named path.
+    sync = parse_query("Orders lose their header\n\n```\n$ python manage.py sync\n```\n")
+    with IndexStore.open(tmp_path / ".agentctx", writer=False) as store:
+        cands = retrieve(store, sync, root=tmp_path, query_vector=None, dim=0)
+    assert cands.file_scores["command"] == {"shop/commands/sync.py": 1.0}
+    hits, _ = rank(cands)
+    assert hits[0].path == "shop/commands/sync.py" and "command" in hits[0].reasons
+    hits, _ = rank(cands, weights={"command_module": 0.0})
+    assert hits[0].path == "shop/export.py"  # the words of the report alone
