@@ -138,11 +138,12 @@ def fit(
                 continue  # a mention's job is to point at a file the bundle does not show
             if used + file_cost >= ceiling * avail:
                 continue  # no text fits under this tier's ceiling: do not render one
-            if detail == "skeleton":
-                floor = skeleton_floor(chunk, children(chunk))
-                if floor > skeleton_cap or used + file_cost + floor > ceiling * avail:
+            kids = children(chunk) if detail == "skeleton" else ()
+            if kids:
+                least = skeleton_floor(chunk, kids)
+                if least > skeleton_cap or used + file_cost + least > ceiling * avail:
                     continue  # its methods' first lines alone are more than it may take
-            text = _text(chunk, detail, keep_terms, children)
+            text = _text(chunk, detail, keep_terms, kids)
             shown = detail
             if detail == "skeleton" and text == chunk.text:
                 if caps.get(hit.id) != "skeleton":
@@ -247,16 +248,12 @@ def _inside(chunk: Chunk, chosen: Sequence[PackItem]) -> list[int]:
     ]
 
 
-def _text(
-    chunk: Chunk,
-    detail: str,
-    keep_terms: set[str],
-    children: Callable[[Chunk], Sequence[tuple[int, int]]],
-) -> str:
+def _text(chunk: Chunk, detail: str, keep_terms: set[str], kids: Sequence[tuple[int, int]]) -> str:
+    """``chunk`` at ``detail``; ``kids``: its children's line ranges (for a skeleton)."""
     if detail == "full":
         return render_full(chunk)
     if detail == "skeleton":
-        return render_skeleton(chunk, keep_terms=keep_terms, children=children(chunk))
+        return render_skeleton(chunk, keep_terms=keep_terms, children=kids)
     if detail == "signature":
         return render_signature(chunk)
     return render_mention(chunk)

@@ -186,8 +186,7 @@ class _Src:
         return self.lines[i].strip()
 
     def ws(self, i: int) -> str:
-        line = self.lines[i]
-        return line[: len(line) - len(line.lstrip())]
+        return _ws(self.lines[i])
 
     def statement_end(self, i: int, stop: int) -> int:
         """Last line of the statement starting at ``i`` (brackets left open continue it)."""
@@ -664,7 +663,7 @@ def render_signature(chunk: Chunk) -> str:
     module = chunk.qualname == MODULE_SYMBOL
     for limit in (*SIGNATURE_HEAD_LINES, None):
         src = _Src(chunk.text, lang, limit)
-        head = _signature_head(src, module)
+        head = _head(src, 0, len(src), signature=not module)
         if len(src.lines) == len(src.raw) or head.body + _SCAN < len(src.lines):
             break  # the whole chunk, or a head that ends well before the lines read
     raw = src.raw
@@ -713,10 +712,6 @@ def render_signature(chunk: Chunk) -> str:
             if closer >= 0:
                 out.append(_cap(raw[closer]))
     return _shorter("\n".join(out), chunk.text)
-
-
-def _signature_head(src: _Src, module: bool) -> _Head:
-    return _head(src, 0, len(src), signature=not module)
 
 
 def _ws(line: str) -> str:

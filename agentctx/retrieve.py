@@ -303,7 +303,7 @@ def option_candidates(
         ids = [
             cid
             for cid, path, text in rows
-            if cid in outline and file_category(path) == "code" and pattern.search(text)
+            if cid in outline and _is_code(path) and pattern.search(text)
         ]
         if len(ids) <= OPTION_MAX_CHUNKS:
             for cid in ids:

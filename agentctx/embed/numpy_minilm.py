@@ -216,8 +216,6 @@ def _assemble(
 
 LAYOUT_VERSION = 1  # of the cached layer matrices; a new layout gets a new file name
 _SPOT_CHECKS = 8  # elements per cached matrix compared with the model file at load
-
-
 _SAMPLE_BYTES = 4096  # of the model file's data, at each of a few places, for its key
 LAYOUT_KEEP_DAYS = 30  # a cached layout no process has used for this long is removed
 
@@ -281,8 +279,7 @@ def _layer_matrices(count: int, sources: _Sources, layout: Path | None) -> list[
         for layer in layers
     ]
     total = sum(a * b for layer in shapes for a, b in layer)
-    flat = _mapped_layout(layout, total) if layout is not None else None
-    if flat is not None and layout is not None:
+    if layout is not None and (flat := _mapped_layout(layout, total)) is not None:
         mapped = _split(flat, shapes)
         if _spot_check(mapped, layers):
             _touch(layout)
