@@ -19,6 +19,15 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from .models import MODULE_SYMBOL, Chunk
+from .syntax import (
+    C_LIKE,
+    C_MASK,
+    DASH_COMMENTS,
+    END_BLOCKS,
+    HASH_COMMENTS,
+    blank_out,
+    literal_mask,
+)
 from .textutil import terms
 
 LINE_CAP = 300  # a kept line longer than this is cut, with " ..."
@@ -28,22 +37,6 @@ _SCAN = 40  # the most lines a multi-line header may span
 _CONT = 8  # the most continuation lines kept with a declaration or a matching line
 _ATTACHED = 3  # comment lines right above a kept declaration that stay with it
 
-# Block openers are brace-delimited here; their elision marker is a line comment.
-_C_LIKE = frozenset(
-    {
-        "c", "cpp", "java", "javascript", "typescript", "tsx", "go", "rust", "csharp",
-        "kotlin", "swift", "scala", "dart", "php", "groovy", "proto",
-    }
-)  # fmt: skip
-_SINGLE_QUOTE_STRINGS = frozenset({"javascript", "typescript", "tsx", "php", "dart", "groovy"})
-_END_BLOCKS = frozenset({"ruby", "lua", "elixir", "julia"})  # blocks close with `end`
-_HASH_COMMENTS = frozenset(
-    {
-        "ruby", "shell", "yaml", "toml", "ini", "perl", "r", "elixir", "julia", "makefile",
-        "dockerfile", "terraform", "powershell", "cmake", "graphql",
-    }
-)  # fmt: skip
-_DASH_COMMENTS = frozenset({"lua", "sql", "haskell"})
 _STRUCTURED = frozenset({"yaml", "toml", "json", "ini", "xml", "html", "css", "terraform"})
 # Kinds whose body is declarations (fields, methods), not statements.
 _CLASS_KINDS = frozenset(
@@ -54,28 +47,6 @@ _CLASS_KINDS = frozenset(
 )  # fmt: skip
 _SELF_NAMES = frozenset({"self", "cls", "this", "&self", "&mut self", "mut self"})
 
-_PY_MASK = re.compile(
-    r"""[rRbBuUfF]{0,2}(?:\"\"\"[\s\S]*?(?:\"\"\"|\Z)|'''[\s\S]*?(?:'''|\Z)"""
-    r"""|"(?:\\.|[^"\\\n])*(?:"|$)|'(?:\\.|[^'\\\n])*(?:'|$))|\#[^\n]*""",
-    re.MULTILINE,
-)
-_C_MASK = re.compile(
-    r"""//[^\n]*|/\*[\s\S]*?(?:\*/|\Z)|"(?:\\.|[^"\\\n])*(?:"|$)|`(?:\\.|[^`\\])*(?:`|\Z)"""
-    r"""|'(?:\\.[^'\n]{0,8}|[^\\'\n])'""",
-    re.MULTILINE,
-)
-_JS_MASK = re.compile(
-    r"""//[^\n]*|/\*[\s\S]*?(?:\*/|\Z)|"(?:\\.|[^"\\\n])*(?:"|$)|`(?:\\.|[^`\\])*(?:`|\Z)"""
-    r"""|'(?:\\.|[^'\\\n])*(?:'|$)""",
-    re.MULTILINE,
-)
-_HASH_MASK = re.compile(
-    r"""\#[^\n]*|"(?:\\.|[^"\\\n])*(?:"|$)|'(?:\\.|[^'\\\n])*(?:'|$)""", re.MULTILINE
-)
-_DASH_MASK = re.compile(
-    r"""--[^\n]*|"(?:\\.|[^"\\\n])*(?:"|$)|'(?:\\.|[^'\\\n])*(?:'|$)""", re.MULTILINE
-)
-_NOT_NEWLINE = re.compile(r"[^\n]")
 
 _PY_HEADER_TOKENS = re.compile(r"[()\[\]{}]|:(?!=)")
 _BRACE_HEADER_TOKENS = re.compile(r"[()\[\]{;]|=>")
@@ -98,17 +69,16 @@ class _Lang:
 
 
 def _lang(language: str) -> _Lang:
+    mask = literal_mask(language)
     if language == "python":
-        return _Lang("python", "...", "#", _PY_MASK, "([{", ")]}")
-    if language in _C_LIKE:
-        mask = _JS_MASK if language in _SINGLE_QUOTE_STRINGS else _C_MASK
+        return _Lang("python", "...", "#", mask, "([{", ")]}")
+    if language in C_LIKE:
         return _Lang("brace", "// ...", "//", mask, "([", ")]")
-    if language in _HASH_COMMENTS:
-        family = "end" if language in _END_BLOCKS else "text"
-        return _Lang(family, "# ...", "#", _HASH_MASK, "([", ")]")
-    if language in _DASH_COMMENTS:
-        family = "end" if language in _END_BLOCKS else "text"
-        return _Lang(family, "-- ...", "--", _DASH_MASK, "([", ")]")
+    family = "end" if language in END_BLOCKS else "text"
+    if language in HASH_COMMENTS:
+        return _Lang(family, "# ...", "#", mask, "([", ")]")
+    if language in DASH_COMMENTS:
+        return _Lang(family, "-- ...", "--", mask, "([", ")]")
     return _Lang("text", "...", "", None, "([", ")]")
 
 
@@ -123,12 +93,6 @@ def _bracket_nets(lines: list[str], opens: str, closes: str) -> list[int]:
     if opens == "([" and closes == ")]":
         return [c.count("(") + c.count("[") - c.count(")") - c.count("]") for c in lines]
     return [sum(c.count(o) for o in opens) - sum(c.count(x) for x in closes) for c in lines]
-
-
-def _blank_out(m: re.Match[str]) -> str:
-    """A string or comment as spaces, its line breaks kept."""
-    text = m.group()
-    return _NOT_NEWLINE.sub(" ", text) if "\n" in text else " " * len(text)
 
 
 def _is_closer(stripped: str, family: str) -> bool:
@@ -155,7 +119,7 @@ class _Src:
             self.lines = self.raw[:limit]
             norm = "\n".join(self.lines)
         if lang.mask is not None and self.lines:
-            masked = lang.mask.sub(_blank_out, norm)
+            masked = lang.mask.sub(blank_out, norm)
             self.code = masked.split("\n")
         else:
             self.code = self.lines
@@ -247,7 +211,7 @@ class _Src:
             return (
                 (s.startswith("@") and not s.startswith("@interface"))
                 or s.startswith(("#[", "#!["))
-                or (s.startswith("[") and self.lang.mask is _C_MASK and s.endswith("]"))
+                or (s.startswith("[") and self.lang.mask is C_MASK and s.endswith("]"))
             )
         return False
 

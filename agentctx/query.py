@@ -57,6 +57,10 @@ class QuerySignals:
     # program points at the code that implements it. Retrieval checks the program is the
     # project's.
     commands: tuple[tuple[str, str], ...] = ()
+    # Lines of code the report quotes (outside tracebacks, whose source lines the frames
+    # stand for), stripped: a line the project's code holds word for word shows where the
+    # reporter was reading. Retrieval checks they are the project's code.
+    quoted: tuple[str, ...] = ()
 
     def terms(self) -> list[str]:
         """Strong identifier terms, lowercased and deduplicated, for lexical boosting.
@@ -357,6 +361,15 @@ _PROSE_CAND = re.compile(
     )(?![\w$])""",
     re.X,
 )
+
+# A quoted line: this long, with a call, an assignment, an index or a colon of a block or
+# a mapping (prose with a colon passes too; the project's code decides).
+QUOTED_MIN_CHARS = 16
+QUOTED_MAX_LINES = 60  # a huge paste: its first lines
+_QUOTABLE = re.compile(r"[()=\[\]:]")
+_SENTENCE = re.compile(r"(?:\b[A-Za-z][a-z]*\b,? ){3}[a-z]+\b")  # four words in a row
+# A doctest or IPython prompt, a Markdown quote's or pytest's failing-line mark
+_QUOTE_PREFIX = re.compile(r"^(?:>>>|\.\.\.|>|In \[\d*\]:)(?:\s|$)")
 
 # Line kinds.
 _PROSE, _CODE, _LOG, _FENCE_LINE = "prose", "code", "log", "fence"
@@ -760,6 +773,7 @@ class _Parser:
             title=self._title_names(),
             options=self._title_options(),
             commands=self._commands(),
+            quoted=self._quoted(),
         )
 
     def _first_prose_line(self) -> int | None:
@@ -799,6 +813,29 @@ class _Parser:
                 continue
             found.extend(shell_command(cmd))
         return tuple(dict.fromkeys(found))
+
+    def _quoted(self) -> tuple[str, ...]:
+        """Lines that read as code (see ``_QUOTABLE``) outside tracebacks and error lines,
+        as the report has them (tabs kept), without a prompt, quote or diff mark."""
+        raw = self.text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+        if len(raw) != len(self.lines):  # cannot happen: blanking keeps line breaks
+            return ()
+        found: dict[str, None] = {}
+        for i, line in enumerate(raw):
+            if self.kind[i] is not None or self.region[i] == _FENCE_LINE:
+                continue
+            if self.block[i] >= 0 and self.block_lang[self.block[i]] in _DIFF_LANGS:
+                line = line[1:] if line[:1] in "+- " else ""
+            stripped = _QUOTE_PREFIX.sub("", line.strip()).strip()
+            if self.region[i] == _PROSE and _SENTENCE.search(stripped):
+                continue  # prose: a code line in it ("is a command: x = f(x)") is one alone
+            if len(stripped) >= QUOTED_MIN_CHARS and _QUOTABLE.search(stripped):
+                words = _IDENT.findall(stripped)
+                if len(words) >= 2 and any(len(w) >= 3 for w in words):
+                    found.setdefault(stripped, None)
+                    if len(found) >= QUOTED_MAX_LINES:
+                        break
+        return tuple(found)
 
     # -- regions: prose / fenced code / fenced output ------------------------------------
 

@@ -24,6 +24,7 @@ from .query import QuerySignals, module_to_paths
 from .recency import recency_scores, stored_recency
 from .store import IndexStore, decode_refs
 from .store.db import DB_NAME
+from .syntax import code_only, in_code
 from .textutil import STOP_TERMS, split_identifier, terms
 
 if TYPE_CHECKING:
@@ -302,7 +303,7 @@ def option_candidates(
             continue  # everywhere (and the code among them may be cut off)
         ids = [
             cid
-            for cid, path, text in rows
+            for cid, path, _, text in rows
             if cid in outline and _is_code(path) and pattern.search(text)
         ]
         if len(ids) <= OPTION_MAX_CHUNKS:
@@ -391,12 +392,42 @@ def _command_definitions(
     )
     rows = store.phrase_chunks(list(terms(sub)), sub, limit=OPTION_MAX_ROWS)
     if len(rows) < OPTION_MAX_ROWS:
-        ids.update(cid for cid, _, text in rows if cid in outline and registered.search(text))
+        ids.update(cid for cid, *_, text in rows if cid in outline and registered.search(text))
     code_modules = sorted(p for p in modules if _is_code(p))
     chunks = sorted(
         cid for cid in ids if outline[cid].path not in modules and _is_code(outline[cid].path)
     )
     return code_modules, chunks
+
+
+# A quoted line found in more code chunks than this says too little (`return self`).
+QUOTED_MAX_CHUNKS = 3
+
+
+def quoted_candidates(
+    store: IndexStore, signals: QuerySignals, outline: dict[int, OutlineEntry]
+) -> list[tuple[int, float]]:
+    """Chunks of the project's code that hold a line the report quotes (``method =
+    builtin_str(method)``), as code: a docstring's example the reporter copied, or the
+    same line in a test, does not count. A line held by at most ``QUOTED_MAX_CHUNKS``
+    chunks gives each of them ``1/n``; a chunk sums its lines."""
+    scores: dict[int, float] = defaultdict(float)
+    code: dict[int, str] = {}  # chunk id -> its text without strings and comments
+    for line in signals.quoted:
+        rows = store.phrase_chunks(list(terms(line)), line, limit=OPTION_MAX_ROWS)
+        rows = [r for r in rows if r[0] in outline and _is_code(r[1])]
+        if len(rows) > 4 * QUOTED_MAX_CHUNKS:
+            continue  # common code, however many of them are strings
+        ids = []
+        for cid, _, language, text in rows:
+            if cid not in code:
+                code[cid] = code_only(text, language)
+            if in_code(text, line, code[cid]):
+                ids.append(cid)
+        if 0 < len(ids) <= QUOTED_MAX_CHUNKS:
+            for cid in ids:
+                scores[cid] += 1.0 / len(ids)
+    return sorted(scores.items(), key=lambda x: (-x[1], x[0]))
 
 
 def _is_code(path: str) -> bool:
@@ -565,6 +596,7 @@ def retrieve(
     cands.lists["symbol"] = symbol_candidates(signals, cands.outline)
     cands.lists["title"] = title_candidates(signals, cands.outline)
     cands.lists["option"] = option_candidates(store, signals, cands.outline)
+    cands.lists["quoted"] = quoted_candidates(store, signals, cands.outline)
     if signals.commands:
         cands.lists["command"], cands.file_scores["command"] = command_candidates(
             store, signals, cands.outline, console_scripts(root)

@@ -484,3 +484,59 @@ def test_a_subcommand_of_the_projects_program_points_at_the_code_that_implements
     assert hits[0].path == "shop/commands/sync.py" and "command" in hits[0].reasons
     hits, _ = rank(cands, weights={"command_module": 0.0})
     assert hits[0].path == "shop/export.py"  # the words of the report alone
+
+
+def test_a_line_the_report_quotes_points_at_the_code_that_holds_it(tmp_path: Path):
+    """`method = native(method)` pasted into a report: the function that runs it,
+    not a docstring's example, a test, or a line every module has."""
+    from agentctx.query import parse_query
+    from agentctx.rank import rank
+    from agentctx.retrieve import QUOTED_MAX_CHUNKS, load_outline, quoted_candidates, retrieve
+
+    files = {
+        "shop/sessions.py": (
+            "def send_order(order, method):\n    method = native(method)\n"
+            "    return transport(order, method)\n"
+        ),
+        "shop/utils.py": (
+            "def method_name(method):\n"
+            '    """The method as a string, for the order transport.\n\n'
+            "    Example::\n\n        method = native(method)\n"  # an example, not code
+            '        total = order_total(order)\n    """\n'
+            "    # total = order_total(order)  (commented out)\n    return method.upper()\n"
+        ),
+        "shop/pricing.py": (
+            "def order_total(order):\n    total = order_total_cents(order) / 100\n"
+            "    return total\n"
+        ),
+        "tests/test_sessions.py": (
+            "def test_send():\n    method = native(method)\n    assert send_order(1, method)\n"
+        ),
+    }
+    # A line in more chunks than QUOTED_MAX_CHUNKS points nowhere.
+    for i in range(QUOTED_MAX_CHUNKS + 1):
+        files[f"shop/m{i}.py"] = f"def step{i}(self):\n    result = self.run_step(self.items)\n"
+    _index_files(tmp_path, files)
+
+    def found(query: str) -> set[str]:
+        with IndexStore.open(tmp_path / ".agentctx", writer=False) as store:
+            outline = load_outline(store)
+            hits = quoted_candidates(store, parse_query(query), outline)
+        return {outline[cid].qualname for cid, _ in hits}
+
+    assert found("```\nmethod = native(method)\n```") == {"send_order"}
+    assert found("See\n\n    total = order_total(order)\n") == set()  # docstring, comment
+    assert found("```\nresult = self.run_step(self.items)\n```") == set()  # everywhere
+    assert found("```\nreturn transport(order, methods)\n```") == set()  # not word for word
+
+    report = parse_query(
+        "Order method sent as bytes\n\nThe utils convert the method to a string:\n\n"
+        "```\nmethod = native(method)\n```\n"
+    )
+    with IndexStore.open(tmp_path / ".agentctx", writer=False) as store:
+        cands = retrieve(store, report, root=tmp_path, query_vector=None, dim=0)
+    assert [cands.outline[cid].qualname for cid, _ in cands.lists["quoted"]] == ["send_order"]
+    without, _ = rank(cands, weights={"quoted": 0.0})
+    assert without[0].path == "shop/utils.py"  # the report's words alone: utils, method
+    hits, _ = rank(cands)
+    assert hits[0].qualname == "send_order" and "quoted" in hits[0].reasons

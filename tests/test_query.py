@@ -1245,3 +1245,39 @@ def test_commands_come_from_prompt_lines_and_shell_blocks_only():
         ("myapp", "sync"),
         ("myapp", "prune"),
     )
+
+
+def test_quoted_lines_are_code_the_report_shows_outside_its_tracebacks():
+    report = parse_query(
+        "method = builtin_str(method) problem\n\n"
+        "In requests/sessions.py is a command:\n\n"
+        "method = builtin_str(method)\n\n"  # a code line in prose: quoted (once)
+        "It converts the method to a literal string (see the docs: sessions).\n\n"  # a sentence
+        "```python\n>>> r = requests.request(b'GET', url)\nx = 1\nIn [2]: s.send(prep, **kw)\n```\n"
+        "```\nTraceback (most recent call last):\n"
+        '  File "/site-packages/requests/sessions.py", line 456, in request\n'
+        "    resp = self.send(prep, **send_kwargs)\n"  # a frame's source line: the frame's
+        "KeyError: 'unknown method GET'\n```\n"
+        "> prepared = self.prepare_request(req)\n"  # a Markdown quote
+        "```diff\n-    method = to_native_string(method)\n+    method = method.upper()\n```\n"
+    )
+    assert report.quoted == (
+        "method = builtin_str(method) problem",
+        "method = builtin_str(method)",
+        "r = requests.request(b'GET', url)",
+        "s.send(prep, **kw)",
+        "prepared = self.prepare_request(req)",
+        "method = to_native_string(method)",
+        "method = method.upper()",
+    )
+    assert "resp = self.send(prep, **send_kwargs)" not in report.quoted
+    assert "x = 1" not in report.quoted  # too short to say where it is from
+    # Tabs are kept: a Go or Makefile line matches the project's as written.
+    assert parse_query("```go\n\tvar\tx = compute(y)\n```").quoted == ("var\tx = compute(y)",)
+    assert parse_query("").quoted == ()
+    # A huge paste: its first lines.
+    from agentctx.query import QUOTED_MAX_LINES
+
+    paste = "".join(f"value_{i} = compute({i})\n" for i in range(QUOTED_MAX_LINES + 20))
+    quoted = parse_query("```python\n" + paste + "```").quoted
+    assert len(quoted) == QUOTED_MAX_LINES and quoted[0] == "value_0 = compute(0)"

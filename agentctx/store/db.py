@@ -544,13 +544,14 @@ class IndexStore:
 
     def phrase_chunks(
         self, words: Sequence[str], needle: str, limit: int = 500
-    ) -> list[tuple[int, str, str]]:
-        """(id, path, text) of chunks whose own body has ``words`` in a row and whose text
+    ) -> list[tuple[int, str, str, str]]:
+        """(id, path, language, text) of chunks whose own body has ``words`` in a row and whose text
         contains ``needle`` exactly; the phrase narrows the search so no text is scanned."""
         if not words or any('"' in w for w in words):
             return []
         sql = (
-            "SELECT c.id, c.path, c.text FROM lexical JOIN chunks c ON c.id = lexical.rowid "
+            "SELECT c.id, c.path, c.language, c.text FROM lexical "
+            "JOIN chunks c ON c.id = lexical.rowid "
             "WHERE lexical MATCH ? AND instr(c.text, ?) > 0 LIMIT ?"
         )
         expr = 'body : "' + " ".join(words) + '"'
