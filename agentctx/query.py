@@ -365,7 +365,7 @@ _PROSE_CAND = re.compile(
 # A quoted line: this long, with a call, an assignment, an index or a colon of a block or
 # a mapping (prose with a colon passes too; the project's code decides).
 QUOTED_MIN_CHARS = 16
-QUOTED_MAX_LINES = 60  # a huge paste: its first lines
+QUOTED_MAX_LINES = 20  # a huge paste: its first lines (each is one search, 1-4 ms on sympy)
 _QUOTABLE = re.compile(r"[()=\[\]:]")
 _SENTENCE = re.compile(r"(?:\b[A-Za-z][a-z]*\b,? ){3}[a-z]+\b")  # four words in a row
 # A doctest or IPython prompt, a Markdown quote's or pytest's failing-line mark
