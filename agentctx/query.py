@@ -61,6 +61,9 @@ class QuerySignals:
     # stand for), stripped: a line the project's code holds word for word shows where the
     # reporter was reading. Retrieval checks they are the project's code.
     quoted: tuple[str, ...] = ()
+    # (ref, path, line) of links to a line of a file on a code host (`.../blob/<ref>/<path>#L42`):
+    # the most explicit pointer a report has. Retrieval finds that line in today's code.
+    anchors: tuple[tuple[str, str, int], ...] = ()
 
     def terms(self) -> list[str]:
         """Strong identifier terms, lowercased and deduplicated, for lexical boosting.
@@ -203,7 +206,8 @@ _EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 _HTML_COMMENT = re.compile(r"<!--.*?(?:-->|\Z)", re.S)
 _CODE_HOST = re.compile(r"https?://(?:www\.)?(?:github|gitlab|bitbucket)\.")
 _MD_DUNDER = re.compile(r"(?<=\.)\*\*(\w+)\*\*")  # "Request.**init**" is a mangled __init__
-_GITHUB_BLOB = re.compile(r"/(?:blob|tree|raw|src)/[^/\s]+/([^\s#?]+)")
+_GITHUB_BLOB = re.compile(r"/(?:blob|tree|raw|src)/(?P<ref>[^/\s]+)/(?P<path>[^\s#?]+)")
+_LINE_ANCHOR = re.compile(r"#L(\d{1,7})(?:-L?\d+)?$")
 _PATH_TOKEN = re.compile(r"[^\s\"'`()<>\[\]{},;|*=]+")
 _PATH_SUFFIX = re.compile(r"(?::(?:line|\d+))+:?$|:$")
 _PATH_COMPONENT = re.compile(r"[\w@+.~-]+\Z")
@@ -736,6 +740,7 @@ class _Parser:
         self.idents: list[tuple[int, str]] = []
         self.errors: list[tuple[int, str]] = []
         self.block_lang: list[str] = []  # tag of each fenced block
+        self.anchors: list[tuple[str, str, int]] = []  # links to a line: (ref, path, line)
 
     # -- driver ------------------------------------------------------------------------
 
@@ -757,7 +762,8 @@ class _Parser:
                     continue  # the tail of a long log is repetition, not new names
             if self.kind[i] in (_FRAME, _CTX):
                 continue  # frames give their own paths; a Go package path is not a file
-            self._scan_line(i, self._line_paths(i, _strip_links(line, self.starts[i], self.paths)))
+            stripped = _strip_links(line, self.starts[i], self.paths, self.anchors)
+            self._scan_line(i, self._line_paths(i, stripped))
         frames = self._ordered_frames()
         for i, _, _, frame in self.frames:
             if frame.path:
@@ -774,6 +780,7 @@ class _Parser:
             options=self._title_options(),
             commands=self._commands(),
             quoted=self._quoted(),
+            anchors=tuple(dict.fromkeys(self.anchors)),
         )
 
     def _first_prose_line(self) -> int | None:
@@ -1489,16 +1496,25 @@ class _Parser:
         return clean
 
 
-def _strip_links(line: str, base: int, paths: list[tuple[int, str]]) -> str:
-    """Blank URLs and e-mail addresses; keep the repository path of a GitHub file link."""
+def _strip_links(
+    line: str,
+    base: int,
+    paths: list[tuple[int, str]],
+    anchors: list[tuple[str, str, int]] | None = None,
+) -> str:
+    """Blank URLs and e-mail addresses; keep the repository path of a GitHub file link, and
+    its ref and line when it links to one (``#L42``, ``#L42-L50``: the first)."""
     if "://" in line or "www." in line:
         for m in _URL.finditer(line):
             url = m.group()
             if _CODE_HOST.match(url):
                 blob = _GITHUB_BLOB.search(url)
-                path = _is_path(blob.group(1).rstrip("/.,"), "") if blob else None
+                path = _is_path(blob.group("path").rstrip("/.,"), "") if blob else None
                 if path:
                     paths.append((base + m.start(), path))
+                    anchor = _LINE_ANCHOR.search(url.rstrip(".,;:"))
+                    if anchor and anchors is not None and blob.group("path") == path:
+                        anchors.append((blob.group("ref"), path, int(anchor.group(1))))
         line = _URL.sub(_blank, line)
     if "@" in line:
         line = _EMAIL.sub(_blank, line)

@@ -31,6 +31,7 @@ DEFAULT_WEIGHTS: dict[str, float] = {
     "command": 1.0,  # code implementing a subcommand of the project's program a query runs
     "command_module": 0.8,  # ... in a module of its own: lifted as a file, like a named path
     "quoted": 1.0,  # code holding a line the report quotes
+    "anchor": 1.0,  # code holding a line the report links to (`blob/<ref>/<path>#L42`)
     "path": 0.8,
     "recency": 0.2,
     "history": 0.2,  # files whose past commit messages match the query

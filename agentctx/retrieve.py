@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from .categories import file_category
 from .discover import console_scripts
 from .history import history_scores
+from .models import MODULE_SYMBOL
 from .query import QuerySignals, module_to_paths
 from .recency import recency_scores, stored_recency
 from .store import IndexStore, decode_refs
@@ -430,6 +431,68 @@ def quoted_candidates(
     return sorted(scores.items(), key=lambda x: (-x[1], x[0]))
 
 
+ANCHOR_MAX = 8  # links to lines read per query (one git process for all of them)
+
+
+def anchor_candidates(
+    signals: QuerySignals, outline: dict[int, OutlineEntry], root: Path
+) -> list[tuple[int, float]]:
+    """The chunks holding the lines a report links to (``.../blob/<ref>/<path>#L42``).
+
+    The line is read at the linked ref (one ``git cat-file`` for all links) and found in
+    today's file, nearest its old number: code moves between the link and the checkout.
+    When the ref is not in the repository (a fork's commit, a branch not fetched) the line
+    number is taken as it is; when the ref is there but its line is not in today's file (it
+    was changed), the link points nowhere. The innermost chunk holding the line counts,
+    the module's own chunk only when no symbol does.
+    """
+    from .errors import AgentctxError
+    from .gitutil import read_blobs
+
+    if not signals.anchors:
+        return []
+    by_path: dict[str, list[OutlineEntry]] = {}
+    wanted = {path for _, path, _ in signals.anchors}
+    for e in outline.values():
+        if e.path in wanted:
+            by_path.setdefault(e.path, []).append(e)
+    anchors = [a for a in signals.anchors if a[1] in by_path][:ANCHOR_MAX]
+    if not anchors:
+        return []
+    specs = [f"{ref}:./{path}" for ref, path, _ in anchors]  # relative to root
+    try:
+        blobs = read_blobs(root, specs)
+    except (AgentctxError, OSError):  # no git, not a repository
+        blobs = {}
+    now: dict[str, list[str] | None] = {}
+    found: dict[int, float] = {}
+    for spec, (_, path, line) in zip(specs, anchors, strict=True):
+        old = blobs.get(spec)
+        target: int | None = line
+        if old is not None:
+            old_lines = old.decode("utf-8", "replace").splitlines()
+            text = old_lines[line - 1].strip() if 0 < line <= len(old_lines) else ""
+            if path not in now:
+                try:
+                    now[path] = (root / path).read_text("utf-8", "replace").splitlines()
+                except OSError:
+                    now[path] = None
+            current = now[path]
+            if current is None:
+                continue
+            same = [i + 1 for i, x in enumerate(current) if text and x.strip() == text]
+            target = min(same, key=lambda n: (abs(n - line), n)) if same else None
+        if target is None:
+            continue
+        holding = [e for e in by_path[path] if e.start_line <= target <= e.end_line]
+        if holding:
+            best = min(
+                holding, key=lambda e: (e.name == MODULE_SYMBOL, e.end_line - e.start_line, e.id)
+            )
+            found[best.id] = 1.0
+    return sorted(found.items(), key=lambda x: (-x[1], x[0]))
+
+
 def _is_code(path: str) -> bool:
     return file_category(path) == "code"
 
@@ -597,6 +660,7 @@ def retrieve(
     cands.lists["title"] = title_candidates(signals, cands.outline)
     cands.lists["option"] = option_candidates(store, signals, cands.outline)
     cands.lists["quoted"] = quoted_candidates(store, signals, cands.outline)
+    cands.lists["anchor"] = anchor_candidates(signals, cands.outline, root)
     if signals.commands:
         cands.lists["command"], cands.file_scores["command"] = command_candidates(
             store, signals, cands.outline, console_scripts(root)

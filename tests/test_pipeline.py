@@ -540,3 +540,59 @@ def test_a_line_the_report_quotes_points_at_the_code_that_holds_it(tmp_path: Pat
     assert without[0].path == "shop/utils.py"  # the report's words alone: utils, method
     hits, _ = rank(cands)
     assert hits[0].qualname == "send_order" and "quoted" in hits[0].reasons
+
+
+def test_a_line_the_report_links_to_points_at_the_code_that_holds_it_today(tmp_path: Path):
+    """`.../blob/<ref>/shop/coding.py#L6`: the line at that ref, found where it is now."""
+    from conftest import git
+
+    from agentctx.query import parse_query
+    from agentctx.rank import rank
+    from agentctx.retrieve import anchor_candidates, load_outline, retrieve
+
+    coding = (
+        "def encode(data):\n    return bytes(data)\n\n\n"
+        "def decode(data, unsigned):\n    if data.kind == 'i' and unsigned:\n"
+        "        return data.view('u1')\n    return data\n"
+    )
+    _index_files(tmp_path, {"shop/coding.py": coding, "shop/orders.py": "def total():\n"})
+    git(tmp_path, "init", "-q")
+    git(tmp_path, "add", "-A")
+    git(tmp_path, "commit", "-qm", "first")
+    old = git(tmp_path, "rev-parse", "HEAD").strip()
+    # Code moves: a function above it pushes `decode` down five lines.
+    moved = "def pad(data):\n    '''Pad data.'''\n    return data\n\n\n" + coding
+    _index_files(tmp_path, {"shop/coding.py": moved})
+    assert moved.splitlines()[5 + 5] == "    if data.kind == 'i' and unsigned:"
+
+    def found(url: str) -> list[str]:
+        with IndexStore.open(tmp_path / ".agentctx", writer=False) as store:
+            outline = load_outline(store)
+            hits = anchor_candidates(parse_query(f"see {url}"), outline, tmp_path)
+        return [outline[cid].qualname for cid, _ in hits]
+
+    link = "https://github.com/o/shop/blob/{}/shop/coding.py#L{}"
+    assert found(link.format(old, 6)) == ["decode"]  # line 6 then, line 11 now
+    assert found(link.format(old, 2)) == ["encode"]
+    assert found(link.format("0123abc", 2)) == ["pad"]  # unknown ref: the number as it is
+    assert found(link.format(old, 99)) == []  # no such line then
+    assert found("https://github.com/o/shop/blob/main/shop/missing.py#L1") == []  # not indexed
+    # Without git the number is taken as it is.
+    with IndexStore.open(tmp_path / ".agentctx", writer=False) as store:
+        outline = load_outline(store)
+        no_git = anchor_candidates(
+            parse_query(link.format(old, 2)), outline, tmp_path / "shop" / "nowhere"
+        )
+    assert [outline[cid].qualname for cid, _ in no_git] == ["pad"]
+
+    report = parse_query(
+        "Decoding orders is wrong\n\nThe order total decoding data is "
+        f"[here]({link.format(old, 6)}).\n"
+    )
+    with IndexStore.open(tmp_path / ".agentctx", writer=False) as store:
+        cands = retrieve(store, report, root=tmp_path, query_vector=None, dim=0)
+    assert [cands.outline[cid].qualname for cid, _ in cands.lists["anchor"]] == ["decode"]
+    hits, _ = rank(cands)
+    assert hits[0].qualname == "decode" and "anchor" in hits[0].reasons
+    without, _ = rank(cands, weights={"anchor": 0.0})
+    assert without[0].qualname != "decode"  # the words alone: `data` is everywhere

@@ -1281,3 +1281,20 @@ def test_quoted_lines_are_code_the_report_shows_outside_its_tracebacks():
     paste = "".join(f"value_{i} = compute({i})\n" for i in range(QUOTED_MAX_LINES + 20))
     quoted = parse_query("```python\n" + paste + "```").quoted
     assert len(quoted) == QUOTED_MAX_LINES and quoted[0] == "value_0 = compute(0)"
+
+
+def test_anchors_are_links_to_a_line_of_a_file_on_a_code_host():
+    report = parse_query(
+        "Unsigned bytes are decoded wrongly\n\n"
+        "It is handled [here](https://github.com/o/r/blob/df052e7/pkg/coding/vars.py#L311).\n"
+        "Also https://github.com/o/r/blob/main/pkg/io.py#L10-L20, and the line "
+        "https://gitlab.com/o/r/-/blob/v1.2/src/x.go#L7-9.\n"
+        "No line: https://github.com/o/r/blob/main/pkg/other.py and "
+        "https://github.com/o/r/pull/1746#issuecomment-1 and https://example.com/a.py#L3\n"
+    )
+    assert report.anchors == (
+        ("df052e7", "pkg/coding/vars.py", 311),
+        ("main", "pkg/io.py", 10),
+        ("v1.2", "src/x.go", 7),
+    )
+    assert "pkg/coding/vars.py" in report.paths and "pkg/other.py" in report.paths
