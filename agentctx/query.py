@@ -369,6 +369,10 @@ _PROSE_CAND = re.compile(
 # A quoted line: this long, with a call, an assignment, an index or a colon of a block or
 # a mapping (prose with a colon passes too; the project's code decides).
 QUOTED_MIN_CHARS = 16
+QUOTED_MAX_CHARS = 200  # longer: data or generated code, and a costly search
+# A name this long at least (`builtin_str`, `fixturedef`): a line of only short, common words
+# (`for i in range(len(args)):`) is in too many places to say where, and costs the most.
+QUOTED_NAME_CHARS = 6
 QUOTED_MAX_LINES = 20  # a huge paste: its first lines (each is one search, 1-4 ms on sympy)
 _QUOTABLE = re.compile(r"[()=\[\]:]")
 _SENTENCE = re.compile(r"(?:\b[A-Za-z][a-z]*\b,? ){3}[a-z]+\b")  # four words in a row
@@ -822,8 +826,8 @@ class _Parser:
         return tuple(dict.fromkeys(found))
 
     def _quoted(self) -> tuple[str, ...]:
-        """Lines that read as code (see ``_QUOTABLE``) outside tracebacks and error lines,
-        as the report has them (tabs kept), without a prompt, quote or diff mark."""
+        """Lines that read as code (``_QUOTABLE``, ``QUOTED_*``) outside tracebacks and error
+        lines, as the report has them (tabs kept), without a prompt, quote or diff mark."""
         raw = self.text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
         if len(raw) != len(self.lines):  # cannot happen: blanking keeps line breaks
             return ()
@@ -836,9 +840,10 @@ class _Parser:
             stripped = _QUOTE_PREFIX.sub("", line.strip()).strip()
             if self.region[i] == _PROSE and _SENTENCE.search(stripped):
                 continue  # prose: a code line in it ("is a command: x = f(x)") is one alone
-            if len(stripped) >= QUOTED_MIN_CHARS and _QUOTABLE.search(stripped):
+            size = len(stripped)
+            if QUOTED_MIN_CHARS <= size <= QUOTED_MAX_CHARS and _QUOTABLE.search(stripped):
                 words = _IDENT.findall(stripped)
-                if len(words) >= 2 and any(len(w) >= 3 for w in words):
+                if len(words) >= 2 and any(len(w) >= QUOTED_NAME_CHARS for w in words):
                     found.setdefault(stripped, None)
                     if len(found) >= QUOTED_MAX_LINES:
                         break

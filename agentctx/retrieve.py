@@ -403,6 +403,7 @@ def _command_definitions(
 
 # A quoted line found in more code chunks than this says too little (`return self`).
 QUOTED_MAX_CHUNKS = 3
+QUOTED_PHRASE_TERMS = 16
 
 
 def quoted_candidates(
@@ -415,7 +416,10 @@ def quoted_candidates(
     scores: dict[int, float] = defaultdict(float)
     code: dict[int, str] = {}  # chunk id -> its text without strings and comments
     for line in signals.quoted:
-        rows = store.phrase_chunks(list(terms(line)), line, limit=OPTION_MAX_ROWS)
+        # The phrase narrows the search (its first terms: a common word repeated makes a long
+        # phrase slow); the exact line decides.
+        words = list(terms(line))[:QUOTED_PHRASE_TERMS]
+        rows = store.phrase_chunks(words, line, limit=OPTION_MAX_ROWS)
         rows = [r for r in rows if r[0] in outline and _is_code(r[1])]
         if len(rows) > 4 * QUOTED_MAX_CHUNKS:
             continue  # common code, however many of them are strings

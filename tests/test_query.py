@@ -1253,7 +1253,7 @@ def test_quoted_lines_are_code_the_report_shows_outside_its_tracebacks():
         "In requests/sessions.py is a command:\n\n"
         "method = builtin_str(method)\n\n"  # a code line in prose: quoted (once)
         "It converts the method to a literal string (see the docs: sessions).\n\n"  # a sentence
-        "```python\n>>> r = requests.request(b'GET', url)\nx = 1\nIn [2]: s.send(prep, **kw)\n```\n"
+        "```python\n>>> r = requests.request(b'GET', url)\nx = 1\nIn [2]: session.send(prep, **kw)\nfor i in range(len(args)):\n```\n"
         "```\nTraceback (most recent call last):\n"
         '  File "/site-packages/requests/sessions.py", line 456, in request\n'
         "    resp = self.send(prep, **send_kwargs)\n"  # a frame's source line: the frame's
@@ -1265,13 +1265,15 @@ def test_quoted_lines_are_code_the_report_shows_outside_its_tracebacks():
         "method = builtin_str(method) problem",
         "method = builtin_str(method)",
         "r = requests.request(b'GET', url)",
-        "s.send(prep, **kw)",
+        "session.send(prep, **kw)",
         "prepared = self.prepare_request(req)",
         "method = to_native_string(method)",
         "method = method.upper()",
     )
     assert "resp = self.send(prep, **send_kwargs)" not in report.quoted
     assert "x = 1" not in report.quoted  # too short to say where it is from
+    assert "for i in range(len(args)):" not in report.quoted  # only short, common names
+    assert parse_query(f"```\nvalues = [{', '.join(['item'] * 60)}]\n```").quoted == ()  # long
     # Tabs are kept: a Go or Makefile line matches the project's as written.
     assert parse_query("```go\n\tvar\tx = compute(y)\n```").quoted == ("var\tx = compute(y)",)
     assert parse_query("").quoted == ()
