@@ -394,6 +394,44 @@ def console_scripts(root: Path) -> set[str]:
     return names
 
 
+# `name = "pkg"` under `[project]`/`[tool.poetry]`/`[metadata]`, `name="pkg"` in setup.py.
+_TOML_NAME_TABLE = re.compile(r"\[(?:project|tool\.poetry|metadata)\]")
+_NAME_LINE = re.compile(r"""^\s*name\s*=\s*["']?([A-Za-z0-9][\w.-]*)["']?\s*$""")
+_SETUP_NAME = re.compile(r"""\bname\s*=\s*["']([A-Za-z0-9][\w.-]*)["']""")
+
+
+def project_names(root: Path) -> set[str]:
+    """Names the project at ``root`` goes by, normalized (lowercase, ``-`` for ``_`` and
+    ``.``): its distribution name from ``pyproject.toml``, ``setup.cfg`` or ``setup.py``
+    (read as text, like ``console_scripts``), and the directory's own name."""
+    names = {root.resolve().name}
+    for name in ("pyproject.toml", "setup.cfg", "setup.py"):
+        try:
+            path = root / name
+            if path.stat().st_size > PACKAGING_MAX_BYTES:
+                continue
+            text = path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        if name == "setup.py":
+            names.update(_SETUP_NAME.findall(text)[:1])
+            continue
+        inside = False
+        for line in text.splitlines():
+            if line.lstrip().startswith("["):
+                inside = bool(_TOML_NAME_TABLE.match(line.strip()))
+                continue
+            m = _NAME_LINE.match(line) if inside else None
+            if m:
+                names.add(m.group(1))
+    return {normalized_name(n) for n in names if n}
+
+
+def normalized_name(name: str) -> str:
+    """A project or repository name as compared: lowercase, ``_`` and ``.`` as ``-``."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
 def _name(entry: os.DirEntry[str]) -> str:
     return entry.name
 

@@ -28,7 +28,8 @@ from typing import TYPE_CHECKING
 
 from .errors import NotARepositoryError
 from .gitutil import GitError, root_prefix, run_git
-from .textutil import STOP_TERMS, terms
+from .store.db import history_mark
+from .textutil import STOP_TERMS, reference_terms, terms
 
 if TYPE_CHECKING:
     from .store import IndexStore
@@ -36,7 +37,7 @@ if TYPE_CHECKING:
 SWEEPING_COMMIT = 20  # a commit changing more files than this is left out
 MAX_TERMS = 20000  # per file document, newest kept
 META_HEAD = "history_head"  # the commit the documents are current with ("": none)
-META_LIMIT = "history_limit"  # the commit limit they were read with (another one: rebuilt)
+META_LIMIT = "history_limit"  # the limit and version they were read with (`history_mark`)
 
 _RS, _US = "\x1e", "\x1f"
 _STATUS = re.compile(r"[ACDMRTUXB][0-9]*")
@@ -124,8 +125,11 @@ def parse_log(out: str) -> list[Commit]:
 
 
 def message_terms(message: str) -> list[str]:
-    """The terms of a commit message the documents keep (the lexical tokenizer's)."""
-    return [t for t in terms(message) if len(t) > 1 and t not in STOP_TERMS and not t.isdigit()]
+    """The terms of a commit message the documents keep (the lexical tokenizer's), then
+    the issues and pull requests it refers to (``ref_1234``: a report naming #1234 finds
+    the files of the change that fixed or made it)."""
+    words = [t for t in terms(message) if len(t) > 1 and t not in STOP_TERMS and not t.isdigit()]
+    return words + reference_terms(message)
 
 
 def file_documents(
@@ -170,8 +174,8 @@ def update_history(store: IndexStore, root: Path, *, limit: int) -> HistoryUpdat
     HEAD is still the commit recorded under ``META_HEAD``, read with the same limit.)
     """
     known = store.meta(META_HEAD) or ""
-    if store.meta(META_LIMIT) != str(limit):
-        known = ""  # read with another limit: rebuilt
+    if store.meta(META_LIMIT) != history_mark(limit):
+        known = ""  # read with another limit or by another version: rebuilt
     try:
         return _update(store, root, known, limit)
     except (GitError, NotARepositoryError):  # git gone, repository moved mid-run
@@ -187,8 +191,9 @@ def _update(store: IndexStore, root: Path, known: str, limit: int) -> HistoryUpd
     head = head_commit(root)
     update = HistoryUpdate(head=head)
     if not head:  # recorded too, so that the next run's check needs no git
-        if known or store.history_count() or store.meta(META_LIMIT) != str(limit):
-            store.put_history({}, state={META_HEAD: "", META_LIMIT: str(limit)}, replace=True)
+        mark = history_mark(limit)
+        if known or store.history_count() or store.meta(META_LIMIT) != mark:
+            store.put_history({}, state={META_HEAD: "", META_LIMIT: mark}, replace=True)
         return update
     if head == known:
         return update
@@ -212,7 +217,7 @@ def _update(store: IndexStore, root: Path, known: str, limit: int) -> HistoryUpd
         docs = merged
     store.put_history(
         {p: " ".join(words) for p, words in docs.items()},
-        state={META_HEAD: head, META_LIMIT: str(limit)},
+        state={META_HEAD: head, META_LIMIT: history_mark(limit)},
         replace=not incremental,
     )
     update.commits = len(commits)

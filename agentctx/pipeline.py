@@ -41,7 +41,7 @@ from .models import MODULE_SYMBOL, Bundle, Chunk, Hit, SourceFile
 from .parse import PARSER_VERSION, language_for, parse_file
 from .recency import refresh_recency
 from .store import FileRecord, IndexStore, StoredChunk
-from .store.db import DB_NAME, FAISS_FILE, LEXICAL_VERSION, discard_index
+from .store.db import DB_NAME, FAISS_FILE, LEXICAL_VERSION, discard_index, history_mark
 
 if TYPE_CHECKING:
     import numpy as np
@@ -397,7 +397,8 @@ def _update_history(store: IndexStore, settings: Settings) -> dict[str, object]:
 
     limit = settings.history_commits
     head = store.meta("history_head") or ""  # history.META_HEAD, META_LIMIT
-    if limit > 0 and store.meta("history_limit") == str(limit) and read_head(settings.root) == head:
+    mark = history_mark(limit)
+    if limit > 0 and store.meta("history_limit") == mark and read_head(settings.root) == head:
         return {"head": head, "commits": 0, "files": 0, "rebuilt": False}  # no git, no import
     from .history import clear_history, update_history
 

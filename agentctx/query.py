@@ -17,6 +17,8 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from .textutil import reference_terms
+
 CLEAN_TEXT_LIMIT = 2000
 _CODE_BLOCK_LINES = 12  # lines of a code block kept in clean_text
 _LOG_BLOCK_LINES = 6  # lines of an output/log block kept in clean_text
@@ -64,6 +66,10 @@ class QuerySignals:
     # (ref, path, line) of links to a line of a file on a code host (`.../blob/<ref>/<path>#L42`):
     # the most explicit pointer a report has. Retrieval finds that line in today's code.
     anchors: tuple[tuple[str, str, int], ...] = ()
+    # Issues and pull requests the report refers to, as history terms (`ref_1234`): the files
+    # of the change that fixed or made it. With the linked repository's name ("" for a bare
+    # `#1234`): a link to another project's pull request (`netcdf-c/pull/1317`) is not one.
+    references: tuple[tuple[str, str], ...] = ()
 
     def terms(self) -> list[str]:
         """Strong identifier terms, lowercased and deduplicated, for lexical boosting.
@@ -368,6 +374,11 @@ _PROSE_CAND = re.compile(
 
 # A quoted line: this long, with a call, an assignment, an index or a colon of a block or
 # a mapping (prose with a colon passes too; the project's code decides).
+REFERENCES_MAX = 5  # issues and pull requests looked up per report
+# A URL on a code host: the repository's name, then the rest (`/pull/1746`, `/blob/...`).
+_HOSTED = re.compile(
+    r"https?://(?:www\.)?(?:github\.com|gitlab\.com|bitbucket\.org)/[\w.-]+/([\w.-]+)(/[^\s)>\]]*)?"
+)
 QUOTED_MIN_CHARS = 16
 QUOTED_MAX_CHARS = 200  # longer: data or generated code, and a costly search
 # A name this long at least (`builtin_str`, `fixturedef`): a line of only short, common words
@@ -785,6 +796,7 @@ class _Parser:
             commands=self._commands(),
             quoted=self._quoted(),
             anchors=tuple(dict.fromkeys(self.anchors)),
+            references=self._references(),
         )
 
     def _first_prose_line(self) -> int | None:
@@ -824,6 +836,20 @@ class _Parser:
                 continue
             found.extend(shell_command(cmd))
         return tuple(dict.fromkeys(found))
+
+    def _references(self) -> tuple[tuple[str, str], ...]:
+        """(repository name, ``ref_1234``) of the issues and pull requests the report
+        refers to: ``#1234`` in prose (in code or output it is a comment, a colour or a
+        counter more often), with no name, and links to a pull request or an issue anywhere,
+        with the linked repository's name (retrieval keeps the project's own)."""
+        found: list[tuple[str, str]] = []
+        for i, line in enumerate(self.lines):
+            if "://" in line:
+                for m in _HOSTED.finditer(line):
+                    found.extend((m.group(1).lower(), t) for t in reference_terms(m.group(2) or ""))
+            if "#" in line and self.region[i] == _PROSE:
+                found.extend(("", t) for t in reference_terms(_URL.sub(" ", line)))
+        return tuple(dict.fromkeys(found))[:REFERENCES_MAX]
 
     def _quoted(self) -> tuple[str, ...]:
         """Lines that read as code (``_QUOTABLE``, ``QUOTED_*``) outside tracebacks and error

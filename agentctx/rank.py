@@ -36,6 +36,7 @@ DEFAULT_WEIGHTS: dict[str, float] = {
     "recency": 0.2,
     "history": 0.2,  # files whose past commit messages match the query
     "centroid": 0.1,  # files whose mean chunk vector is nearest the query
+    "change": 0.5,  # files of the change an issue or pull request the report names made
     "graph": 0.3,  # share of a seed's own score passed to its callees/callers
 }
 DEFAULT_MIN_SCORE = 0.15
@@ -188,6 +189,7 @@ def rank(
         ("recency", cands.file_scores.get("recency"), w["recency"]),
         ("history", history, w["history"]),
         ("centroid", centroid, w["centroid"]),
+        ("change", cands.file_scores.get("change"), w["change"]),
     ):
         if scores:
             _file_lift(signal, scores, files, fused, reasons, weight)

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 from .categories import file_category
-from .discover import console_scripts
+from .discover import console_scripts, normalized_name, project_names
 from .history import history_scores
 from .models import MODULE_SYMBOL
 from .query import QuerySignals, module_to_paths
@@ -497,6 +497,32 @@ def anchor_candidates(
     return sorted(found.items(), key=lambda x: (-x[1], x[0]))
 
 
+REFERENCE_MAX_FILES = 10  # a change touching more code files says little about any one
+
+
+def reference_scores(store: IndexStore, signals: QuerySignals, root: Path) -> dict[str, float]:
+    """Code files changed by the commits that mention an issue or pull request the report
+    refers to (``#6461``: the change that fixed or caused it), from the history documents
+    (``ref_6461``, see history.py). A link counts when its repository is the project (its
+    distribution or directory name; a fork shares it); a change of more than
+    ``REFERENCE_MAX_FILES`` code files, or none, points nowhere."""
+    names: set[str] | None = None
+    scores: dict[str, float] = {}
+    for repo, term in signals.references:
+        if repo:
+            if names is None:
+                names = project_names(root)
+            if normalized_name(repo) not in names:
+                continue
+        paths = store.history_files(term, 4 * REFERENCE_MAX_FILES)
+        if len(paths) >= 4 * REFERENCE_MAX_FILES:
+            continue  # a reference in so many files' history is no one change
+        code = [p for p in paths if _is_code(p)]
+        if 0 < len(code) <= REFERENCE_MAX_FILES:
+            scores.update(dict.fromkeys(code, 1.0))
+    return scores
+
+
 def _is_code(path: str) -> bool:
     return file_category(path) == "code"
 
@@ -678,6 +704,8 @@ def retrieve(
         recent if recent is not None else recency_scores(root, set(all_paths))
     )
     cands.file_scores["history"] = history_scores(store, qterms)
+    if signals.references:
+        cands.file_scores["change"] = reference_scores(store, signals, root)
     return cands
 
 

@@ -75,3 +75,18 @@ def terms_text(texts: Iterable[str], limit: int = 20000) -> str:
             if len(out) >= limit:
                 return " ".join(out[:limit])
     return " ".join(out)
+
+
+# A reference to an issue or a pull request: `#1234`, `(#1234)`, `Fixes #1234`, a link to
+# `.../pull/1234` or `.../issues/1234` (GitLab's `.../merge_requests/12`). Two digits at least,
+# no leading zero (`#0a0a0a` colours, `#1` list items), not inside a word or an HTML entity.
+_REFERENCE = re.compile(
+    r"(?<![\w&#/])#([1-9][0-9]{1,6})\b|/(?:pull|issues|merge_requests)/([1-9][0-9]{0,6})\b"
+)
+REFERENCE_TERM = "ref_{}"  # how the history documents keep a reference: not a message word
+
+
+def reference_terms(text: str) -> list[str]:
+    """``ref_1234`` for each issue or pull request ``text`` refers to, first mention first."""
+    found = (a or b for a, b in _REFERENCE.findall(text))
+    return [REFERENCE_TERM.format(n) for n in dict.fromkeys(found)]

@@ -649,3 +649,18 @@ def test_console_scripts_are_read_from_packaging_files(tmp_path: Path):
         'setup(entry_points={"console_scripts": ["py.test=pytest:console_main"]})\n'
     )
     assert console_scripts(tmp_path) == {"flask", "x-tool", "poet", "pylint", "symilar", "py.test"}
+
+
+def test_project_names_come_from_packaging_files_and_the_directory(tmp_path: Path):
+    from agentctx.discover import normalized_name, project_names
+
+    root = tmp_path / "My.Repo"
+    root.mkdir()
+    assert project_names(root) == {"my-repo"}
+    (root / "pyproject.toml").write_text(
+        '[build-system]\nname = "not-this"\n\n[project]\nname = "Net_Tools"\nversion = "1"\n'
+    )
+    (root / "setup.cfg").write_text("[metadata]\nname = net.tools.cfg\n[options]\nname = x\n")
+    (root / "setup.py").write_text('setup(\n    name="from-setup",\n)\n')
+    assert project_names(root) == {"my-repo", "net-tools", "net-tools-cfg", "from-setup"}
+    assert normalized_name("Flask_SQLAlchemy.ext") == "flask-sqlalchemy-ext"

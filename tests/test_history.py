@@ -21,6 +21,7 @@ from agentctx.pipeline import build_index, search
 from agentctx.rank import rank
 from agentctx.retrieve import Candidates, OutlineEntry
 from agentctx.store import IndexStore
+from agentctx.store.db import history_mark
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
 
@@ -163,7 +164,7 @@ def test_no_history_outside_git_and_none_stored(plain_sample_repo: Path):
     assert report.history == {"head": "", "commits": 0, "files": 0, "rebuilt": False}
     assert _history(plain_sample_repo) == {}
     with IndexStore.open(plain_sample_repo / ".agentctx", writer=False) as store:
-        assert store.meta("history_limit") == "5000"  # so the next run's check needs no git
+        assert store.meta("history_limit") == history_mark(5000)  # the next run needs no git
 
 
 def test_a_subdirectory_root_gets_its_own_paths_and_a_new_limit_rebuilds(repo: Path):
@@ -262,3 +263,54 @@ def test_index_says_what_history_it_read(repo: Path):
     assert "Git history: 4 commits read into the history of 2 files (ranking)" in first.stdout
     again = CliRunner().invoke(app, ["index", str(repo), "--embedder", "hash"])
     assert again.exit_code == 0 and "Git history" not in again.stdout
+
+
+def test_reference_terms_are_issues_and_pull_requests_a_text_refers_to():
+    from agentctx.textutil import reference_terms
+
+    text = (
+        "Fix overflow (#6461), see #12 and https://github.com/o/r/pull/1746 and "
+        ".../issues/88#issuecomment-5; not #1, #0a0a0a, &#123; or a#99; #6461 again"
+    )
+    assert reference_terms(text) == ["ref_6461", "ref_12", "ref_1746", "ref_88"]
+    assert message_terms("Keep attrs in where (#6461)")[-1] == "ref_6461"
+
+
+def test_a_change_the_report_refers_to_lifts_the_files_it_touched(repo: Path):
+    """`#6461` in a report: the code files of the commit that says `(#6461)`."""
+    from agentctx.query import parse_query
+    from agentctx.retrieve import REFERENCE_MAX_FILES, reference_scores
+
+    (repo / "setup.cfg").write_text("[metadata]\nname = net_tools\n")
+    _commit(
+        repo,
+        "Keep attributes when merging (#6461)",
+        {"pkg/merge.py": _func("merge"), "tests/test_merge.py": _func("test_merge")},
+    )
+    wide = {f"pkg/w{i}.py": _func(f"w{i}") for i in range(REFERENCE_MAX_FILES + 1)}
+    _commit(repo, "Rename the option everywhere (#77)", wide)
+    build_index(_settings(repo))
+
+    def lifted(text: str) -> dict[str, float]:
+        with IndexStore.open(repo / ".agentctx", writer=False) as store:
+            return reference_scores(store, parse_query(text), repo)
+
+    assert lifted("Attributes are lost since #6461") == {"pkg/merge.py": 1.0}  # not the test
+    assert lifted("see https://github.com/me/net-tools/pull/6461") == {"pkg/merge.py": 1.0}
+    assert lifted("see https://github.com/other/netcdf-c/pull/6461") == {}  # another project
+    assert lifted("```\n# 6461 #6461\n```") == {}  # in code: a comment, not a reference
+    assert lifted("since #77") == {}  # a change of more files than it could mean
+    assert lifted("since #4242") == {}  # nothing says it
+    hits = search(_settings(repo), "Attributes are lost since #6461", refresh=False).hits
+    assert hits[0].path == "pkg/merge.py" and "change" in hits[0].reasons
+
+
+def test_an_index_read_by_an_older_history_version_is_rebuilt(repo: Path):
+    build_index(_settings(repo))
+    with sqlite3.connect(repo / ".agentctx" / "index.db") as conn:  # as version 1 left it
+        conn.execute("UPDATE meta SET value = '5000' WHERE key = 'history_limit'")
+    report = build_index(_settings(repo))
+    assert report.history is not None and report.history["rebuilt"] is True
+    assert not report.changed and report.chunks_embedded == 0
+    with IndexStore.open(repo / ".agentctx", writer=False) as store:
+        assert store.meta("history_limit") == history_mark(5000)

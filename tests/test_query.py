@@ -1300,3 +1300,24 @@ def test_anchors_are_links_to_a_line_of_a_file_on_a_code_host():
         ("v1.2", "src/x.go", 7),
     )
     assert "pkg/coding/vars.py" in report.paths and "pkg/other.py" in report.paths
+
+
+def test_references_are_issues_and_pull_requests_with_the_linked_repository():
+    report = parse_query(
+        "Attributes are lost since #6461\n\n"
+        "It broke with https://github.com/pydata/xarray/pull/1746 (a fork: "
+        "https://github.com/me/xarray/issues/12#issuecomment-3), not "
+        "https://github.com/Unidata/netcdf-c/pull/1317.\n\n"
+        "```python\nx = f()  #123 is a comment here\n```\n"
+        "```\nprogress #456\n```\n"
+    )
+    assert report.references == (
+        ("", "ref_6461"),
+        ("xarray", "ref_1746"),
+        ("xarray", "ref_12"),
+        ("netcdf-c", "ref_1317"),
+    )
+    from agentctx.query import REFERENCES_MAX
+
+    many = parse_query(" ".join(f"#{n}" for n in range(10, 30)))
+    assert len(many.references) == REFERENCES_MAX and many.references[0] == ("", "ref_10")

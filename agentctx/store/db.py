@@ -18,6 +18,16 @@ from ..textutil import terms_text
 
 FORMAT_VERSION = 1
 LEXICAL_VERSION = 1  # bump when the terms stored in the lexical index change
+# Bump when what the history documents keep changes (2: references to issues and pull
+# requests, `ref_1234`): a store read with another version is rebuilt on the next refresh.
+HISTORY_VERSION = 2
+
+
+def history_mark(limit: int) -> str:
+    """What the index records as the history's read state: the commit limit and version."""
+    return f"{limit}:v{HISTORY_VERSION}"
+
+
 DB_NAME = "index.db"
 FAISS_FILE = "vectors.faiss"  # written by store.vectors; named here so callers need no numpy
 LOCK_NAME = "lock"
@@ -624,6 +634,21 @@ class IndexStore:
             "WHERE history MATCH ? ORDER BY s LIMIT ?"
         )
         return [(str(path), s) for path, s in self._bm25(sql, terms, limit)]
+
+    def history_files(self, term: str, limit: int) -> list[str]:
+        """Indexed files whose history document holds ``term`` (a ``ref_1234``); at most
+        ``limit``: more means the term says little about any one of them."""
+        sql = (
+            "SELECT p.path FROM history JOIN history_paths p ON p.id = history.rowid "
+            "JOIN files f ON f.path = p.path WHERE history MATCH ? LIMIT ?"
+        )
+        if not term.replace("_", "").isalnum():
+            return []
+        try:
+            rows = self.conn.execute(sql, (f'"{term}"', limit)).fetchall()
+        except sqlite3.OperationalError:  # no history table (an older index)
+            return []
+        return [str(r[0]) for r in rows]
 
     def file_paths(self) -> list[str]:
         return [r[0] for r in self.conn.execute("SELECT path FROM files ORDER BY path")]
