@@ -28,7 +28,7 @@ import os
 import re
 import stat
 import tempfile
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -357,14 +357,9 @@ _CFG_SCRIPTS = re.compile(r"(?:console|gui)_scripts\s*=")
 PACKAGING_MAX_BYTES = 256 * 1024
 
 
-def console_scripts(root: Path) -> set[str]:
-    """Names of the programs the project at ``root`` installs (empty when none are found).
-
-    Read as text: the entries of ``pyproject.toml``'s script tables, the lines under
-    ``console_scripts``/``gui_scripts`` in ``setup.cfg``, and ``"name = module:function"``
-    strings in ``setup.py``. Unreadable or oversized files are passed over.
-    """
-    names: set[str] = set()
+def _packaging_files(root: Path) -> Iterator[tuple[str, str]]:
+    """(name, text) of ``pyproject.toml``, ``setup.cfg`` and ``setup.py`` at ``root``; an
+    unreadable or oversized one is passed over."""
     for name in ("pyproject.toml", "setup.cfg", "setup.py"):
         try:
             path = root / name
@@ -373,6 +368,18 @@ def console_scripts(root: Path) -> set[str]:
             text = path.read_text(encoding="utf-8", errors="replace")
         except OSError:
             continue
+        yield name, text
+
+
+def console_scripts(root: Path) -> set[str]:
+    """Names of the programs the project at ``root`` installs (empty when none are found).
+
+    Read as text: the entries of ``pyproject.toml``'s script tables, the lines under
+    ``console_scripts``/``gui_scripts`` in ``setup.cfg``, and ``"name = module:function"``
+    strings in ``setup.py``. Unreadable or oversized files are passed over.
+    """
+    names: set[str] = set()
+    for name, text in _packaging_files(root):
         if name == "setup.py":
             names.update(_QUOTED_ENTRY_POINT.findall(text))
             continue
@@ -405,14 +412,7 @@ def project_names(root: Path) -> set[str]:
     ``.``): its distribution name from ``pyproject.toml``, ``setup.cfg`` or ``setup.py``
     (read as text, like ``console_scripts``), and the directory's own name."""
     names = {root.resolve().name}
-    for name in ("pyproject.toml", "setup.cfg", "setup.py"):
-        try:
-            path = root / name
-            if path.stat().st_size > PACKAGING_MAX_BYTES:
-                continue
-            text = path.read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            continue
+    for name, text in _packaging_files(root):
         if name == "setup.py":
             names.update(_SETUP_NAME.findall(text)[:1])
             continue
