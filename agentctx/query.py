@@ -372,13 +372,13 @@ _PROSE_CAND = re.compile(
     re.X,
 )
 
-# A quoted line: this long, with a call, an assignment, an index or a colon of a block or
-# a mapping (prose with a colon passes too; the project's code decides).
 REFERENCES_MAX = 5  # issues and pull requests looked up per report
 # A URL on a code host: the repository's name, then the rest (`/pull/1746`, `/blob/...`).
 _HOSTED = re.compile(
     r"https?://(?:www\.)?(?:github\.com|gitlab\.com|bitbucket\.org)/[\w.-]+/([\w.-]+)(/[^\s)>\]]*)?"
 )
+# A quoted line: this long, with a call, an assignment, an index or a colon of a block or
+# a mapping (prose with a colon passes too; the project's code decides).
 QUOTED_MIN_CHARS = 16
 QUOTED_MAX_CHARS = 200  # longer: data or generated code, and a costly search
 # A name this long at least (`builtin_str`, `fixturedef`): a line of only short, common words
