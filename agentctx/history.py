@@ -70,15 +70,19 @@ def head_commit(root: Path) -> str:
     return proc.stdout.decode().strip() if proc.returncode == 0 else ""
 
 
-def read_commits(root: Path, rev_range: str, limit: int) -> list[Commit]:
+def read_commits(root: Path, rev_range: str, limit: int, *, merges: bool = False) -> list[Commit]:
     """Non-merge commits of ``rev_range``, newest first, paths from the work tree's top
-    (all of them, so that a commit's size and renames into ``root`` are seen whole)."""
+    (all of them, so that a commit's size and renames into ``root`` are seen whole).
+
+    ``merges``: the merge commits instead, each with the files it brought to its first
+    parent (a pull request's whole change, under "Merge pull request #1746 from ...").
+    """
     proc = run_git(
         root,
         "-c",
         "core.quotepath=off",
         "log",
-        "--no-merges",
+        *(("--merges", "--diff-merges=first-parent") if merges else ("--no-merges",)),
         "--name-status",
         "-M",
         "-z",
@@ -133,28 +137,39 @@ def message_terms(message: str) -> list[str]:
 
 
 def file_documents(
-    commits: Iterable[Commit], prefix: str = "", keep: set[str] | None = None
+    commits: Iterable[Commit],
+    prefix: str = "",
+    keep: set[str] | None = None,
+    merges: Iterable[Commit] = (),
 ) -> dict[str, list[str]]:
     """Terms per file under the root (``prefix`` below the work tree's top; paths
     relative to the root, as they are named now), newest commit first; only the files
-    of ``keep`` when given.
+    of ``keep`` when given. ``merges`` add only the references their messages hold
+    (``Merge pull request #1746``), after the commits' terms: their words (a branch name,
+    a title the commits repeat) were measured to add nothing to the ranking.
 
     Walking from the newest commit back, a rename ``old -> new`` means that older
     commits naming ``old`` changed what is now ``new``.
     """
     docs: dict[str, list[str]] = defaultdict(list)
     alias: dict[str, str] = {}  # a name in older commits -> the current name
+
+    def add(commit: Commit, words: list[str]) -> None:
+        if not words or len(commit.paths) > SWEEPING_COMMIT:
+            return
+        for top_path in dict.fromkeys(alias.get(p, p) for p in commit.paths):
+            if not top_path.startswith(prefix):
+                continue
+            path = top_path[len(prefix) :]
+            if (keep is None or path in keep) and len(docs[path]) < MAX_TERMS:
+                docs[path].extend(words[: MAX_TERMS - len(docs[path])])
+
     for commit in commits:
-        if len(commit.paths) <= SWEEPING_COMMIT:
-            words = message_terms(commit.message)
-            for top_path in dict.fromkeys(alias.get(p, p) for p in commit.paths):
-                if not top_path.startswith(prefix):
-                    continue
-                path = top_path[len(prefix) :]
-                if (keep is None or path in keep) and len(docs[path]) < MAX_TERMS:
-                    docs[path].extend(words[: MAX_TERMS - len(docs[path])])
+        add(commit, message_terms(commit.message))
         for old, new in commit.renames:
             alias[old] = alias.get(new, new)
+    for merge in merges:  # named as after the merge; renames since, as the commits know them
+        add(merge, reference_terms(merge.message))
     return {p: words for p, words in docs.items() if words}
 
 
@@ -205,9 +220,10 @@ def _update(store: IndexStore, root: Path, known: str, limit: int) -> HistoryUpd
         # carries the history from before the rename.
         incremental = False
         commits = read_commits(root, head, limit)
+    merges = read_commits(root, f"{known}..{head}" if incremental else head, limit, merges=True)
     # The files HEAD tracks, indexed or not: one that leaves the index for a while
     # (stashed, moved away, ignored) keeps its history; queries score indexed files.
-    docs = file_documents(commits, prefix, tracked_files(root, head))
+    docs = file_documents(commits, prefix, tracked_files(root, head), merges)
     if incremental:
         older = store.history_docs(list(docs))
         merged = {}

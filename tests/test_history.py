@@ -289,6 +289,12 @@ def test_a_change_the_report_refers_to_lifts_the_files_it_touched(repo: Path):
     )
     wide = {f"pkg/w{i}.py": _func(f"w{i}") for i in range(REFERENCE_MAX_FILES + 1)}
     _commit(repo, "Rename the option everywhere (#77)", wide)
+    # A pull request merged with a merge commit: its commits do not say its number.
+    git(repo, "checkout", "-q", "-b", "feature")
+    _commit(repo, "Cache the parsed settings", {"pkg/cache.py": _func("cached")})
+    git(repo, "checkout", "-q", "-")
+    _commit(repo, "Unrelated fix on main", {"conf.py": _func("load", "return 5")})
+    git(repo, "merge", "-q", "--no-ff", "-m", "Merge pull request #88 from me/feature", "feature")
     build_index(_settings(repo))
 
     def lifted(text: str) -> dict[str, float]:
@@ -301,6 +307,7 @@ def test_a_change_the_report_refers_to_lifts_the_files_it_touched(repo: Path):
     assert lifted("```\n# 6461 #6461\n```") == {}  # in code: a comment, not a reference
     assert lifted("since #77") == {}  # a change of more files than it could mean
     assert lifted("since #4242") == {}  # nothing says it
+    assert lifted("Settings are stale since #88") == {"pkg/cache.py": 1.0}  # what it merged
     hits = search(_settings(repo), "Attributes are lost since #6461", refresh=False).hits
     assert hits[0].path == "pkg/merge.py" and "change" in hits[0].reasons
 

@@ -19,7 +19,8 @@ from ..textutil import terms_text
 FORMAT_VERSION = 1
 LEXICAL_VERSION = 1  # bump when the terms stored in the lexical index change
 # Bump when what the history documents keep changes (2: references to issues and pull
-# requests, `ref_1234`): a store read with another version is rebuilt on the next refresh.
+# requests, `ref_1234`, from commits and merges): a store read with another version is
+# rebuilt on the next refresh.
 HISTORY_VERSION = 2
 
 
