@@ -554,11 +554,13 @@ def _named_chunks(
 ) -> list[tuple[int, float]]:
     if not weights:
         return []
+    get = weights.get
     scored: list[tuple[int, float]] = []
-    for entry in outline.values():
-        s = max(weights.get(entry.qualname, 0.0), weights.get(entry.name, 0.0) * 0.8)
-        if s > 0:
-            scored.append((entry.id, s))
+    for entry in outline.values():  # two set lookups rule most out (sympy: 11 -> 6 ms)
+        if entry.name in weights or entry.qualname in weights:
+            s = max(get(entry.qualname, 0.0), get(entry.name, 0.0) * 0.8)
+            if s > 0:
+                scored.append((entry.id, s))
     scored.sort(key=lambda x: (-x[1], x[0]))
     return scored
 
