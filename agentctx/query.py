@@ -212,7 +212,7 @@ _EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 _HTML_COMMENT = re.compile(r"<!--.*?(?:-->|\Z)", re.S)
 _CODE_HOST = re.compile(r"https?://(?:www\.)?(?:github|gitlab|bitbucket)\.")
 _MD_DUNDER = re.compile(r"(?<=\.)\*\*(\w+)\*\*")  # "Request.**init**" is a mangled __init__
-_GITHUB_BLOB = re.compile(r"/(?:blob|tree|raw|src)/(?P<ref>[^/\s]+)/(?P<path>[^\s#?]+)")
+_GITHUB_BLOB = re.compile(r"/(?:blob|blame|tree|raw|src)/(?P<ref>[^/\s]+)/(?P<path>[^\s#?]+)")
 _LINE_ANCHOR = re.compile(r"#L(\d{1,7})(?:-L?\d+)?$")
 _PATH_TOKEN = re.compile(r"[^\s\"'`()<>\[\]{},;|*=]+")
 _PATH_SUFFIX = re.compile(r"(?::(?:line|\d+))+:?$|:$")

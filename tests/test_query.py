@@ -1289,7 +1289,8 @@ def test_anchors_are_links_to_a_line_of_a_file_on_a_code_host():
     report = parse_query(
         "Unsigned bytes are decoded wrongly\n\n"
         "It is handled [here](https://github.com/o/r/blob/df052e7/pkg/coding/vars.py#L311).\n"
-        "Also https://github.com/o/r/blob/main/pkg/io.py#L10-L20, and the line "
+        "Also https://github.com/o/r/blob/main/pkg/io.py#L10-L20, "
+        "https://github.com/o/r/blame/v2/pkg/cli.py#L99 and the line "
         "https://gitlab.com/o/r/-/blob/v1.2/src/x.go#L7-9.\n"
         "No line: https://github.com/o/r/blob/main/pkg/other.py and "
         "https://github.com/o/r/pull/1746#issuecomment-1 and https://example.com/a.py#L3\n"
@@ -1297,6 +1298,7 @@ def test_anchors_are_links_to_a_line_of_a_file_on_a_code_host():
     assert report.anchors == (
         ("df052e7", "pkg/coding/vars.py", 311),
         ("main", "pkg/io.py", 10),
+        ("v2", "pkg/cli.py", 99),
         ("v1.2", "src/x.go", 7),
     )
     assert "pkg/coding/vars.py" in report.paths and "pkg/other.py" in report.paths
