@@ -70,6 +70,10 @@ class QuerySignals:
     # of the change that fixed or made it. With the linked repository's name ("" for a bare
     # `#1234`): a link to another project's pull request (`netcdf-c/pull/1317`) is not one.
     references: tuple[tuple[str, str], ...] = ()
+    # (repository name or "", SHA) of commits the report says caused it: "This regressed in
+    # b473e515", "bisected to ...", a link to `.../commit/<sha>`. A SHA without such words is
+    # more often the version the reporter runs (`commit: 69c7e01e` of an environment dump).
+    commits: tuple[tuple[str, str], ...] = ()
 
     def terms(self) -> list[str]:
         """Strong identifier terms, lowercased and deduplicated, for lexical boosting.
@@ -373,6 +377,18 @@ _PROSE_CAND = re.compile(
 )
 
 REFERENCES_MAX = 5  # issues and pull requests looked up per report
+COMMITS_MAX = 3  # commits read per report (one git process each)
+_COMMIT_LINK = re.compile(r"/commits?/([0-9a-fA-F]{7,40})\b")
+# Words that name a commit as the cause, then (within the sentence) its SHA: hex with a
+# letter and a digit, 7 to 40 long.
+_CAUSE_HINT = re.compile(
+    r"(?i)regress|introduc|caus|broke|bisect|first bad|culprit|since commit|after commit"
+)
+_CAUSE = re.compile(
+    r"(?i)(?:regress(?:ed|ion)?|introduced|caused|broken|broke|bisect(?:ed|ing)?|first bad"
+    r"|culprit|since|after)\b[^.\n]{0,60}?(?<![\w/])((?=[0-9a-f]*\d)(?=[0-9a-f]*[a-f])"
+    r"[0-9a-f]{7,40})\b"
+)
 # A URL on a code host: the repository's name, then the rest (`/pull/1746`, `/blob/...`).
 _HOSTED = re.compile(
     r"https?://(?:www\.)?(?:github\.com|gitlab\.com|bitbucket\.org)/[\w.-]+/([\w.-]+)(/[^\s)>\]]*)?"
@@ -797,6 +813,7 @@ class _Parser:
             quoted=self._quoted(),
             anchors=tuple(dict.fromkeys(self.anchors)),
             references=self._references(),
+            commits=self._commits(),
         )
 
     def _first_prose_line(self) -> int | None:
@@ -850,6 +867,21 @@ class _Parser:
             if "#" in line and self.region[i] == _PROSE:
                 found.extend(("", t) for t in reference_terms(_URL.sub(" ", line)))
         return tuple(dict.fromkeys(found))[:REFERENCES_MAX]
+
+    def _commits(self) -> tuple[tuple[str, str], ...]:
+        """(repository name, SHA) of commit links on a code host, and ("", SHA) of a SHA that
+        prose names as the cause (``_CAUSE``: regressed in, introduced by, bisected to ...)."""
+        found: list[tuple[str, str]] = []
+        for i, line in enumerate(self.lines):
+            if "://" in line:
+                for m in _HOSTED.finditer(line):
+                    link = _COMMIT_LINK.match(m.group(2) or "")
+                    if link:
+                        found.append((m.group(1).lower(), link.group(1).lower()))
+            if self.region[i] == _PROSE and _CAUSE_HINT.search(line):
+                bare = _URL.sub(" ", line)
+                found.extend(("", m.group(1).lower()) for m in _CAUSE.finditer(bare))
+        return tuple(dict.fromkeys(found))[:COMMITS_MAX]
 
     def _quoted(self) -> tuple[str, ...]:
         """Lines that read as code (``_QUOTABLE``, ``QUOTED_*``) outside tracebacks and error

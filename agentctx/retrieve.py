@@ -523,6 +523,48 @@ def reference_scores(store: IndexStore, signals: QuerySignals, root: Path) -> di
     return scores
 
 
+def commit_scores(signals: QuerySignals, paths: Collection[str], root: Path) -> dict[str, float]:
+    """Code files changed by the commits the report names as the cause (``This regressed in
+    b473e515``; a merge: what it brought to its first parent). A file renamed since is found
+    by its trailing path components (`_pytest/compat.py` is `src/_pytest/compat.py` now).
+    Commit links count when their repository is the project, as references do; a commit of
+    more than ``REFERENCE_MAX_FILES`` code files points nowhere."""
+    from .errors import AgentctxError
+    from .gitutil import run_git
+
+    names: set[str] | None = None
+    by_name: dict[str, list[str]] = {}
+    for path in paths:
+        by_name.setdefault(path.rsplit("/", 1)[-1], []).append(path)
+    scores: dict[str, float] = {}
+    for repo, sha in signals.commits:
+        if repo:
+            if names is None:
+                names = project_names(root)
+            if normalized_name(repo) not in names:
+                continue
+        try:
+            proc = run_git(
+                root, "show", "--format=", "--name-only", "--diff-merges=first-parent",
+                "-z", sha, "--", check=False, timeout=10,
+            )  # fmt: skip
+        except (AgentctxError, OSError):
+            return scores  # no git, not a repository
+        if proc.returncode != 0:
+            continue  # not a commit of this repository
+        changed = [p for p in proc.stdout.decode("utf-8", "replace").split("\0") if p.strip()]
+        found = {
+            path
+            for top in changed
+            for path in by_name.get(top.rsplit("/", 1)[-1], ())
+            if _is_code(path)
+            and _common_tail(path.split("/"), top.strip().split("/")) >= min(2, path.count("/") + 1)
+        }
+        if 0 < len(found) <= REFERENCE_MAX_FILES:
+            scores.update(dict.fromkeys(found, 1.0))
+    return scores
+
+
 def _is_code(path: str) -> bool:
     return file_category(path) == "code"
 
@@ -706,8 +748,11 @@ def retrieve(
         recent if recent is not None else recency_scores(root, set(all_paths))
     )
     cands.file_scores["history"] = history_scores(store, qterms)
-    if signals.references:
-        cands.file_scores["change"] = reference_scores(store, signals, root)
+    if signals.references or signals.commits:
+        cands.file_scores["change"] = {
+            **reference_scores(store, signals, root),
+            **commit_scores(signals, all_paths, root),
+        }
     return cands
 
 

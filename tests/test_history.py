@@ -321,3 +321,42 @@ def test_an_index_read_by_an_older_history_version_is_rebuilt(repo: Path):
     assert not report.changed and report.chunks_embedded == 0
     with IndexStore.open(repo / ".agentctx", writer=False) as store:
         assert store.meta("history_limit") == history_mark(5000)
+
+
+def test_a_commit_the_report_names_as_the_cause_lifts_the_files_it_changed(tmp_path: Path):
+    """"This regressed in <sha>": the code that commit changed, found where it is now."""
+    from agentctx.query import parse_query
+    from agentctx.retrieve import commit_scores
+
+    root = tmp_path / "shop"
+    root.mkdir()
+    git(root, "init", "-q")
+    (root / "setup.cfg").write_text("[metadata]\nname = shop\n")
+    _commit(root, "Start", {"shop/cache.py": _func("cached"), "shop/io.py": _func("read")})
+    cause = _commit(
+        root,
+        "Cache parsed settings",
+        {"shop/cache.py": _func("cached", "return 2"), "tests/test_cache.py": _func("test_c")},
+    )
+    (root / "src").mkdir()
+    git(root, "mv", "shop", "src/shop")  # moved since: found by its trailing components
+    git(root, "commit", "-q", "-m", "Move the package under src")
+    build_index(_settings(root))
+    with IndexStore.open(root / ".agentctx", writer=False) as store:
+        paths = set(store.file_paths())
+
+    def lifted(text: str) -> dict[str, float]:
+        return commit_scores(parse_query(text), paths, root)
+
+    assert lifted(f"Settings are stale\n\nThis regressed in {cause}.") == {
+        "src/shop/cache.py": 1.0  # not the test
+    }
+    assert lifted(f"Bisected to commit {cause[:8]}, which cached them.") == {
+        "src/shop/cache.py": 1.0
+    }
+    assert lifted(f"see https://github.com/me/shop/commit/{cause}") == {"src/shop/cache.py": 1.0}
+    assert lifted(f"see https://github.com/other/lib/commit/{cause}") == {}  # another project
+    assert lifted(f"INSTALLED VERSIONS\n\ncommit: {cause}") == {}  # the version, not a cause
+    assert lifted("This regressed in 0123abcd4567.") == {}  # not a commit here
+    hits = search(_settings(root), f"Stale values. This regressed in {cause}.", refresh=False).hits
+    assert hits[0].path == "src/shop/cache.py" and "change" in hits[0].reasons

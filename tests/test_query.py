@@ -1323,3 +1323,18 @@ def test_references_are_issues_and_pull_requests_with_the_linked_repository():
 
     many = parse_query(" ".join(f"#{n}" for n in range(10, 30)))
     assert len(many.references) == REFERENCES_MAX and many.references[0] == ("", "ref_10")
+
+
+def test_commits_are_the_ones_a_report_names_as_the_cause():
+    report = parse_query(
+        "Symlinked directories are not collected\n\n"
+        "This regressed in b473e515bc57ff1133fe650f1e7e6d7e22e5d841 (included in 6.1.0).\n"
+        "Introduced by https://github.com/pytest-dev/pytest/commit/B6166DCCB4D2B481.\n"
+        "I run commit: 69c7e01e5167a3137c285cb50d1978252bb8bcbf of main.\n"  # the version
+        "```\nregressed in 1234abcd\n```\n"  # in code: not prose
+    )
+    assert report.commits == (
+        ("", "b473e515bc57ff1133fe650f1e7e6d7e22e5d841"),
+        ("pytest", "b6166dccb4d2b481"),
+    )
+    assert parse_query("Bisected to 1234567 (a number)").commits == ()  # no letter
