@@ -324,7 +324,7 @@ def test_an_index_read_by_an_older_history_version_is_rebuilt(repo: Path):
 
 
 def test_a_commit_the_report_names_as_the_cause_lifts_the_files_it_changed(tmp_path: Path):
-    """"This regressed in <sha>": the code that commit changed, found where it is now."""
+    """A report says `This regressed in <sha>`: the code that commit changed, where it is now."""
     from agentctx.query import parse_query
     from agentctx.retrieve import commit_scores
 
