@@ -500,20 +500,33 @@ def anchor_candidates(
 REFERENCE_MAX_FILES = 10  # a change touching more code files says little about any one
 
 
+def _project_check(root: Path) -> Callable[[str], bool]:
+    """``is_project(repo)``: a linked repository's name is the project's (its distribution or
+    directory name: a fork shares it); "" (no link: a bare `#12`) is. Names read once."""
+    names: set[str] | None = None
+
+    def is_project(repo: str) -> bool:
+        nonlocal names
+        if not repo:
+            return True
+        if names is None:
+            names = project_names(root)
+        return normalized_name(repo) in names
+
+    return is_project
+
+
 def reference_scores(store: IndexStore, signals: QuerySignals, root: Path) -> dict[str, float]:
     """Code files changed by the commits that mention an issue or pull request the report
     refers to (``#6461``: the change that fixed or caused it), from the history documents
     (``ref_6461``, see history.py). A link counts when its repository is the project (its
     distribution or directory name; a fork shares it); a change of more than
     ``REFERENCE_MAX_FILES`` code files, or none, points nowhere."""
-    names: set[str] | None = None
+    is_project = _project_check(root)
     scores: dict[str, float] = {}
     for repo, term in signals.references:
-        if repo:
-            if names is None:
-                names = project_names(root)
-            if normalized_name(repo) not in names:
-                continue
+        if not is_project(repo):
+            continue
         paths = store.history_files(term, 4 * REFERENCE_MAX_FILES)
         if len(paths) >= 4 * REFERENCE_MAX_FILES:
             continue  # a reference in so many files' history is no one change
@@ -532,17 +545,14 @@ def commit_scores(signals: QuerySignals, paths: Collection[str], root: Path) -> 
     from .errors import AgentctxError
     from .gitutil import run_git
 
-    names: set[str] | None = None
+    is_project = _project_check(root)
     by_name: dict[str, list[str]] = {}
     for path in paths:
         by_name.setdefault(path.rsplit("/", 1)[-1], []).append(path)
     scores: dict[str, float] = {}
     for repo, sha in signals.commits:
-        if repo:
-            if names is None:
-                names = project_names(root)
-            if normalized_name(repo) not in names:
-                continue
+        if not is_project(repo):
+            continue
         try:
             proc = run_git(
                 root, "show", "--format=", "--name-only", "--diff-merges=first-parent",
