@@ -556,7 +556,7 @@ def commit_scores(signals: QuerySignals, paths: Collection[str], root: Path) -> 
         try:
             proc = run_git(
                 root, "show", "--format=", "--name-only", "--diff-merges=first-parent",
-                "-z", sha, "--", check=False, timeout=10,
+                "-z", f"{sha}^{{commit}}", "--", check=False, timeout=10,
             )  # fmt: skip
         except (AgentctxError, OSError):
             return scores  # no git, not a repository
