@@ -41,6 +41,14 @@ META_LIMIT = "history_limit"  # the limit and version they were read with (`hist
 
 _RS, _US = "\x1e", "\x1f"
 _STATUS = re.compile(r"[ACDMRTUXB][0-9]*")
+# Merge commits whose message may hold a reference (`textutil.reference_terms`): only their
+# first-parent diffs are computed ("Merge branch 'main'" has nothing to give).
+_MERGES_WITH_REFERENCES = (
+    "--merges",
+    "--diff-merges=first-parent",
+    "-E",
+    "--grep=#[1-9][0-9]|/(pull|issues|merge_requests)/[1-9]",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +90,7 @@ def read_commits(root: Path, rev_range: str, limit: int, *, merges: bool = False
         "-c",
         "core.quotepath=off",
         "log",
-        *(("--merges", "--diff-merges=first-parent") if merges else ("--no-merges",)),
+        *(_MERGES_WITH_REFERENCES if merges else ("--no-merges",)),
         "--name-status",
         "-M",
         "-z",
