@@ -796,6 +796,7 @@ class _Parser:
             stripped = _strip_links(line, self.starts[i], self.paths, self.anchors)
             self._scan_line(i, self._line_paths(i, stripped))
         frames = self._ordered_frames()
+        references, commits = self._changes()
         for i, _, _, frame in self.frames:
             if frame.path:
                 self.paths.append((self.starts[i], frame.path))
@@ -812,8 +813,8 @@ class _Parser:
             commands=self._commands(),
             quoted=self._quoted(),
             anchors=tuple(dict.fromkeys(self.anchors)),
-            references=self._references(),
-            commits=self._commits(),
+            references=references,
+            commits=commits,
         )
 
     def _first_prose_line(self) -> int | None:
@@ -854,34 +855,37 @@ class _Parser:
             found.extend(shell_command(cmd))
         return tuple(dict.fromkeys(found))
 
-    def _references(self) -> tuple[tuple[str, str], ...]:
-        """(repository name, ``ref_1234``) of the issues and pull requests the report
-        refers to: ``#1234`` in prose (in code or output it is a comment, a colour or a
-        counter more often), with no name, and links to a pull request or an issue anywhere,
-        with the linked repository's name (retrieval keeps the project's own)."""
-        found: list[tuple[str, str]] = []
+    def _changes(self) -> tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]]:
+        """What the report says of changes, in one pass: the issues and pull requests it
+        refers to, (repository name, ``ref_1234``), and the commits it names as the cause,
+        (repository name, SHA). Links on a code host count anywhere, with the linked
+        repository's name (retrieval keeps the project's own); in prose, a bare ``#1234``
+        (in code or output it is a comment, a colour or a counter more often) and a SHA
+        after words of cause (``_CAUSE``: regressed in, introduced by, bisected to ...)
+        count with no name."""
+        references: list[tuple[str, str]] = []
+        commits: list[tuple[str, str]] = []
         for i, line in enumerate(self.lines):
             if "://" in line:
                 for m in _HOSTED.finditer(line):
-                    found.extend((m.group(1).lower(), t) for t in reference_terms(m.group(2) or ""))
-            if "#" in line and self.region[i] == _PROSE:
-                found.extend(("", t) for t in reference_terms(_URL.sub(" ", line)))
-        return tuple(dict.fromkeys(found))[:REFERENCES_MAX]
-
-    def _commits(self) -> tuple[tuple[str, str], ...]:
-        """(repository name, SHA) of commit links on a code host, and ("", SHA) of a SHA that
-        prose names as the cause (``_CAUSE``: regressed in, introduced by, bisected to ...)."""
-        found: list[tuple[str, str]] = []
-        for i, line in enumerate(self.lines):
-            if "://" in line:
-                for m in _HOSTED.finditer(line):
-                    link = _COMMIT_LINK.match(m.group(2) or "")
+                    repo, rest = m.group(1).lower(), m.group(2) or ""
+                    references.extend((repo, t) for t in reference_terms(rest))
+                    link = _COMMIT_LINK.match(rest)
                     if link:
-                        found.append((m.group(1).lower(), link.group(1).lower()))
-            if self.region[i] == _PROSE and _CAUSE_HINT.search(line):
+                        commits.append((repo, link.group(1).lower()))
+            if self.region[i] != _PROSE:
+                continue
+            cause = _CAUSE_HINT.search(line)
+            if "#" in line or cause:
                 bare = _URL.sub(" ", line)
-                found.extend(("", m.group(1).lower()) for m in _CAUSE.finditer(bare))
-        return tuple(dict.fromkeys(found))[:COMMITS_MAX]
+                if "#" in line:
+                    references.extend(("", t) for t in reference_terms(bare))
+                if cause:
+                    commits.extend(("", m.group(1).lower()) for m in _CAUSE.finditer(bare))
+        return (
+            tuple(dict.fromkeys(references))[:REFERENCES_MAX],
+            tuple(dict.fromkeys(commits))[:COMMITS_MAX],
+        )
 
     def _quoted(self) -> tuple[str, ...]:
         """Lines that read as code (``_QUOTABLE``, ``QUOTED_*``) outside tracebacks and error

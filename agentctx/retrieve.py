@@ -439,7 +439,7 @@ ANCHOR_MAX = 8  # links to lines read per query (one git process for all of them
 
 
 def anchor_candidates(
-    signals: QuerySignals, outline: dict[int, OutlineEntry], root: Path
+    signals: QuerySignals, files: FileChildren, root: Path
 ) -> list[tuple[int, float]]:
     """The chunks holding the lines a report links to (``.../blob/<ref>/<path>#L42``).
 
@@ -455,12 +455,7 @@ def anchor_candidates(
 
     if not signals.anchors:
         return []
-    by_path: dict[str, list[OutlineEntry]] = {}
-    wanted = {path for _, path, _ in signals.anchors}
-    for e in outline.values():
-        if e.path in wanted:
-            by_path.setdefault(e.path, []).append(e)
-    anchors = [a for a in signals.anchors if a[1] in by_path][:ANCHOR_MAX]
+    anchors = [a for a in signals.anchors if files.entries(a[1])][:ANCHOR_MAX]
     if not anchors:
         return []
     specs = [f"{ref}:./{path}" for ref, path, _ in anchors]  # relative to root
@@ -488,7 +483,7 @@ def anchor_candidates(
             target = min(same, key=lambda n: (abs(n - line), n)) if same else None
         if target is None:
             continue
-        holding = [e for e in by_path[path] if e.start_line <= target <= e.end_line]
+        holding = [e for e in files.entries(path) if e.start_line <= target <= e.end_line]
         if holding:
             best = min(
                 holding, key=lambda e: (e.name == MODULE_SYMBOL, e.end_line - e.start_line, e.id)
@@ -545,6 +540,8 @@ def commit_scores(signals: QuerySignals, paths: Collection[str], root: Path) -> 
     from .errors import AgentctxError
     from .gitutil import run_git
 
+    if not signals.commits:
+        return {}
     is_project = _project_check(root)
     by_name: dict[str, list[str]] = {}
     for path in paths:
@@ -744,7 +741,7 @@ def retrieve(
     cands.lists["title"] = title_candidates(signals, cands.outline)
     cands.lists["option"] = option_candidates(store, signals, cands.outline)
     cands.lists["quoted"] = quoted_candidates(store, signals, cands.outline)
-    cands.lists["anchor"] = anchor_candidates(signals, cands.outline, root)
+    cands.lists["anchor"] = anchor_candidates(signals, cands.files(), root)
     if signals.commands:
         cands.lists["command"], cands.file_scores["command"] = command_candidates(
             store, signals, cands.outline, console_scripts(root)

@@ -548,7 +548,7 @@ def test_a_line_the_report_links_to_points_at_the_code_that_holds_it_today(tmp_p
 
     from agentctx.query import parse_query
     from agentctx.rank import rank
-    from agentctx.retrieve import anchor_candidates, load_outline, retrieve
+    from agentctx.retrieve import FileChildren, anchor_candidates, load_outline, retrieve
 
     coding = (
         "def encode(data):\n    return bytes(data)\n\n\n"
@@ -568,7 +568,7 @@ def test_a_line_the_report_links_to_points_at_the_code_that_holds_it_today(tmp_p
     def found(url: str) -> list[str]:
         with IndexStore.open(tmp_path / ".agentctx", writer=False) as store:
             outline = load_outline(store)
-            hits = anchor_candidates(parse_query(f"see {url}"), outline, tmp_path)
+            hits = anchor_candidates(parse_query(f"see {url}"), FileChildren(outline), tmp_path)
         return [outline[cid].qualname for cid, _ in hits]
 
     link = "https://github.com/o/shop/blob/{}/shop/coding.py#L{}"
@@ -581,7 +581,7 @@ def test_a_line_the_report_links_to_points_at_the_code_that_holds_it_today(tmp_p
     with IndexStore.open(tmp_path / ".agentctx", writer=False) as store:
         outline = load_outline(store)
         no_git = anchor_candidates(
-            parse_query(link.format(old, 2)), outline, tmp_path / "shop" / "nowhere"
+            parse_query(link.format(old, 2)), FileChildren(outline), tmp_path / "shop" / "nowhere"
         )
     assert [outline[cid].qualname for cid, _ in no_git] == ["pad"]
 
