@@ -36,7 +36,7 @@ DEFAULT_WEIGHTS: dict[str, float] = {
     "recency": 0.2,
     "history": 0.2,  # files whose past commit messages match the query
     "centroid": 0.1,  # files whose mean chunk vector is nearest the query
-    "change": 0.5,  # files of the change an issue or pull request the report names made
+    "change": 0.5,  # files an issue, pull request or commit the report names changed
     "graph": 0.3,  # share of a seed's own score passed to its callees/callers
 }
 DEFAULT_MIN_SCORE = 0.15
