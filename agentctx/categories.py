@@ -16,6 +16,10 @@ _SECONDARY_DIRS = frozenset(
         *("benchmarks", "bench", "asv_bench"),
     }
 )
+# Inside a Python package these are the library's own test support, shipped to its users
+# (django/test/client.py, numpy/testing, sympy/testing/runtests.py, xarray/testing): code.
+# Only a top-level one (pytest's testing/, a repository's test/) holds the project's tests.
+_TOP_LEVEL_ONLY = frozenset({"test", "testing"})
 _VENDOR_DIRS = frozenset(
     {
         *("vendor", "vendored", "_vendor", "third_party", "thirdparty"),
@@ -28,8 +32,10 @@ def is_secondary(path: str) -> bool:
     """Tests, documentation and examples (by directory or file name)."""
     parts = path.lower().split("/")
     name = parts[-1]
-    if any(p in _SECONDARY_DIRS for p in parts[:-1]):
-        return True
+    python = name.endswith((".py", ".pyi"))
+    for depth, part in enumerate(parts[:-1]):
+        if part in _SECONDARY_DIRS and not (depth and python and part in _TOP_LEVEL_ONLY):
+            return True
     if name.startswith("test_") or name.endswith(
         ("_test.py", "_test.go", ".test.ts", ".test.js", ".spec.ts", ".spec.js", "conftest.py")
     ):

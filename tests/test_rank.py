@@ -30,6 +30,11 @@ def test_is_secondary():
     assert not is_secondary("src/pkg/models.py") and not is_secondary("README.md")
     assert not is_secondary("src/contest.py")
     assert is_secondary("galleries/tutorials/pyplot.py") and is_secondary("asv_bench/io.py")
+    # a package's own test support is code; the project's test directories are not
+    assert not is_secondary("django/test/client.py") and not is_secondary("pkg/testing/x.py")
+    assert is_secondary("test/helpers.py") and is_secondary("testing/python/approx.py")
+    assert is_secondary("django/test/test_client.py") and is_secondary("pkg/tests/helpers.py")
+    assert is_secondary("src/test/java/AppTest.java") and is_secondary("web/test/app.js")
 
 
 def test_file_categories():
