@@ -372,6 +372,11 @@ def build_index(
         _remember_file_norms(
             store, emb, synced, generation_before, bool(stale or new_vectors), staged, timer
         )
+        if not staged and str(store.generation()) != generation_before:
+            with timer("outline"):  # the snapshot the next query reads (and this process's)
+                from .retrieve import load_outline
+
+                load_outline(store)
         report.files_total, report.symbols_total, report.languages = store.counts()
         report.chunks_total = store.chunk_count()
         report.files_unchanged = (

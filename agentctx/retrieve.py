@@ -24,7 +24,6 @@ from .models import MODULE_SYMBOL
 from .query import QuerySignals, module_to_paths
 from .recency import recency_scores, stored_recency
 from .store import IndexStore, decode_refs
-from .store.db import DB_NAME
 from .syntax import code_only, in_code
 from .textutil import STOP_TERMS, split_identifier, terms
 
@@ -125,37 +124,33 @@ def query_terms(signals: QuerySignals, limit: int = 96) -> list[str]:
     return out
 
 
-# The last outline read, with the index and generation it is of: a long-lived process (a
+# The last outline read, with the index and content it is of: a long-lived process (a
 # watcher answering queries) reads it once per change, not once per query. Never mutated.
-_last_outline: tuple[tuple[str, str, int], dict[int, OutlineEntry]] | None = None
+_last_outline: tuple[tuple[str, tuple[int, str, int]], dict[int, OutlineEntry]] | None = None
 
 
 def load_outline(store: IndexStore) -> dict[int, OutlineEntry]:
     """Every chunk's entry (shared: callers must not change it).
 
-    Tens of thousands of tuples at once, none of them garbage: the collector is held off
-    while they are made (sympy's 44,582 entries ~150 -> ~128 ms, most of the rest
-    SQLite's). The key is read before the rows, so a write in between can only make the
-    kept outline newer than its key, which the next query then reads again.
+    Kept in this process per index and content key; a new process reads the store's
+    snapshot (see ``IndexStore.snapshot_outline``). Tens of thousands of tuples at once,
+    none of them garbage: the collector is held off while they are made (sympy's 44,582
+    entries ~150 -> ~128 ms when read from SQLite).
     """
     global _last_outline
-    try:  # the database file itself: a rebuilt index is a new file
-        inode = (store.index_dir / DB_NAME).stat().st_ino
-    except OSError:
-        inode = -1
-    key = (f"{store.index_dir}:{inode}", store.meta("created", "") or "", store.generation())
     last = _last_outline
-    if last is not None and last[0] == key:
+    if last is not None and last[0] == (str(store.index_dir), store.content_key()):
         return last[1]
     make = OutlineEntry._make
     enabled = gc.isenabled()
     gc.disable()
     try:
-        outline = {row[0]: make(row) for row in store.outline()}
+        key, rows = store.snapshot_outline()
+        outline = {row[0]: make(row) for row in rows}
     finally:
         if enabled:
             gc.enable()
-    _last_outline = (key, outline)
+    _last_outline = ((str(store.index_dir), key), outline)
     return outline
 
 

@@ -96,3 +96,63 @@ def test_the_outline_is_read_once_per_index_generation(sample_repo):
         third = load_outline(store)
     assert third is not second
     assert {e.name for e in third.values()} == {e.name for e in second.values()}
+
+
+def test_a_new_process_reads_the_outline_snapshot_only_while_it_is_current(
+    sample_repo, monkeypatch
+):
+    import agentctx.retrieve as retrieve
+    from agentctx.config import load_settings
+    from agentctx.pipeline import build_index
+    from agentctx.store import IndexStore
+    from agentctx.store.db import OUTLINE_FILE
+
+    settings = load_settings(sample_repo, {"embedder": "hash"})
+    build_index(settings)  # a writer leaves the snapshot for the next process
+    snapshot = settings.index_dir / OUTLINE_FILE
+    assert snapshot.is_file()
+
+    def fresh_process() -> dict[int, OutlineEntry]:
+        monkeypatch.setattr(retrieve, "_last_outline", None)
+        with IndexStore.open(settings.index_dir, writer=False) as store:
+            return retrieve.load_outline(store)
+
+    with IndexStore.open(settings.index_dir, writer=False) as store:
+        truth = {row[0]: OutlineEntry._make(row) for row in store.outline()}
+    sql_reads: list[int] = []
+    real = IndexStore.outline
+
+    def counted(self):
+        sql_reads.append(1)
+        return real(self)
+
+    monkeypatch.setattr(IndexStore, "outline", counted)
+    assert fresh_process() == truth and not sql_reads  # from the snapshot
+
+    cart = sample_repo / "src" / "shop" / "cart.py"
+    cart.write_text(cart.read_text() + "\n\ndef added_later():\n    return 1\n")
+    build_index(settings)  # a new generation: the snapshot is rewritten by the writer
+    sql_reads.clear()
+    now = fresh_process()
+    assert not sql_reads and "added_later" in {e.name for e in now.values()}
+
+    stale = snapshot.read_bytes()
+    cart.write_text(cart.read_text() + "\n\ndef added_again():\n    return 2\n")
+    build_index(settings)
+    snapshot.write_bytes(stale)  # of an older generation: never trusted
+    assert "added_again" in {e.name for e in fresh_process().values()} and sql_reads
+    sql_reads.clear()
+    assert "added_again" in {e.name for e in fresh_process().values()} and not sql_reads
+
+    for damaged in (snapshot.read_bytes()[:-7], b"not marshal at all", b""):
+        snapshot.write_bytes(damaged)
+        sql_reads.clear()
+        assert "added_again" in {e.name for e in fresh_process().values()} and sql_reads
+
+    build_index(settings, rebuild=True)  # a new database: the old snapshot went with it
+    sql_reads.clear()
+    assert {e.name for e in fresh_process().values()} == {e.name for e in now.values()} | {
+        "added_again"
+    }
+    assert not sql_reads  # the rebuild wrote its own
+    assert not list(settings.index_dir.glob(".*.tmp"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import marshal
 import os
 import sqlite3
 import time
@@ -32,6 +33,13 @@ def history_mark(limit: int) -> str:
 DB_NAME = "index.db"
 FAISS_FILE = "vectors.faiss"  # written by store.vectors; named here so callers need no numpy
 LOCK_NAME = "lock"
+# A snapshot of ``outline()`` for the next process, stamped with what it was read at:
+# on sympy (44,582 chunks) SQLite takes ~110 ms to read those columns out of a 300 MB
+# table, the snapshot ~30 ms.
+OUTLINE_FILE = "outline.bin"
+# (id, path, qualname, name, kind, start, end, parent, refs-json): a chunk without its text
+OutlineRow = tuple[int, str, str, str, str, int, int, str | None, str]
+_OUTLINE_FORMAT = 1
 
 _SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -530,7 +538,7 @@ class IndexStore:
         out.sort(key=lambda c: (c.path, c.start_line, -c.end_line, c.id))
         return out
 
-    def outline(self) -> list[tuple[int, str, str, str, str, int, int, str | None, str]]:
+    def outline(self) -> list[OutlineRow]:
         """(id, path, qualname, name, kind, start, end, parent, refs-json) of every chunk."""
         return list(
             self.conn.execute(
@@ -538,6 +546,46 @@ class IndexStore:
                 "FROM chunks"
             )
         )
+
+    def content_key(self) -> tuple[int, str, int]:
+        """What identifies the chunks' content: the database file (a rebuilt index is a new
+        file; its creation time tells a reused inode apart) and the generation, which every
+        write to files, chunks or vectors bumps."""
+        try:
+            inode = (self.index_dir / DB_NAME).stat().st_ino
+        except OSError:
+            inode = -1
+        return inode, self.meta("created", "") or "", self.generation()
+
+    def snapshot_outline(self) -> tuple[tuple[int, str, int], list[OutlineRow]]:
+        """(content key, ``outline()``), from ``outline.bin`` when that was written at this
+        key; else read from the database and the snapshot written for the next process.
+
+        The key is read before the rows, so a write in between can only make the rows
+        newer than their key: the next reader then finds the key outdated and reads again.
+        A snapshot that is missing, of another key or format, or damaged is never trusted;
+        one that cannot be written (a read-only index) costs nothing but the write.
+        """
+        key = self.content_key()
+        stamp = marshal.dumps((_OUTLINE_FORMAT, key))
+        path = self.index_dir / OUTLINE_FILE
+        with contextlib.suppress(Exception), open(path, "rb") as f:
+            # marshal.load(f) would read a file in pieces of a few bytes: bytes at once
+            if f.read(len(stamp) + 1) == stamp + b"\n":
+                rows = marshal.loads(f.read())
+                if isinstance(rows, list):
+                    return key, rows
+        rows = self.outline()
+        tmp = path.with_name(f".{OUTLINE_FILE}.{os.getpid()}.tmp")
+        try:
+            with open(tmp, "wb") as f:
+                f.write(stamp + b"\n")
+                f.write(marshal.dumps(_shared_strings(rows)))
+            os.replace(tmp, path)
+        except OSError:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+        return key, rows
 
     def lexical_search(
         self, terms: Sequence[str], limit: int, weights: Sequence[float]
@@ -744,13 +792,26 @@ def _connect_immutable(db_path: Path) -> sqlite3.Connection | None:
     return conn
 
 
+def _shared_strings(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """``rows`` with one object per distinct path, name, kind, parent and refs string:
+    marshal then writes each once and refers to it (sympy: 8.5 -> 6.5 MB, read ~45 -> ~20 ms).
+    """
+    pool: dict[Any, Any] = {}
+    one = pool.setdefault
+    return [
+        (i, one(p, p), q, one(n, n), one(k, k), a, b, one(u, u), one(r, r))
+        for i, p, q, n, k, a, b, u, r in rows
+    ]
+
+
 def discard_index(db_path: Path) -> None:
     """Delete the database (and its WAL files) and the derived FAISS file."""
     for suffix in ("", "-wal", "-shm", "-journal"):
         with contextlib.suppress(FileNotFoundError):
             os.unlink(str(db_path) + suffix)
-    with contextlib.suppress(FileNotFoundError):
-        os.unlink(db_path.parent / FAISS_FILE)
+    for derived in (FAISS_FILE, OUTLINE_FILE):
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(db_path.parent / derived)
 
 
 def _stamp(generation: str) -> str:
