@@ -36,7 +36,14 @@ _PACK_FLAGS = {
     "--stats": "stats",
     "--profile": "profile",
 }
-_SEARCH_VALUES = {"-n": "n", "--min-score": "min_score", "--repo": "repo", "-C": "repo"}
+_SEARCH_VALUES = {
+    "-n": "n",
+    "--min-score": "min_score",
+    "--repo": "repo",
+    "-C": "repo",
+    "--query-file": "query_file",
+    "-f": "query_file",
+}
 _SEARCH_FLAGS = {
     "--no-refresh": "no_refresh",
     "--json": "as_json",
@@ -85,7 +92,7 @@ def _request(argv: list[str]) -> dict[str, Any] | None:
         opts["min_score"] = None if "min_score" not in opts else float(opts["min_score"])
         if command == "search":
             opts["n"] = int(opts.get("n", 20))
-            if query is None or opts["n"] <= 0:
+            if (query is None and query_file is None) or opts["n"] <= 0:
                 return None
             return {**opts, "command": command}
         opts["budget"] = int(opts.get("budget", 8000))

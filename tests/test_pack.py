@@ -254,6 +254,17 @@ def test_query_from_stdin_and_file(indexed_hash: Path, tmp_path: Path):
     assert empty.exit_code == ExitCode.USAGE and "empty" in empty.stderr
     missing = runner.invoke(app, ["pack", "--query-file", str(tmp_path / "nope")])
     assert missing.exit_code == ExitCode.NOT_FOUND
+    # search reads a query file the same way
+    repo = ["--repo", str(indexed_hash), "--no-refresh", "--json"]
+    searched = [
+        runner.invoke(app, ["search", *argv, *repo], input=stdin)
+        for argv, stdin in ((["-"], "apply_discount is wrong\n"), (["-f", str(qfile)], None))
+    ]
+    assert searched[0].exit_code == searched[1].exit_code == 0, searched[1].stderr
+    found = [json.loads(r.stdout)["results"] for r in searched]
+    assert found[0] == found[1] and found[0][0]["symbol"].endswith("apply_discount")
+    missing = runner.invoke(app, ["search", "-f", str(tmp_path / "nope"), *repo])
+    assert missing.exit_code == ExitCode.NOT_FOUND
 
 
 def test_pack_in_a_fresh_repository_indexes_lexically_and_says_so(sample_repo: Path):

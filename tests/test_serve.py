@@ -453,6 +453,10 @@ def test_with_no_watcher_the_executable_packs_without_loading_the_cli(
         lane = _executable("pack", *argv, *repo, env=env, stdin=stdin)
         assert lane.returncode == 0 and "typer loaded: False" in lane.stderr, lane.stderr
         assert lane.stdout == plain
+    searched = _executable("search", QUERY, *repo, env=env).stdout
+    lane = _executable("search", "-f", str(tmp_path / "q.md"), *repo, env=env)
+    assert lane.returncode == 0 and "typer loaded: False" in lane.stderr, lane.stderr
+    assert lane.stdout == searched
     empty = _executable("pack", "-", *repo, env=env, stdin="  \n")
     missing = _executable("pack", "-f", str(tmp_path / "none.md"), *repo, env=env)
     for proc, code, line in (

@@ -25,6 +25,9 @@ NoServerOpt = Annotated[
     bool,
     typer.Option("--no-server", help="Work in this process even when `agentctx watch` runs."),
 ]
+QueryFileOpt = Annotated[
+    Path | None, typer.Option("--query-file", "-f", help="Read the query from a file.")
+]
 MinScoreOpt = Annotated[
     float | None,
     typer.Option(help="Relevance threshold, relative to the best hit (default 0.15)."),
@@ -36,9 +39,7 @@ def pack_command(
     query: Annotated[
         str | None, typer.Argument(help="The question or bug report; '-' reads stdin.")
     ] = None,
-    query_file: Annotated[
-        Path | None, typer.Option("--query-file", "-f", help="Read the query from a file.")
-    ] = None,
+    query_file: QueryFileOpt = None,
     budget: Annotated[int, typer.Option("--budget", "-b", help="Token budget.")] = 8000,
     tokenizer: Annotated[
         str, typer.Option(help="Token counting: cl100k_base or o200k_base.")
@@ -92,6 +93,7 @@ def pack_command(
 @handle_errors
 def search_command(
     query: Annotated[str | None, typer.Argument(help="The query; '-' reads stdin.")] = None,
+    query_file: QueryFileOpt = None,
     n: Annotated[int, typer.Option("-n", help="How many results.")] = 20,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False,
     min_score: MinScoreOpt = None,
@@ -106,7 +108,7 @@ def search_command(
 
     if n <= 0:
         raise UsageError("-n must be positive")
-    text = read_query(query, None)
+    text = read_query(query, query_file)
     settings = load_settings(resolve_root(repo))
     args = search_args(text, n=n, min_score=min_score, as_json=as_json)
     _answer(settings, "search", args, no_refresh, no_server, profile=profile)
