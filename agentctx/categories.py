@@ -36,7 +36,9 @@ def is_secondary(path: str) -> bool:
     for depth, part in enumerate(parts[:-1]):
         if part in _SECONDARY_DIRS and not (depth and python and part in _TOP_LEVEL_ONLY):
             return True
-    if name.startswith("test_") or name.endswith(
+    if name.startswith("test_") or name == "tests.py":  # tests.py: a Django app's tests
+        return True
+    if name.endswith(
         ("_test.py", "_test.go", ".test.ts", ".test.js", ".spec.ts", ".spec.js", "conftest.py")
     ):
         return True

@@ -28,7 +28,8 @@ def test_is_secondary():
     assert is_secondary("docs/usage.rst") and is_secondary("pkg/x_test.go")
     assert is_secondary("web/app.spec.ts") and is_secondary("testing/conftest.py")
     assert not is_secondary("src/pkg/models.py") and not is_secondary("README.md")
-    assert not is_secondary("src/contest.py")
+    assert not is_secondary("src/contest.py") and not is_secondary("app/contests.py")
+    assert is_secondary("shop/tests.py") and not is_secondary("pkg/reporter_for_tests.py")
     assert is_secondary("galleries/tutorials/pyplot.py") and is_secondary("asv_bench/io.py")
     # a package's own test support is code; the project's test directories are not
     assert not is_secondary("django/test/client.py") and not is_secondary("pkg/testing/x.py")
