@@ -287,7 +287,8 @@ def build_index(
             report.seconds = dict(timer.seconds)
             report.seconds["total"] = time.perf_counter() - started
             return report
-    emb = embedder or get_embedder(settings.embedder)  # cheap: the model loads on first use
+    # cheap: the model loads on first use
+    emb = embedder or get_embedder(settings.embedder, settings.resolved_cache_dir)
     report.embedder = emb.model_id
     if rebuild and db_path.exists():
         discard_index(db_path)
@@ -900,7 +901,7 @@ def search(
     from .retrieve import identifier_terms, retrieve
 
     rep = reporter or NullReporter()
-    emb = embedder or get_embedder(settings.embedder)
+    emb = embedder or get_embedder(settings.embedder, settings.resolved_cache_dir)
     notes: list[str] = []
     lat: dict[str, float] = {}
     t0 = time.perf_counter()

@@ -226,7 +226,7 @@ class Watcher:
     ) -> None:
         self.settings = settings
         self.root = settings.root
-        inner = embedder or get_embedder(settings.embedder)
+        inner = embedder or get_embedder(settings.embedder, settings.resolved_cache_dir)
         self.embedder = inner if isinstance(inner, SharedEmbedder) else SharedEmbedder(inner)
         self.reporter = reporter or NullReporter()
         self.debounce = debounce

@@ -317,3 +317,20 @@ def test_layout_file_is_named_by_the_model_not_its_path(tmp_path):
     assert layout_file(model(tmp_path / "b/model.safetensors", bytes(changed)), cache) != one
     assert layout_file(model(tmp_path / "c/model.safetensors", data, ("v",)), cache) != one
     assert layout_file(tmp_path / "missing.safetensors", cache) is None
+
+
+def test_the_layout_goes_to_the_cache_dir_the_settings_name(sample_repo, tmp_path, monkeypatch):
+    """A config's ``cache_dir`` holds the engine's layout file too, not only embeddings."""
+    import agentctx.embed.numpy_minilm as engine
+    from agentctx.config import load_settings
+    from agentctx.pipeline import build_index, search
+
+    monkeypatch.setattr(engine, "_MODELS", {})  # a new process: the model is read again
+    monkeypatch.setenv("AGENTCTX_CACHE_DIR", str(tmp_path / "default"))
+    configured = tmp_path / "configured"
+    settings = load_settings(sample_repo, {"embedder": "minilm-numpy", "cache_dir": configured})
+    assert build_index(settings).chunks_embedded
+    found = search(settings, "apply a discount to the cart", limit=3)
+    assert "dense" in found.hits[0].reasons
+    assert list((configured / "engine").glob("minilm-layers-*.npy"))
+    assert not (tmp_path / "default").exists()

@@ -342,7 +342,7 @@ def _in_process(config: LatencyConfig, repo: Path, rep: Reporter) -> list[dict[s
     settings = load_settings(repo, {"embedder": config.embedder})
     rep.stage("load embedder")
     start = time.perf_counter()
-    embedder = get_embedder(settings.embedder)
+    embedder = get_embedder(settings.embedder, settings.resolved_cache_dir)
     embedder.embed_batch([config.queries[0]])  # model load is not a query's cost
     load_s = time.perf_counter() - start
     queries = cycled(config.queries, config.n)

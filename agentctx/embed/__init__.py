@@ -8,6 +8,7 @@ nothing never pay for it.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from ..errors import ConfigError
@@ -28,10 +29,13 @@ class Embedder(Protocol):
         ...
 
 
-_REGISTRY: dict[str, Callable[[], Embedder]] = {}
+# A factory gets the cache directory the settings name (None: the default), for whatever
+# files it keeps there.
+Factory = Callable[[Path | None], Embedder]
+_REGISTRY: dict[str, Factory] = {}
 
 
-def register(name: str, factory: Callable[[], Embedder]) -> None:
+def register(name: str, factory: Factory) -> None:
     """Register a backend factory (built-ins use this too; a plugin would)."""
     _REGISTRY[name] = factory
 
@@ -40,35 +44,37 @@ def available() -> list[str]:
     return sorted(_REGISTRY)
 
 
-def get_embedder(name: str) -> Embedder:
+def get_embedder(name: str, cache_dir: Path | None = None) -> Embedder:
+    """The backend ``name``, not loaded yet; files it keeps go under ``cache_dir`` (the
+    settings' ``resolved_cache_dir``; None: the default cache dir)."""
     try:
         factory = _REGISTRY[name]
     except KeyError:
         raise ConfigError(
             f"unknown embedder {name!r}", hint=f"choose one of: {', '.join(available())}"
         ) from None
-    return factory()
+    return factory(cache_dir)
 
 
-def _minilm() -> Embedder:
+def _minilm(cache_dir: Path | None) -> Embedder:
     from .minilm import MiniLMEmbedder
 
-    return MiniLMEmbedder()
+    return MiniLMEmbedder(cache_dir)
 
 
-def _torch() -> Embedder:
+def _torch(cache_dir: Path | None) -> Embedder:
     from .sentence import SentenceTransformerEmbedder
 
     return SentenceTransformerEmbedder()
 
 
-def _numpy() -> Embedder:
+def _numpy(cache_dir: Path | None) -> Embedder:
     from .numpy_minilm import NumpyMiniLMEmbedder
 
-    return NumpyMiniLMEmbedder()
+    return NumpyMiniLMEmbedder(cache_dir=cache_dir)
 
 
-def _hashing() -> Embedder:
+def _hashing(cache_dir: Path | None) -> Embedder:
     from .hashing import HashingEmbedder
 
     return HashingEmbedder()

@@ -9,6 +9,7 @@ and small incremental updates never pay for torch, and a first index does.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .sentence import SentenceTransformerEmbedder
@@ -26,7 +27,8 @@ class MiniLMEmbedder:
     dim = SentenceTransformerEmbedder.dim
     max_tokens = SentenceTransformerEmbedder.max_tokens
 
-    def __init__(self) -> None:
+    def __init__(self, cache_dir: Path | None = None) -> None:
+        self._cache_dir = cache_dir  # the numpy engine's layout file goes there
         # Both engines are made on first use: a run that embeds nothing (a no-op `index`,
         # a hook with nothing to do) imports neither numpy (~90 ms) nor torch.
         self._numpy: NumpyMiniLMEmbedder | None = None
@@ -43,7 +45,7 @@ class MiniLMEmbedder:
         if self._numpy is None:
             from .numpy_minilm import NumpyMiniLMEmbedder
 
-            self._numpy = NumpyMiniLMEmbedder()
+            self._numpy = NumpyMiniLMEmbedder(cache_dir=self._cache_dir)
         return self._numpy
 
     def _torch_engine(self) -> SentenceTransformerEmbedder:

@@ -82,7 +82,7 @@ _MODELS: dict[tuple[Path, int], _Model] = {}  # one load per process, directory 
 _LOCK = threading.Lock()
 
 
-def _read_model(path: Path, max_tokens: int) -> _Model:
+def _read_model(path: Path, max_tokens: int, cache_dir: Path | None = None) -> _Model:
     try:
         from safetensors.numpy import load_file
         from tokenizers import Tokenizer
@@ -103,7 +103,7 @@ def _read_model(path: Path, max_tokens: int) -> _Model:
         if weights is None:
             weights = load_file(str(path / "model.safetensors"))
         layout = (  # the file is little-endian, as the model's is
-            layout_file(path / "model.safetensors", default_cache_dir())
+            layout_file(path / "model.safetensors", cache_dir or default_cache_dir())
             if sys.byteorder == "little"
             else None
         )
@@ -364,12 +364,12 @@ def _write_layout(path: Path, built: list[list[np.ndarray]], total: int) -> None
                 os.unlink(tmp)
 
 
-def _get_model(max_tokens: int) -> _Model:
+def _get_model(max_tokens: int, cache_dir: Path | None = None) -> _Model:
     path = model_dir()
     with _LOCK:
         model = _MODELS.get((path, max_tokens))
         if model is None:
-            model = _MODELS[path, max_tokens] = _read_model(path, max_tokens)
+            model = _MODELS[path, max_tokens] = _read_model(path, max_tokens, cache_dir)
         return model
 
 
@@ -496,15 +496,21 @@ class NumpyMiniLMEmbedder:
     dim = 384
     max_tokens = SentenceTransformerEmbedder.max_tokens
 
-    def __init__(self, threads: int | None = 1, tokens_per_pass: int = _TOKENS_PER_PASS) -> None:
+    def __init__(
+        self,
+        threads: int | None = 1,
+        tokens_per_pass: int = _TOKENS_PER_PASS,
+        cache_dir: Path | None = None,
+    ) -> None:
         self._threads = threads
         self._tokens_per_pass = tokens_per_pass
+        self._cache_dir = cache_dir  # for the layout file; None: the default cache dir
         self._model: _Model | None = None
 
     def load(self) -> None:
         """Load the model now (once per process; later embedders share it)."""
         if self._model is None:
-            self._model = _get_model(self.max_tokens)
+            self._model = _get_model(self.max_tokens, self._cache_dir)
 
     def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
