@@ -105,13 +105,19 @@ def fit(
     chosen: list[PackItem] = []
     sources: list[Chunk] = []  # the chunk behind each chosen item
     spans: dict[str, list[tuple[int, int]]] = {}  # code already shown, per file
+    outlined: dict[str, list[tuple[int, int]]] = {}  # of it, skeletons: bodies not shown
     left_out = 0
     for hit in hits:
         chunk = chunks.get(hit.id)
         if chunk is None:
             continue
-        if any(a <= chunk.start_line and chunk.end_line <= b for a, b in spans.get(hit.path, [])):
-            continue  # already visible inside a bigger item
+        start, end = chunk.start_line, chunk.end_line
+        within = [(a, b) for a, b in spans.get(hit.path, []) if a <= start and end <= b]
+        # Inside a bigger item: already visible, unless that is a skeleton, which shows
+        # its methods' first lines only; a method good enough to be shown whole still is.
+        only_full = bool(within) and all(r in outlined.get(hit.path, ()) for r in within)
+        if within and not only_full:
+            continue
         file_cost = 0 if hit.path in spans else costs.file(hit.path)
         base = PackItem(
             hit.path,
@@ -134,6 +140,8 @@ def fit(
         ):
             if hit.score < floor or DETAILS.index(detail) < DETAILS.index(caps.get(hit.id, "full")):
                 continue
+            if only_full and detail != "full":
+                break  # its skeleton already shows this much of it
             if detail == "mention" and hit.path in spans:
                 continue  # a mention's job is to point at a file the bundle does not show
             if used + file_cost >= ceiling * avail:
@@ -159,7 +167,7 @@ def fit(
                 pick = cand
                 break
         if pick is None:
-            left_out += 1
+            left_out += not only_full  # else its skeleton shows its first line
             continue
         if pick.detail == "full":
             # Chosen as a whole, shown without repeats: the methods of a class already
@@ -178,6 +186,8 @@ def fit(
         # symbols appear in it as one-line markers): it hides nothing below it.
         if pick.detail in ("full", "skeleton") and chunk.qualname != MODULE_SYMBOL:
             spans.setdefault(hit.path, []).append((chunk.start_line, chunk.end_line))
+            if pick.detail == "skeleton":
+                outlined.setdefault(hit.path, []).append((chunk.start_line, chunk.end_line))
         else:
             spans.setdefault(hit.path, [])
 

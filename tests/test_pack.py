@@ -427,6 +427,31 @@ def test_a_skeleton_bigger_than_its_share_of_the_budget_drops_to_its_signature()
     assert small["top"].detail == large["top"].detail == "full"
 
 
+def test_a_method_shown_whole_at_a_small_budget_is_still_whole_beside_its_class_skeleton():
+    """A class ranked above its method is a skeleton at a bigger budget (a signature at a
+    smaller one); the skeleton shows only the method's first line, so a method good enough
+    to be shown whole is still shown whole. One below the full floor stays inside it."""
+    from agentctx.models import Hit
+
+    body = "".join(f"        value = value * {k} + other[{k}]\n" for k in range(20))
+    methods = "".join(
+        f"    def method_{n}(self, value, other=None):\n{body}        return value\n\n"
+        for n in range(20)
+    )
+    chunks, hits = _big_class(methods)
+    by_name = {c.qualname: c for c in chunks.values()}
+    big = by_name["Big"]
+    hits[1] = Hit(big.id, big.path, big.qualname, big.kind, big.start_line, big.end_line, 0.9)
+    for name, score in (("Big.method_3", 0.5), ("Big.method_7", 0.1)):
+        c = by_name[name]
+        hits.append(Hit(c.id, c.path, c.qualname, c.kind, c.start_line, c.end_line, score))
+    small = {i.symbol: i.detail for i in _fit(hits, chunks, budget=3000).bundle.items}
+    large = {i.symbol: i.detail for i in _fit(hits, chunks, budget=10000).bundle.items}
+    assert small["Big"] == "signature" and large["Big"] == "skeleton"
+    assert small["Big.method_3"] == large["Big.method_3"] == "full"
+    assert "Big.method_7" not in large  # its first line is in the skeleton
+
+
 def test_a_skeleton_surely_over_its_cap_is_not_rendered_and_the_bundle_is_the_same(
     monkeypatch: pytest.MonkeyPatch,
 ):
