@@ -79,12 +79,15 @@ def fit(
     notes: Sequence[str] = (),
     max_detail: Mapping[int, str] | None = None,
     account: bool = True,
+    heads: Mapping[str, Chunk] | None = None,
 ) -> Fitted:
     """Choose items and detail levels for ``hits`` so the rendered text fits ``budget``.
 
     ``max_detail`` caps some hits (by id) at a detail level: ``pack --diff`` shows
     the code around a change as skeletons however much budget is left. ``account``:
     also count what each item would take in full (``full_tokens``, for statistics).
+    ``heads``: each file's module chunk (imports, constants, a line per other symbol),
+    shown whole beside the file's code in full with the budget left at the end.
     """
     caps = max_detail or {}
     render_fmt = "xml" if fmt == "xml" else "markdown"
@@ -107,6 +110,7 @@ def fit(
     spans: dict[str, list[tuple[int, int]]] = {}  # code already shown, per file
     outlined: dict[str, list[tuple[int, int]]] = {}  # of it, skeletons: bodies not shown
     left_out = 0
+    dropped: set[int] = set()  # hits counted in left_out
     for hit in hits:
         chunk = chunks.get(hit.id)
         if chunk is None:
@@ -167,7 +171,9 @@ def fit(
                 pick = cand
                 break
         if pick is None:
-            left_out += not only_full  # else its skeleton shows its first line
+            if not only_full:  # else its skeleton shows its first line
+                left_out += 1
+                dropped.add(hit.id)
             continue
         if pick.detail == "full":
             # Chosen as a whole, shown without repeats: the methods of a class already
@@ -203,6 +209,38 @@ def fit(
         if full.tokens <= FULL_MAX_SHARE * avail and used + full.tokens - item.tokens <= avail:
             used += full.tokens - item.tokens
             chosen[n] = full
+
+    # Budget still left: a file shown in full gets its head (what it imports and defines,
+    # where its other symbols are) whole, files in the order of their first item in full.
+    # Last in, so the first trimmed.
+    shown = {c.id for c in sources}
+    for path in dict.fromkeys(i.path for i in chosen if i.detail == "full"):
+        head = (heads or {}).get(path)
+        if head is None or head.id in shown or used >= avail:
+            continue
+        if caps.get(head.id, "full") != "full":
+            continue
+        text = render_full(head)
+        item = costs.item(
+            PackItem(
+                path,
+                head.qualname,
+                head.kind,
+                head.language,
+                head.start_line,
+                head.end_line,
+                "full",
+                0.0,
+                0,
+                text,
+            )
+        )
+        if item.tokens <= FULL_MAX_SHARE * avail and used + item.tokens <= avail:
+            chosen.append(item)
+            sources.append(head)
+            shown.add(head.id)
+            used += item.tokens
+            left_out -= head.id in dropped
 
     # Verify on the real text; trim from the tail (lowest ranked) until it fits.
     while True:

@@ -1011,6 +1011,7 @@ def pack_many(
     t = time.perf_counter()
     with IndexStore.open(settings.index_dir, writer=False) as store:
         chunks = store.load_chunks([h.id for h in found.hits])
+        heads = store.module_chunks(dict.fromkeys(h.path for h in found.hits))
     load_ms = (time.perf_counter() - t) * 1000
 
     def children(chunk: Chunk) -> list[tuple[int, int]]:
@@ -1034,6 +1035,7 @@ def pack_many(
                 below_threshold=found.below_threshold,
                 notes=found.notes,
                 account=stats,
+                heads=heads,
             )
         except BudgetError:
             if len(budgets) == 1:

@@ -356,6 +356,46 @@ def test_module_chunk_does_not_hide_the_rest_of_its_file():
     assert {("<module>", "full"), ("alpha", "full"), ("beta", "full")} <= shown
 
 
+def test_budget_left_at_the_end_shows_the_head_of_a_file_shown_in_full():
+    """What a file imports and defines comes with its code in full when the budget has
+    room left (last, so trimmed first); a tight budget keeps it for code."""
+    from agentctx.chunk import chunk_file
+    from agentctx.models import MODULE_SYMBOL, Hit
+    from agentctx.parse import parse_file
+
+    imports = "".join(f"from pkg.mod{n} import helper_{n}\n" for n in range(60))
+    body = "".join(f"    total += helper_{n}(x)\n" for n in range(30))
+    source = f"{imports}\n\ndef alpha(x):\n    total = 0\n{body}    return total\n"
+    chunks = {c.id: c for c in chunk_file(parse_file("m.py", source))}
+    by_name = {c.qualname: c for c in chunks.values()}
+    alpha, head = by_name["alpha"], by_name[MODULE_SYMBOL]
+    hits = [Hit(alpha.id, "m.py", "alpha", alpha.kind, alpha.start_line, alpha.end_line, 1.0)]
+    from agentctx.budget import fit
+
+    def shown(budget: int) -> dict[str, str]:
+        fitted = fit(
+            query="q",
+            repo="r",
+            hits=hits,
+            chunks={alpha.id: alpha},
+            children=lambda c: [],
+            keep_terms=set(),
+            tok=get_tokenizer("cl100k_base"),
+            budget=budget,
+            fmt="markdown",
+            below_threshold=0,
+            heads={"m.py": head},
+        )
+        assert fitted.tokens_used <= budget
+        if MODULE_SYMBOL in {i.symbol for i in fitted.bundle.items}:
+            assert "from pkg.mod59 import helper_59" in fitted.text
+            assert fitted.text.index("import helper_29") < fitted.text.index("def alpha")
+        return {i.symbol: i.detail for i in fitted.bundle.items}
+
+    assert shown(4000) == {"alpha": "full", MODULE_SYMBOL: "full"}
+    assert shown(1000) == {"alpha": "full"}  # no room for both
+
+
 def test_a_class_in_full_does_not_repeat_its_methods_in_the_bundle():
     """A method ranked above its class stays an item in full; the class shows it as a
     signature. A method that was only a skeleton is absorbed: the class shows it whole."""
