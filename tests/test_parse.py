@@ -369,6 +369,51 @@ def test_module_chunk_omitted_when_only_symbols() -> None:
     assert parsed.symbols[1].references == ("a",)
 
 
+def test_overload_stubs_join_the_definition_they_overload() -> None:
+    """``@overload`` stubs are one symbol with their implementation (every signature in its
+    text, its docstring and signature); a stub file's overloads are one symbol; a function
+    merely named like the one before it is not folded."""
+    source = (
+        "from typing import overload\n"  # 1
+        "import typing\n"
+        "\n"
+        "class A:\n"  # 4
+        "    @overload\n"  # 5
+        "    def f(self, x: int) -> int: ...\n"
+        "    @typing.overload\n"
+        "    def f(self, x: str) -> str: ...\n"
+        "    def f(self, x):\n"  # 9
+        '        """Doc of f."""\n'
+        "        return x\n"  # 11
+        "\n"
+        "    def g(self):\n"  # 13
+        "        return 1\n"
+        "\n"
+        "@overload\n"  # 16
+        "def h(x: int) -> int: ...\n"
+        "@overload\n"
+        "def h(x: str) -> str: ...\n"  # 19
+        "\n"
+        "def h2(x): ...\n"  # 21
+        "def h2(x): return x\n"  # 22
+    )
+    parsed = parse_file("m.py", source)
+    rows = [(s.qualname, s.start_line, s.end_line) for s in parsed.symbols]
+    assert rows == [
+        (MODULE_SYMBOL, 1, 22),
+        ("A", 4, 14),
+        ("A.f", 5, 11),
+        ("A.g", 13, 14),
+        ("h", 16, 19),
+        ("h2", 21, 21),
+        ("h2", 22, 22),
+    ]
+    f = by_qualname(parsed)["A.f"]
+    assert f.signature == "def f(self, x):" and f.docstring == "Doc of f."
+    assert "def f(self, x: str) -> str: ..." in f.text
+    assert by_qualname(parsed)["h"].signature == "def h(x: str) -> str:"
+
+
 def test_output_order_is_deterministic() -> None:
     for name in EXPECTED:
         first = parse_fixture(name)

@@ -215,6 +215,8 @@ def parse_code(path: str, text: str, language: str) -> ParsedFile:
     defs = [_make_def(src, node, kind, name, spec) for _, kind, node, name in found.values()]
     defs.sort(key=lambda d: (d.start_byte, -d.end_byte))
     _nest(defs, spec)
+    if language == "python":
+        defs = _fold_overloads(src, defs)
 
     nlines = len(lines)
     symbols: list[Symbol] = []
@@ -419,6 +421,35 @@ def _nest(defs: list[_Def], spec: _Spec) -> None:
         elif d.kind == "method" and not in_class and not d.scoped:
             d.kind = "function"
         stack.append(d)
+
+
+def _is_overload(src: bytes, d: _Def) -> bool:
+    """Whether ``d`` is decorated ``@overload`` (``@typing.overload``, ``@t.overload``)."""
+    if d.outer.type != "decorated_definition":
+        return False
+    for child in d.outer.children:
+        if child.type == "decorator":
+            name = _text(src, child).lstrip("@").strip().split("(")[0]
+            if name.rsplit(".", 1)[-1] == "overload":
+                return True
+    return False
+
+
+def _fold_overloads(src: bytes, defs: list[_Def]) -> list[_Def]:
+    """One symbol per overloaded function: the ``@overload`` stubs right before a
+    definition of the same name join it (its lines start at the first stub), so a name
+    is one chunk with every signature, not a row of one-line stubs that each match the
+    name. A stub file's run of overloads becomes its last one."""
+    out: list[_Def] = []
+    for d in defs:
+        run = []
+        while out and out[-1].qualname == d.qualname and _is_overload(src, out[-1]):
+            run.append(out.pop())
+        if run:
+            first = run[-1]
+            d.start_byte, d.start_row, d.col = first.start_byte, first.start_row, first.col
+        out.append(d)
+    return out
 
 
 def _signature(src: bytes, d: _Def) -> str:
