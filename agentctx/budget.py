@@ -79,15 +79,15 @@ def fit(
     notes: Sequence[str] = (),
     max_detail: Mapping[int, str] | None = None,
     account: bool = True,
-    heads: Mapping[str, Chunk] | None = None,
+    heads: Callable[[Sequence[str]], Mapping[str, Chunk]] | None = None,
 ) -> Fitted:
     """Choose items and detail levels for ``hits`` so the rendered text fits ``budget``.
 
     ``max_detail`` caps some hits (by id) at a detail level: ``pack --diff`` shows
     the code around a change as skeletons however much budget is left. ``account``:
     also count what each item would take in full (``full_tokens``, for statistics).
-    ``heads``: each file's module chunk (imports, constants, a line per other symbol),
-    shown whole beside the file's code in full with the budget left at the end.
+    ``heads``: reads files' module chunks (imports, constants, a line per other symbol),
+    shown whole beside their file's code in full with the budget left at the end.
     """
     caps = max_detail or {}
     render_fmt = "xml" if fmt == "xml" else "markdown"
@@ -214,12 +214,16 @@ def fit(
     # where its other symbols are) whole, files in the order of their first item in full.
     # Last in, so the first trimmed.
     shown = {c.id for c in sources}
-    for path in dict.fromkeys(i.path for i in chosen if i.detail == "full"):
-        head = (heads or {}).get(path)
+    paths = list(dict.fromkeys(i.path for i in chosen if i.detail == "full"))
+    read = heads(paths) if heads is not None and paths and used < avail else {}
+    for path in paths:
+        head = read.get(path)
         if head is None or head.id in shown or used >= avail:
             continue
         if caps.get(head.id, "full") != "full":
             continue
+        if used + _least_tokens(head.text) > avail:
+            continue  # surely too big: not rendered, not counted
         text = render_full(head)
         item = costs.item(
             PackItem(
@@ -262,6 +266,12 @@ def fit(
         if account
     }
     return Fitted(bundle, text, tokens_used, full_tokens)
+
+
+def _least_tokens(text: str) -> int:
+    """A floor on the tokens of ``text`` under cl100k_base and o200k_base: their
+    pre-tokenizers never put two whitespace-separated words in one piece."""
+    return len(text.split())
 
 
 def _full(chunk: Chunk, chosen: Sequence[PackItem]) -> tuple[str, list[int]]:

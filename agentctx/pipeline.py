@@ -1011,8 +1011,8 @@ def pack_many(
     t = time.perf_counter()
     with IndexStore.open(settings.index_dir, writer=False) as store:
         chunks = store.load_chunks([h.id for h in found.hits])
-        heads = store.module_chunks(dict.fromkeys(h.path for h in found.hits))
     load_ms = (time.perf_counter() - t) * 1000
+    heads = _HeadReader(settings, chunks)
 
     def children(chunk: Chunk) -> list[tuple[int, int]]:
         return _direct_children(chunk, found.children.get(chunk.path, []))
@@ -1052,6 +1052,28 @@ def pack_many(
             fitted.bundle, fitted.text, fitted.tokens_used, numbers, found.hits
         )
     return out
+
+
+class _HeadReader:
+    """Files' module chunks for ``fit`` (only when it has budget left for them), read once
+    per file by id: a module chunk's id follows from its path alone."""
+
+    def __init__(self, settings: Settings, known: Mapping[int, Chunk]) -> None:
+        self.settings, self.known = settings, known
+        self.read: dict[str, Chunk | None] = {}
+
+    def __call__(self, paths: Sequence[str]) -> dict[str, Chunk]:
+        from .chunk import chunk_id
+
+        ids = {chunk_id(p, MODULE_SYMBOL, 0): p for p in paths if p not in self.read}
+        found = {i: self.known[i] for i in ids if i in self.known}
+        missing = [i for i in ids if i not in found]
+        if missing:
+            with IndexStore.open(self.settings.index_dir, writer=False) as store:
+                found.update(store.load_chunks(missing))
+        for i, path in ids.items():
+            self.read[path] = found.get(i)
+        return {p: c for p in paths if (c := self.read.get(p)) is not None}
 
 
 def _pack_stats(

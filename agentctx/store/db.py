@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import IndexReadOnlyError, IndexStateError, LockedError
-from ..models import MODULE_SYMBOL, Chunk
+from ..models import Chunk
 from ..textutil import terms_text
 
 FORMAT_VERSION = 1
@@ -525,20 +525,6 @@ class IndexStore:
                 f"SELECT {self._CHUNK_COLS} FROM chunks WHERE id IN ({marks})", batch
             ):
                 out[row[0]] = self._chunk(row)
-        return out
-
-    def module_chunks(self, paths: Iterable[str]) -> dict[str, Chunk]:
-        """The module chunk (imports, constants, a line per other symbol) of each of
-        ``paths`` that has one."""
-        out: dict[str, Chunk] = {}
-        for batch in _batches(list(paths), 500):
-            marks = ",".join("?" * len(batch))
-            for row in self.conn.execute(
-                f"SELECT {self._CHUNK_COLS} FROM chunks WHERE path IN ({marks}) AND qualname = ?",
-                [*batch, MODULE_SYMBOL],
-            ):
-                chunk = self._chunk(row)
-                out[chunk.path] = chunk
         return out
 
     def chunks_in_files(self, paths: Sequence[str]) -> list[Chunk]:
