@@ -220,3 +220,21 @@ def test_works_without_network(tmp_path) -> None:
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "2 2"
     assert not any(tmp_path.iterdir())
+
+
+def test_every_word_is_at_least_one_token(tok: Tokenizer) -> None:
+    """The floor ``budget`` uses to skip rendering what cannot fit: neither encoding puts
+    two whitespace-separated words in one token (source code, prose, odd spacing)."""
+    from pathlib import Path
+
+    from agentctx.budget import _least_tokens
+
+    root = Path(__file__).resolve().parent.parent
+    texts = [p.read_text(encoding="utf-8") for p in sorted((root / "agentctx").glob("*.py"))]
+    texts += ["a b\tc\n\nd  e", "x=1 y=2", "'s 'll 're", " \u00a0word\u3000other 12345 678"]
+    rng = random.Random(7)
+    for text in texts:
+        for _ in range(3):
+            a = rng.randrange(len(text))
+            piece = text[a : a + rng.randrange(1, 4000)]
+            assert tok.count(piece) >= _least_tokens(piece), piece[:80]
