@@ -320,7 +320,7 @@ def test_xml_keeps_code_raw_unless_it_could_close_a_tag():
     assert ET.fromstring(block).text.strip() == 's = "</symbol>]]>"'
 
 
-def _fit(hits, chunks, *, budget: int):
+def _fit(hits, chunks, *, budget: int, **extra):
     """``fit`` of synthetic hits, no skeleton children, no keep terms."""
     from agentctx.budget import fit
 
@@ -335,6 +335,7 @@ def _fit(hits, chunks, *, budget: int):
         budget=budget,
         fmt="markdown",
         below_threshold=0,
+        **extra,
     )
 
 
@@ -370,20 +371,12 @@ def test_budget_left_at_the_end_shows_the_head_of_a_file_shown_in_full():
     by_name = {c.qualname: c for c in chunks.values()}
     alpha, head = by_name["alpha"], by_name[MODULE_SYMBOL]
     hits = [Hit(alpha.id, "m.py", "alpha", alpha.kind, alpha.start_line, alpha.end_line, 1.0)]
-    from agentctx.budget import fit
 
     def shown(budget: int) -> dict[str, str]:
-        fitted = fit(
-            query="q",
-            repo="r",
-            hits=hits,
-            chunks={alpha.id: alpha},
-            children=lambda c: [],
-            keep_terms=set(),
-            tok=get_tokenizer("cl100k_base"),
+        fitted = _fit(
+            hits,
+            {alpha.id: alpha},
             budget=budget,
-            fmt="markdown",
-            below_threshold=0,
             heads=lambda paths: {"m.py": head} if "m.py" in paths else {},
         )
         assert fitted.tokens_used <= budget
