@@ -414,6 +414,33 @@ def test_overload_stubs_join_the_definition_they_overload() -> None:
     assert by_qualname(parsed)["h"].signature == "def h(x: str) -> str:"
 
 
+def test_typescript_overload_signatures_join_their_implementation() -> None:
+    source = (
+        "export function f(a: string): string;\n"  # 1
+        "export function f(a: any): any {\n"
+        "  return a;\n"
+        "}\n"  # 4
+        "class C {\n"  # 5
+        "  m(a: string): void;\n"  # 6
+        "  m(a: any): void {}\n"  # 7
+        "  other(): void {}\n"  # 8
+        "}\n"
+        "interface I {\n"  # 10
+        "  n(): void;\n"
+        "  n(a: number): void;\n"  # 12
+        "}\n"
+    )
+    rows = [(s.qualname, s.start_line, s.end_line) for s in parse_file("m.ts", source).symbols]
+    assert rows == [
+        ("f", 1, 4),
+        ("C", 5, 9),
+        ("C.m", 6, 7),
+        ("C.other", 8, 8),
+        ("I", 10, 13),
+        ("I.n", 11, 12),
+    ]
+
+
 def test_output_order_is_deterministic() -> None:
     for name in EXPECTED:
         first = parse_fixture(name)

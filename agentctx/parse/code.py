@@ -215,7 +215,7 @@ def parse_code(path: str, text: str, language: str) -> ParsedFile:
     defs = [_make_def(src, node, kind, name, spec) for _, kind, node, name in found.values()]
     defs.sort(key=lambda d: (d.start_byte, -d.end_byte))
     _nest(defs, spec)
-    if language == "python":
+    if language in _OVERLOADING:
         defs = _fold_overloads(src, defs)
 
     nlines = len(lines)
@@ -423,8 +423,16 @@ def _nest(defs: list[_Def], spec: _Spec) -> None:
         stack.append(d)
 
 
+# Languages whose overloads are declarations without a body before the one with it.
+_OVERLOADING = frozenset({"python", "typescript", "tsx"})
+_BODILESS_SIGNATURES = frozenset({"function_signature", "method_signature"})  # TypeScript
+
+
 def _is_overload(src: bytes, d: _Def) -> bool:
-    """Whether ``d`` is decorated ``@overload`` (``@typing.overload``, ``@t.overload``)."""
+    """Whether ``d`` declares an overload: a Python definition decorated ``@overload``
+    (``@typing.overload``, ``@t.overload``), a TypeScript signature without a body."""
+    if d.node.type in _BODILESS_SIGNATURES:
+        return True
     if d.outer.type != "decorated_definition":
         return False
     for child in d.outer.children:
@@ -436,10 +444,10 @@ def _is_overload(src: bytes, d: _Def) -> bool:
 
 
 def _fold_overloads(src: bytes, defs: list[_Def]) -> list[_Def]:
-    """One symbol per overloaded function: the ``@overload`` stubs right before a
-    definition of the same name join it (its lines start at the first stub), so a name
+    """One symbol per overloaded function: the overload declarations right before a
+    definition of the same name join it (its lines start at the first one), so a name
     is one chunk with every signature, not a row of one-line stubs that each match the
-    name. A stub file's run of overloads becomes its last one."""
+    name. A run of declarations alone (a stub file, an interface) becomes its last one."""
     out: list[_Def] = []
     for d in defs:
         run = []
