@@ -38,6 +38,9 @@ SKELETON_CEILING = 0.92
 SKELETON_MAX_SHARE = 0.05
 SKELETON_MIN_CAP = 150  # tokens
 SIGNATURE_CEILING = 0.94  # the rest: one-line mentions of files not shown otherwise
+# ... but no more than about a dozen of them (the room they have at 4k): past that, what a
+# bigger budget leaves goes to the heads of the files shown in full.
+MENTION_ROOM = 320  # tokens
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +107,7 @@ def fit(
         )
     avail = budget - head
     skeleton_cap = max(SKELETON_MAX_SHARE * avail, SKELETON_MIN_CAP)
+    mention_ceiling = min(1.0, SIGNATURE_CEILING + MENTION_ROOM / avail)
     used = 0
     chosen: list[PackItem] = []
     sources: list[Chunk] = []  # the chunk behind each chosen item
@@ -140,7 +144,7 @@ def fit(
             ("full", FULL_CEILING, FULL_MIN_SCORE),
             ("skeleton", SKELETON_CEILING, 0.0),
             ("signature", SIGNATURE_CEILING, 0.0),
-            ("mention", 1.0, 0.0),
+            ("mention", mention_ceiling, 0.0),
         ):
             if hit.score < floor or DETAILS.index(detail) < DETAILS.index(caps.get(hit.id, "full")):
                 continue

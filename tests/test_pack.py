@@ -389,6 +389,38 @@ def test_budget_left_at_the_end_shows_the_head_of_a_file_shown_in_full():
     assert shown(1000) == {"alpha": "full"}  # no room for both
 
 
+def test_mentions_take_about_a_dozen_lines_whatever_the_budget(monkeypatch):
+    """Past the signatures, one-line mentions of other files fill at most MENTION_ROOM
+    tokens: at 4k that is all the rest (as before), at 16k what is left goes to code."""
+    import agentctx.budget as budget_stage
+    from agentctx.chunk import chunk_file
+    from agentctx.models import Hit
+    from agentctx.parse import parse_file
+
+    chunks, hits = {}, []
+    for n in range(1500):
+        source = f"def helper_{n}(value, other=None):\n    return value + {n}\n"
+        (c,) = chunk_file(parse_file(f"pkg/m{n}.py", source))
+        chunks[c.id] = c
+        hits.append(Hit(c.id, c.path, c.qualname, c.kind, 1, 2, 0.2 - n * 1e-5))
+
+    def mentions(budget: int) -> tuple[int, int]:
+        fitted = _fit(hits, chunks, budget=budget)
+        assert fitted.tokens_used <= budget
+        items = fitted.bundle.items
+        return (
+            sum(i.tokens for i in items if i.detail == "mention"),
+            sum(i.detail == "full" for i in items),
+        )
+
+    small, large = mentions(4000), mentions(16000)
+    assert 0 < large[0] <= budget_stage.MENTION_ROOM and small[0] > 0
+    monkeypatch.setattr(budget_stage, "MENTION_ROOM", 10**9)  # mentions up to the end
+    assert mentions(4000) == small
+    unbounded = mentions(16000)
+    assert unbounded[0] > 2 * large[0] and unbounded[1] < large[1]
+
+
 def test_a_class_in_full_does_not_repeat_its_methods_in_the_bundle():
     """A method ranked above its class stays an item in full; the class shows it as a
     signature. A method that was only a skeleton is absorbed: the class shows it whole."""
