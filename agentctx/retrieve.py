@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gc
 import heapq
+import os
 import re
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
@@ -434,7 +435,10 @@ ANCHOR_MAX = 8  # links to lines read per query (one git process for all of them
 
 
 def anchor_candidates(
-    signals: QuerySignals, files: FileChildren, root: Path
+    signals: QuerySignals,
+    files: FileChildren,
+    root: Path,
+    indexed: Callable[[str], tuple[int, int] | None] | None = None,
 ) -> list[tuple[int, float]]:
     """The chunks holding the lines a report links to (``.../blob/<ref>/<path>#L42``).
 
@@ -443,7 +447,9 @@ def anchor_candidates(
     When the ref is not in the repository (a fork's commit, a branch not fetched) the line
     number is taken as it is; when the ref is there but its line is not in today's file (it
     was changed), the link points nowhere. The innermost chunk holding the line counts,
-    the module's own chunk only when no symbol does.
+    the module's own chunk only when no symbol does. ``indexed``: a file's (size, mtime_ns)
+    when it was indexed; a file changed on disk since (``--no-refresh``) is not read, as its
+    lines need not be the index's.
     """
     from .errors import AgentctxError
     from .gitutil import read_blobs
@@ -467,10 +473,7 @@ def anchor_candidates(
             old_lines = old.decode("utf-8", "replace").splitlines()
             text = old_lines[line - 1].strip() if 0 < line <= len(old_lines) else ""
             if path not in now:
-                try:
-                    now[path] = (root / path).read_text("utf-8", "replace").splitlines()
-                except OSError:
-                    now[path] = None
+                now[path] = _indexed_lines(root, path, indexed)
             current = now[path]
             if current is None:
                 continue
@@ -485,6 +488,20 @@ def anchor_candidates(
             )
             found[best.id] = 1.0
     return sorted(found.items(), key=lambda x: (-x[1], x[0]))
+
+
+def _indexed_lines(
+    root: Path, path: str, indexed: Callable[[str], tuple[int, int] | None] | None
+) -> list[str] | None:
+    """The lines of ``path`` on disk, if they are the ones the index holds."""
+    try:
+        with open(root / path, "rb") as f:
+            st = os.fstat(f.fileno())
+            if indexed is not None and indexed(path) != (st.st_size, st.st_mtime_ns):
+                return None
+            return f.read().decode("utf-8", "replace").splitlines()
+    except OSError:
+        return None
 
 
 REFERENCE_MAX_FILES = 10  # a change touching more code files says little about any one
@@ -736,7 +753,7 @@ def retrieve(
     cands.lists["title"] = title_candidates(signals, cands.outline)
     cands.lists["option"] = option_candidates(store, signals, cands.outline)
     cands.lists["quoted"] = quoted_candidates(store, signals, cands.outline)
-    cands.lists["anchor"] = anchor_candidates(signals, cands.files(), root)
+    cands.lists["anchor"] = anchor_candidates(signals, cands.files(), root, store.file_stat)
     if signals.commands:
         cands.lists["command"], cands.file_scores["command"] = command_candidates(
             store, signals, cands.outline, console_scripts(root)

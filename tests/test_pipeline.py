@@ -584,6 +584,17 @@ def test_a_line_the_report_links_to_points_at_the_code_that_holds_it_today(tmp_p
             parse_query(link.format(old, 2)), FileChildren(outline), tmp_path / "shop" / "nowhere"
         )
     assert [outline[cid].qualname for cid, _ in no_git] == ["pad"]
+    # A file changed on disk since it was indexed (`--no-refresh`): its lines are not the
+    # index's, so the link is not placed with them.
+    with IndexStore.open(tmp_path / ".agentctx", writer=False) as store:
+        outline = load_outline(store)
+        query = parse_query(link.format(old, 6))
+        fresh = anchor_candidates(query, FileChildren(outline), tmp_path, store.file_stat)
+        assert [outline[cid].qualname for cid, _ in fresh] == ["decode"]
+        (tmp_path / "shop" / "coding.py").write_text("# moved\n" * 40 + moved)
+        assert anchor_candidates(query, FileChildren(outline), tmp_path, store.file_stat) == []
+    (tmp_path / "shop" / "coding.py").write_text(moved)
+    _index_files(tmp_path, {"shop/coding.py": moved})
 
     report = parse_query(
         "Decoding orders is wrong\n\nThe order total decoding data is "

@@ -220,6 +220,13 @@ class IndexStore:
             r[0]: FileRecord(r[0], r[1], r[2], r[3], r[4], bool(r[5]), bool(r[6])) for r in rows
         }
 
+    def file_stat(self, path: str) -> tuple[int, int] | None:
+        """(size, mtime_ns) of ``path`` when it was last indexed; None if it is not."""
+        row = self.conn.execute(
+            "SELECT size, mtime_ns FROM files WHERE path = ?", (path,)
+        ).fetchone()
+        return (int(row[0]), int(row[1])) if row else None
+
     def skipped(self) -> dict[str, tuple[int, int, str]]:
         """path -> (size, mtime_ns, reason) of files skipped after reading them."""
         rows = self.conn.execute("SELECT path, size, mtime_ns, reason FROM skipped")
