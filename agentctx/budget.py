@@ -127,18 +127,7 @@ def fit(
         if within and not only_full:
             continue
         file_cost = 0 if hit.path in spans else costs.file(hit.path)
-        base = PackItem(
-            hit.path,
-            chunk.qualname,
-            chunk.kind,
-            chunk.language,
-            chunk.start_line,
-            chunk.end_line,
-            "mention",
-            hit.score,
-            0,
-            "",
-        )
+        base = _item(chunk, "mention", hit.score, "")
         pick: PackItem | None = None
         for detail, ceiling, floor in (
             ("full", FULL_CEILING, FULL_MIN_SCORE),
@@ -228,21 +217,7 @@ def fit(
             continue
         if used + _least_tokens(head.text) > avail:
             continue  # surely too big: not rendered, not counted
-        text = render_full(head)
-        item = costs.item(
-            PackItem(
-                path,
-                head.qualname,
-                head.kind,
-                head.language,
-                head.start_line,
-                head.end_line,
-                "full",
-                0.0,
-                0,
-                text,
-            )
-        )
+        item = costs.item(_item(head, "full", 0.0, render_full(head)))
         if item.tokens <= FULL_MAX_SHARE * avail and used + item.tokens <= avail:
             chosen.append(item)
             sources.append(head)
@@ -270,6 +245,22 @@ def fit(
         if account
     }
     return Fitted(bundle, text, tokens_used, full_tokens)
+
+
+def _item(chunk: Chunk, detail: str, score: float, text: str) -> PackItem:
+    """``chunk`` as a bundle item (its tokens counted later, by ``_Costs.item``)."""
+    return PackItem(
+        chunk.path,
+        chunk.qualname,
+        chunk.kind,
+        chunk.language,
+        chunk.start_line,
+        chunk.end_line,
+        detail,
+        score,
+        0,
+        text,
+    )
 
 
 def _least_tokens(text: str) -> int:

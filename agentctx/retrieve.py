@@ -139,14 +139,14 @@ def load_outline(store: IndexStore) -> dict[int, OutlineEntry]:
     entries ~150 -> ~128 ms when read from SQLite).
     """
     global _last_outline
-    last = _last_outline
-    if last is not None and last[0] == (str(store.index_dir), store.content_key()):
+    last, key = _last_outline, store.content_key()
+    if last is not None and last[0] == (str(store.index_dir), key):
         return last[1]
     make = OutlineEntry._make
     enabled = gc.isenabled()
     gc.disable()
     try:
-        key, rows = store.snapshot_outline()
+        key, rows = store.snapshot_outline(key)
         outline = {row[0]: make(row) for row in rows}
     finally:
         if enabled:

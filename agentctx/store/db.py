@@ -564,16 +564,20 @@ class IndexStore:
             inode = -1
         return inode, self.meta("created", "") or "", self.generation()
 
-    def snapshot_outline(self) -> tuple[tuple[int, str, int], list[OutlineRow]]:
+    def snapshot_outline(
+        self, key: tuple[int, str, int] | None = None
+    ) -> tuple[tuple[int, str, int], list[OutlineRow]]:
         """(content key, ``outline()``), from ``outline.bin`` when that was written at this
         key; else read from the database and the snapshot written for the next process.
+        ``key``: the ``content_key()`` the caller has just read.
 
         The key is read before the rows, so a write in between can only make the rows
         newer than their key: the next reader then finds the key outdated and reads again.
         A snapshot that is missing, of another key or format, or damaged is never trusted;
         one that cannot be written (a read-only index) costs nothing but the write.
         """
-        key = self.content_key()
+        if key is None:
+            key = self.content_key()
         stamp = marshal.dumps((_OUTLINE_FORMAT, key))
         path = self.index_dir / OUTLINE_FILE
         with contextlib.suppress(Exception), open(path, "rb") as f:
