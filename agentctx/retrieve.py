@@ -276,6 +276,77 @@ def title_candidates(
     return _named_chunks(weights, outline)
 
 
+# A class dispatching on the type of its argument names a method after each type it handles:
+# `LatexPrinter._print_Subs`, `NodeVisitor.visit_FunctionDef`, an ANTLR `visitCallExpr`,
+# sympy's `_eval_rewrite_as_Piecewise`. A report naming the type (`latex(Subs(...))`) means
+# those methods as much as the class itself, but no name or word of theirs matches it.
+_TYPE_KINDS = frozenset({"class", "struct", "interface", "trait", "enum", "type"})
+DISPATCH_FAMILY = 4  # methods of one class sharing the prefix: a dispatch table, not a name
+
+
+def dispatch_candidates(
+    signals: QuerySignals,
+    named: Iterable[OutlineEntry],
+    outline: Mapping[int, OutlineEntry],
+    files: FileChildren,
+) -> list[tuple[int, float]]:
+    """Methods named after a type the query names, in a class that dispatches on types.
+
+    ``named`` are the chunks the query names (the symbol and title lists): its types are
+    the project's own, spelled as defined. The method's class must have at least
+    ``DISPATCH_FAMILY`` methods of the same prefix (`_print_`, `visit`): a getter
+    ``to_dataset`` is no dispatch on ``Dataset``.
+    """
+    words = {
+        n
+        for raw in (*signals.identifiers, *signals.errors, *signals.title, *signals.dotted)
+        if len(n := raw.rsplit(".", 1)[-1]) > 2 and n.lower() not in STOP_TERMS
+    }
+    types = {e.name for e in named if e.kind in _TYPE_KINDS and e.name in words}
+    if not types:
+        return []
+    ends = tuple(types)
+    found: list[tuple[OutlineEntry, str]] = []
+    for e in outline.values():  # one C-level endswith rules nearly all out (sympy: ~5 ms)
+        if e.name.endswith(ends) and e.parent is not None:
+            for t in types:
+                if (pre := _dispatch_prefix(e.name, t)) is not None:
+                    found.append((e, pre))
+    size: dict[tuple[str, str | None, str], int] = {}
+    for key in {(e.path, e.parent, pre) for e, pre in found}:
+        path, parent, pre = key
+        size[key] = sum(
+            1 for m in files.entries(path) if m.parent == parent and _is_dispatch(m.name, pre)
+        )
+    return sorted(
+        ((e.id, 1.0) for e, pre in found if size[(e.path, e.parent, pre)] >= DISPATCH_FAMILY),
+        key=lambda x: x[0],
+    )
+
+
+def _dispatch_prefix(name: str, type_name: str) -> str | None:
+    """``_print_`` of ``_print_Subs`` for ``Subs``; ``visit`` of ``visitCallExpr``."""
+    if len(name) <= len(type_name) or not name.endswith(type_name):
+        return None
+    pre = name[: -len(type_name)]
+    if pre.lower().startswith("test"):  # a test is named after what it tests
+        return None
+    if pre.endswith("_") and pre.strip("_"):
+        return pre
+    if type_name[0].isupper() and pre[-1].islower():
+        return pre
+    return None
+
+
+def _is_dispatch(name: str, prefix: str) -> bool:
+    rest = name[len(prefix) :]
+    return (
+        name.startswith(prefix)
+        and rest[:1].isalnum()
+        and (prefix.endswith("_") or rest[0].isupper())
+    )
+
+
 def option_candidates(
     store: IndexStore, signals: QuerySignals, outline: dict[int, OutlineEntry]
 ) -> list[tuple[int, float]]:
@@ -754,6 +825,8 @@ def retrieve(
     cands.lists["option"] = option_candidates(store, signals, cands.outline)
     cands.lists["quoted"] = quoted_candidates(store, signals, cands.outline)
     cands.lists["anchor"] = anchor_candidates(signals, cands.files(), root, store.file_stat)
+    named = [cands.outline[cid] for key in ("symbol", "title") for cid, _ in cands.lists[key]]
+    cands.lists["dispatch"] = dispatch_candidates(signals, named, cands.outline, cands.files())
     if signals.commands:
         cands.lists["command"], cands.file_scores["command"] = command_candidates(
             store, signals, cands.outline, console_scripts(root)

@@ -542,6 +542,52 @@ def test_a_line_the_report_quotes_points_at_the_code_that_holds_it(tmp_path: Pat
     assert hits[0].qualname == "send_order" and "quoted" in hits[0].reasons
 
 
+def test_a_type_the_report_names_points_at_the_methods_that_dispatch_on_it(tmp_path: Path):
+    """`latex(Order(...))`: the printer's `_print_Order` (and a visitor's `visitOrder`), not
+    a getter that happens to end in the name, a pair of methods, or a test named after it."""
+    from agentctx.query import parse_query
+    from agentctx.rank import rank
+    from agentctx.retrieve import retrieve
+
+    kinds = ("Order", "Cart", "Item", "Discount")
+    _index_files(
+        tmp_path,
+        {
+            "shop/models.py": "".join(f"class {k}:\n    size = 1\n\n" for k in kinds),
+            "shop/printing.py": "class LatexPrinter:\n"
+            + "".join(f"    def _print_{k}(self, e):\n        return '{k}'\n" for k in kinds)
+            + "\n\ndef latex(expr):\n    return LatexPrinter().doprint(expr)\n",
+            "shop/walk.py": "class Walker:\n"
+            + "".join(f"    def visit{k}(self, node):\n        return node\n" for k in kinds),
+            "shop/dump.py": "class Dumper:\n"  # two methods: a pair, not a table
+            + "".join(f"    def dump_{k}(self, e):\n        return e\n" for k in kinds[:2])
+            + "\n    def to_Order(self):\n        return self\n",
+            "tests/test_printing.py": "class TestLatex:\n"
+            + "".join(f"    def test_{k}(self):\n        assert latex({k}())\n" for k in kinds),
+        },
+    )
+    report = parse_query(
+        "latex(Order(...)) drops the discount\n\n```\n>>> latex(Order(items))\n'Order'\n```\n"
+    )
+    with IndexStore.open(tmp_path / ".agentctx", writer=False) as store:
+        cands = retrieve(store, report, root=tmp_path, query_vector=None, dim=0)
+    dispatch = {cands.outline[cid].qualname for cid, _ in cands.lists["dispatch"]}
+    assert dispatch == {"LatexPrinter._print_Order", "Walker.visitOrder"}
+
+    def position(weights: dict[str, float]) -> int:
+        hits, _ = rank(cands, weights=weights, min_score=0.0)
+        return [h.qualname for h in hits].index("LatexPrinter._print_Order")
+
+    assert position({}) < position({"dispatch": 0.0})
+    hits, _ = rank(cands, min_score=0.0)
+    assert "dispatch" in next(h for h in hits if h.qualname == "Walker.visitOrder").reasons
+    # A word that is no type of the project, or a lowercase spelling, dispatches nothing.
+    for text in ("latex(order) is wrong", "print_Order(x) is wrong"):
+        with IndexStore.open(tmp_path / ".agentctx", writer=False) as store:
+            cands = retrieve(store, parse_query(text), root=tmp_path, query_vector=None, dim=0)
+        assert cands.lists["dispatch"] == [], text
+
+
 def test_a_line_the_report_links_to_points_at_the_code_that_holds_it_today(tmp_path: Path):
     """`.../blob/<ref>/shop/coding.py#L6`: the line at that ref, found where it is now."""
     from conftest import git
