@@ -894,8 +894,12 @@ def search(
     refresh: bool = True,
     embedder: Embedder | None = None,
     reporter: Reporter | None = None,
+    weights: Mapping[str, float] | None = None,
 ) -> SearchResult:
-    """Ranked hits for a query: the shared front half of ``search`` and ``pack``."""
+    """Ranked hits for a query: the shared front half of ``search`` and ``pack``.
+
+    ``weights`` override the ranking's list weights (``rank.DEFAULT_WEIGHTS``).
+    """
     from .query import parse_query
     from .rank import DEFAULT_MIN_SCORE, rank
     from .retrieve import identifier_terms, retrieve
@@ -922,7 +926,10 @@ def search(
         lat["retrieve"] = time.perf_counter() - t
         t = time.perf_counter()
         hits, below = rank(
-            cands, min_score=DEFAULT_MIN_SCORE if min_score is None else min_score, limit=limit
+            cands,
+            weights=weights,
+            min_score=DEFAULT_MIN_SCORE if min_score is None else min_score,
+            limit=limit,
         )
         children = cands.files()  # grouped by rank already; sorted per file when asked
         lat["rank"] = time.perf_counter() - t

@@ -1,4 +1,4 @@
-"""``agentctx bench``: retrieval quality (``swebench``, ``compare``) and ``latency``."""
+"""``agentctx bench``: retrieval quality (``swebench``, ``history``, ``compare``) and speed."""
 
 from __future__ import annotations
 
@@ -350,6 +350,48 @@ def watch_bench_command(
     config = WatchBenchConfig(root=resolve_root(path), n=n, budget=budget, embedder=embedder)
     with RichReporter(err_console) as reporter:
         report = run_watch_bench(config, reporter)
+    _emit_report(report, out)
+
+
+@bench_app.command("history")
+@handle_errors
+def history_bench_command(
+    path: RepoArg = None,
+    commits: Annotated[
+        int, typer.Option("--commits", "-n", help="Newest non-merge commits looked at.")
+    ] = 200,
+    max_files: Annotated[
+        int, typer.Option("--max-files", help="Skip commits changing more code files.")
+    ] = 3,
+    out: ReportOutOpt = None,
+) -> None:
+    """Localization on PATH's own git history: each commit message as the query.
+
+    The code files a commit changed are its gold; Acc@1/3/5/10 (all of them in the top
+    k files), MRR and search p50/p95 over the index as it is (brought up to date first;
+    run `agentctx index` once). Signals built from the history (per-file commit messages,
+    recency, referenced changes) are off, as they would see each answer. Today's code
+    already holds each change: an optimistic proxy for comparing runs on one repository.
+    Prints the JSON report (or writes it to --out).
+    """
+
+    from ..bench.history import HistoryBenchConfig, run_history_bench
+    from ._common import RichReporter
+
+    if commits <= 0 or max_files <= 0:
+        raise UsageError("--commits and --max-files must be positive")
+    config = HistoryBenchConfig(root=resolve_root(path), commits=commits, max_files=max_files)
+    with RichReporter(err_console) as reporter:
+        report = run_history_bench(config, reporter)
+    s = report["summary"]
+    if s["cases"]:
+        err_console.print(
+            f"{s['cases']} commits: Acc@1/3/5/10 "
+            f"{s['acc@1']}/{s['acc@3']}/{s['acc@5']}/{s['acc@10']}, MRR {s['mrr']}, "
+            f"search p50 {s['search_ms_p50']} ms"
+        )
+    else:
+        err_console.print("no commit made a task (see `skipped` in the report)")
     _emit_report(report, out)
 
 

@@ -1,0 +1,152 @@
+"""Localization on a repository's own history: no labelled data needed.
+
+Each recent commit is a task: its message is the query, the code files it changed are
+the gold. That measures ranking on any repository a user has (SWE-bench covers a dozen),
+so a change to the ranking can be checked on code it was not tuned on.
+
+It is a proxy, and an optimistic one. The index is of today's code, which already holds
+each change (a commit adding ``foo`` is found by ``foo``); commit messages are shorter and
+more precise than issue reports. Signals built from the history itself would see the
+answer, so they are off: the per-file commit messages (``history``), recency and the
+changes of referenced issues (``change``). Compare runs on the same repository and HEAD,
+not with SWE-bench numbers.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..categories import file_category
+from ..config import load_settings
+from ..errors import NotFoundError
+from ..gitutil import require_work_tree, root_prefix
+from ..history import read_commits
+from ..pipeline import NullReporter, Reporter
+from .latency import environment, percentile
+from .swebench import acc_at_k, ranked_files_of
+
+# Signals that read the repository's history, where each case's own commit would be found.
+LEAKING_SIGNALS: dict[str, float] = {"history": 0.0, "recency": 0.0, "change": 0.0}
+KS = (1, 3, 5, 10)
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryBenchConfig:
+    root: Path
+    commits: int = 200  # newest non-merge commits looked at
+    max_files: int = 3  # a commit changing more code files than this is not one task
+    min_words: int = 4  # shorter messages ("wip", "fix typo") say too little
+    embedder: str | None = None  # None: the settings' (the index's)
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryCase:
+    sha: str
+    query: str
+    gold: tuple[str, ...]  # code files the commit changed that the index holds
+
+
+def history_cases(
+    root: Path, config: HistoryBenchConfig, indexed: set[str]
+) -> tuple[list[HistoryCase], Counter[str]]:
+    """The commits that make a task, newest first, and why the others do not."""
+    prefix = root_prefix(root)
+    skipped: Counter[str] = Counter()
+    cases: list[HistoryCase] = []
+    for commit in read_commits(root, "HEAD", config.commits):
+        paths = [p[len(prefix) :] for p in commit.paths if p.startswith(prefix)]
+        code = sorted({p for p in paths if file_category(p) == "code" and p in indexed})
+        if len(commit.message.split()) < config.min_words:
+            skipped["short_message"] += 1
+        elif not code:
+            skipped["no_code_file"] += 1
+        elif len(code) > config.max_files:
+            skipped["too_many_files"] += 1
+        else:
+            cases.append(HistoryCase(commit.sha, commit.message, tuple(code)))
+    return cases, skipped
+
+
+def run_history_bench(
+    config: HistoryBenchConfig, reporter: Reporter | None = None
+) -> dict[str, Any]:
+    """Rank each case's query on the index as it is; the report as a dict."""
+    from ..embed import get_embedder
+    from ..pipeline import search
+    from ..store import IndexStore
+
+    rep = reporter or NullReporter()
+    root = config.root
+    require_work_tree(root)
+    overrides = {"embedder": config.embedder} if config.embedder else {}
+    settings = load_settings(root, overrides)
+    if not (settings.index_dir / "index.db").is_file():
+        raise NotFoundError(
+            f"no index in {settings.index_dir}", hint="run `agentctx index` there first"
+        )
+    emb = get_embedder(settings.embedder, settings.resolved_cache_dir)
+    search(settings, "index", embedder=emb, reporter=rep)  # bring the index up to date once
+    with IndexStore.open(settings.index_dir, writer=False) as store:
+        indexed = set(store.file_paths())
+    cases, skipped = history_cases(root, config, indexed)
+    rep.stage("history", len(cases))
+    records: list[dict[str, Any]] = []
+    for case in cases:
+        t = time.perf_counter()
+        result = search(
+            settings,
+            case.query,
+            refresh=False,
+            embedder=emb,
+            weights=LEAKING_SIGNALS,
+            min_score=0.0,
+        )
+        ms = (time.perf_counter() - t) * 1000
+        files = ranked_files_of(h.path for h in result.hits)
+        ranks = {g: files.index(g) + 1 if g in files else None for g in case.gold}
+        records.append(
+            {
+                "commit": case.sha,
+                "subject": case.query.splitlines()[0][:200],
+                "gold": list(case.gold),
+                "ranks": ranks,
+                **{f"acc@{k}": acc_at_k(files, case.gold, k) for k in KS},
+                "search_ms": round(ms, 1),
+            }
+        )
+        rep.advance()
+    return {
+        "name": "history",
+        "repository": root.name,
+        "config": {
+            "commits": config.commits,
+            "max_files": config.max_files,
+            "min_words": config.min_words,
+        },
+        "signals_off": sorted(LEAKING_SIGNALS),
+        "summary": summarize(records, skipped),
+        "environment": environment(settings.embedder),
+        "cases": records,
+    }
+
+
+def summarize(records: Sequence[dict[str, Any]], skipped: Counter[str]) -> dict[str, Any]:
+    """Acc@k (all gold files in the top k, %), MRR of the best gold file, search latency."""
+    n = len(records)
+    out: dict[str, Any] = {"cases": n, "skipped": dict(sorted(skipped.items()))}
+    if not n:
+        return out
+    for k in KS:
+        out[f"acc@{k}"] = round(100 * sum(r[f"acc@{k}"] for r in records) / n, 1)
+    best = [min((v for v in r["ranks"].values() if v), default=None) for r in records]
+    out["mrr"] = round(sum(1 / b for b in best if b) / n, 3)
+    out["not_found"] = sum(1 for b in best if b is None)
+    times = [r["search_ms"] for r in records]
+    out["search_ms_p50"] = round(percentile(times, 0.5), 1)
+    out["search_ms_p95"] = round(percentile(times, 0.95), 1)
+    return out

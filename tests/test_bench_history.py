@@ -1,0 +1,130 @@
+"""``bench history``: localization on a repository's own commits (real tree-sitter, SQLite
+and FAISS; the model-free ``hash`` embedder, as the index was built with it)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import git
+from typer.testing import CliRunner
+
+import agentctx.rank
+from agentctx.bench.history import LEAKING_SIGNALS, HistoryBenchConfig, run_history_bench
+from agentctx.cli import app
+from agentctx.config import load_settings
+from agentctx.errors import ExitCode
+from agentctx.pipeline import build_index
+
+CART = '''class Cart:
+    """A shopping cart of line items."""
+
+    def add_item(self, sku, quantity=1):
+        self.items.append((sku, quantity))
+'''
+PRICING = '''def order_total(order):
+    """The price of every line of the order."""
+    return sum(line.price for line in order.lines)
+'''
+
+
+def _commit(repo: Path, files: dict[str, str], message: str) -> None:
+    for rel, text in files.items():
+        (repo / rel).parent.mkdir(parents=True, exist_ok=True)
+        (repo / rel).write_text(text)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", message)
+
+
+@pytest.fixture
+def shop(tmp_path: Path) -> Path:
+    repo = tmp_path / "shop"
+    repo.mkdir()
+    git(repo, "init", "-q")
+    _commit(
+        repo,
+        {
+            "shop/cart.py": CART,
+            "shop/pricing.py": PRICING,
+            "tests/test_cart.py": "def test_add():\n    assert Cart()\n",
+            "README.md": "# Shop\n",
+        },
+        "Add the shop with a cart and its pricing",
+    )
+    _commit(
+        repo,
+        {"shop/pricing.py": PRICING.replace("(order)", "(order, discount=0)", 1)},
+        "Apply the discount when computing an order total",
+    )
+    _commit(repo, {"tests/test_cart.py": "def test_remove():\n    pass\n"}, "Test removing an item")
+    _commit(repo, {"shop/pricing.py": PRICING + "\n# todo\n"}, "wip")
+    _commit(
+        repo,
+        {f"shop/ship_{c}.py": f"def ship_{c}():\n    return '{c}'\n" for c in "abcd"},
+        "Add four shipping helper modules",
+    )
+    _commit(
+        repo,
+        {"shop/cart.py": CART + "\n    def remove_item(self, sku):\n        del self.items[sku]\n"},
+        "Remove an item from the cart by its SKU",
+    )
+    (repo / ".agentctx.toml").write_text('embedder = "hash"\n')
+    build_index(load_settings(repo))
+    return repo
+
+
+def test_each_commit_message_ranks_the_code_files_it_changed(shop: Path, monkeypatch):
+    seen: list[object] = []
+    real_rank = agentctx.rank.rank
+
+    def spy(cands, **kw):
+        seen.append(kw.get("weights"))
+        return real_rank(cands, **kw)
+
+    monkeypatch.setattr(agentctx.rank, "rank", spy)
+    report = run_history_bench(HistoryBenchConfig(root=shop))
+    summary = report["summary"]
+    assert summary["cases"] == 3
+    assert summary["skipped"] == {"no_code_file": 1, "short_message": 1, "too_many_files": 1}
+    cases = report["cases"]  # newest first; tests and docs are no gold
+    assert [c["gold"] for c in cases] == [
+        ["shop/cart.py"],
+        ["shop/pricing.py"],
+        ["shop/cart.py", "shop/pricing.py"],
+    ]
+    assert cases[0]["ranks"] == {"shop/cart.py": 1}  # remove, item, cart, sku
+    assert cases[1]["ranks"] == {"shop/pricing.py": 1}  # discount, order, total
+    for c in cases:
+        assert c["acc@1"] <= c["acc@3"] <= c["acc@5"] <= c["acc@10"]
+        assert c["acc@1"] == int(all(r == 1 for r in c["ranks"].values()))
+    assert summary["acc@1"] == round(100 * sum(c["acc@1"] for c in cases) / 3, 1)
+    assert 0 < summary["mrr"] <= 1 and summary["search_ms_p50"] > 0
+    # Signals read from the history would see each answer: every ranked case runs without.
+    assert report["signals_off"] == sorted(LEAKING_SIGNALS)
+    assert seen[-3:] == [LEAKING_SIGNALS] * 3
+    assert all(LEAKING_SIGNALS[k] == 0.0 for k in ("history", "recency", "change"))
+
+
+def test_cli_reports_json_and_refuses_without_an_index(shop: Path, tmp_path: Path):
+    runner = CliRunner()
+    result = runner.invoke(app, ["bench", "history", str(shop), "--commits", "2"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["summary"]["cases"] == 1  # the newest two: one task, one too big
+    assert report["summary"]["skipped"] == {"too_many_files": 1}
+    assert report["config"]["commits"] == 2
+
+    bare = tmp_path / "bare"
+    bare.mkdir()
+    git(bare, "init", "-q")
+    _commit(bare, {"m.py": "def f():\n    return 1\n"}, "Add the first module here")
+    result = runner.invoke(app, ["bench", "history", str(bare)])
+    assert result.exit_code == ExitCode.NOT_FOUND
+    assert result.stdout == "" and "agentctx index" in result.output
+    outside = tmp_path / "plain"
+    outside.mkdir()
+    result = runner.invoke(app, ["bench", "history", str(outside)])
+    assert result.exit_code == ExitCode.NOT_A_REPOSITORY
+    result = runner.invoke(app, ["bench", "history", str(shop), "--commits", "0"])
+    assert result.exit_code == ExitCode.USAGE
