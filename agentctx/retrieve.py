@@ -707,6 +707,11 @@ def _common_tail(a: list[str], b: list[str]) -> int:
     return n
 
 
+# A bare file name names a top-level file or code clearly; a nested configuration or doc file
+# of that name is an example or a fixture (`pyproject.toml` -> `examples/pyproject.toml`, when
+# the reporter means their own): it shares only its file name with what was meant, and scores
+# as such a path does (below rank.CLEARLY_NAMED, so it keeps its category's factor).
+BARE_NESTED_TEXT = 0.5
 UNDEFINED_ATTRIBUTE = 0.25  # a dotted name's module that does not define its next part
 
 
@@ -759,6 +764,8 @@ def path_scores(
                 continue
             if common == len(qparts) or common == len(parts):
                 score = weight
+                if len(qparts) == 1 < len(parts) and file_category(path) == "text":
+                    score = min(score, BARE_NESTED_TEXT)
             elif common >= 2:
                 score = 0.9 * weight
             else:

@@ -179,3 +179,24 @@ def test_a_dotted_name_names_the_module_that_defines_what_follows():
     # Without `defines`, every module match stands (as before).
     plain = path_scores(parse_query("fails in `utils.safe_encode_list`"), paths)
     assert plain["pkg/utils.py"] == pytest.approx(0.6)
+
+
+def test_a_bare_file_name_names_a_top_level_or_code_file_clearly_not_a_nested_example():
+    from agentctx.query import parse_query
+    from agentctx.rank import CLEARLY_NAMED
+    from agentctx.retrieve import path_scores
+
+    paths = ["pyproject.toml", "examples/pyproject.toml", "pkg/lint/run.py", "docs/setup.cfg"]
+
+    def scores(query: str) -> dict[str, float]:
+        return path_scores(parse_query(query), paths)
+
+    bare = scores("my `pyproject.toml` sets ignore-paths and `run.py` ignores it; see setup.cfg")
+    assert bare["pyproject.toml"] >= CLEARLY_NAMED  # the project's own, at the top
+    assert bare["pkg/lint/run.py"] >= CLEARLY_NAMED  # code: its name is enough
+    # The reporter's configuration is not the project's example or doc of that name: it is
+    # lifted, but not so far that it escapes its category.
+    assert 0 < bare["examples/pyproject.toml"] < CLEARLY_NAMED
+    assert 0 < bare["docs/setup.cfg"] < CLEARLY_NAMED
+    # Named by its path, the example is meant.
+    assert scores("see examples/pyproject.toml")["examples/pyproject.toml"] >= CLEARLY_NAMED
