@@ -282,6 +282,9 @@ def title_candidates(
 # those methods as much as the class itself, but no name or word of theirs matches it.
 _TYPE_KINDS = frozenset({"class", "struct", "interface", "trait", "enum", "type"})
 DISPATCH_FAMILY = 4  # methods of one class sharing the prefix: a dispatch table, not a name
+# A table the query does not name (no word of its class or module: `latex` for LatexPrinter)
+# ranks below one it does: `Intersection(...)` alone means every printer's method less.
+DISPATCH_UNNAMED = 0.5
 
 
 def dispatch_candidates(
@@ -295,7 +298,8 @@ def dispatch_candidates(
     ``named`` are the chunks the query names (the symbol and title lists): its types are
     the project's own, spelled as defined. The method's class must have at least
     ``DISPATCH_FAMILY`` methods of the same prefix (`_print_`, `visit`): a getter
-    ``to_dataset`` is no dispatch on ``Dataset``.
+    ``to_dataset`` is no dispatch on ``Dataset``. Tables whose class or module the query
+    names come first.
     """
     words = {
         n
@@ -318,10 +322,20 @@ def dispatch_candidates(
         size[key] = sum(
             1 for m in files.entries(path) if m.parent == parent and _is_dispatch(m.name, pre)
         )
-    return sorted(
-        ((e.id, 1.0) for e, pre in found if size[(e.path, e.parent, pre)] >= DISPATCH_FAMILY),
-        key=lambda x: x[0],
-    )
+    said = set(terms(signals.text))
+    scored = [
+        (e.id, 1.0 if _table_words(e) & said else DISPATCH_UNNAMED)
+        for e, pre in found
+        if size[(e.path, e.parent, pre)] >= DISPATCH_FAMILY
+    ]
+    return sorted(scored, key=lambda x: (-x[1], x[0]))
+
+
+def _table_words(e: OutlineEntry) -> set[str]:
+    """Words naming a method's class (``LatexPrinter``: latex, printer) and module (``latex``)."""
+    cls = (e.parent or "").rsplit(".", 1)[-1]
+    stem = e.path.rsplit("/", 1)[-1].rsplit(".", 1)[0].lower()
+    return {w for w in split_identifier(cls) if len(w) > 2} | {cls.lower(), stem}
 
 
 def _dispatch_prefix(name: str, type_name: str) -> str | None:

@@ -571,8 +571,9 @@ def test_a_type_the_report_names_points_at_the_methods_that_dispatch_on_it(tmp_p
     )
     with IndexStore.open(tmp_path / ".agentctx", writer=False) as store:
         cands = retrieve(store, report, root=tmp_path, query_vector=None, dim=0)
-    dispatch = {cands.outline[cid].qualname for cid, _ in cands.lists["dispatch"]}
-    assert dispatch == {"LatexPrinter._print_Order", "Walker.visitOrder"}
+    dispatch = [(cands.outline[cid].qualname, s) for cid, s in cands.lists["dispatch"]]
+    # The printer the query names (`latex`) first; a table it does not name, less.
+    assert dispatch == [("LatexPrinter._print_Order", 1.0), ("Walker.visitOrder", 0.5)]
 
     def position(weights: dict[str, float]) -> int:
         hits, _ = rank(cands, weights=weights, min_score=0.0)
