@@ -996,6 +996,7 @@ def pack_many(
     embedder: Embedder | None = None,
     reporter: Reporter | None = None,
     stats: bool = True,
+    weights: Mapping[str, float] | None = None,
 ) -> dict[int, PackResult]:
     """Bundles for ``query`` at several budgets from one search (what ``bench`` needs).
 
@@ -1013,7 +1014,13 @@ def pack_many(
             raise BudgetError(f"budget must be a positive number of tokens, got {budget}")
     tok = get_tokenizer(tokenizer)
     found = search(
-        settings, query, min_score=min_score, refresh=refresh, embedder=embedder, reporter=reporter
+        settings,
+        query,
+        min_score=min_score,
+        refresh=refresh,
+        embedder=embedder,
+        reporter=reporter,
+        weights=weights,
     )
     t = time.perf_counter()
     with IndexStore.open(settings.index_dir, writer=False) as store:

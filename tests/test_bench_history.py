@@ -99,7 +99,13 @@ def test_each_commit_message_ranks_the_code_files_it_changed(shop: Path, monkeyp
         assert c["acc@1"] <= c["acc@3"] <= c["acc@5"] <= c["acc@10"]
         assert c["acc@1"] == int(all(r == 1 for r in c["ranks"].values()))
     assert summary["acc@1"] == round(100 * sum(c["acc@1"] for c in cases) / 3, 1)
-    assert 0 < summary["mrr"] <= 1 and summary["search_ms_p50"] > 0
+    assert 0 < summary["mrr"] <= 1 and summary["pack_ms_p50"] > 0
+    # A bundle per budget: the gold files it shows, and what it cost.
+    for c in cases:
+        assert set(c["budgets"]) == {"4000", "16000"}
+        assert c["budgets"]["4000"]["file_recall"] == 1.0  # a tiny repository fits
+        assert 0 < c["budgets"]["4000"]["tokens"] <= 4000
+    assert summary["file_recall@4000"] == 100.0 and 0 < summary["tokens@16000"] <= 16000
     # Signals read from the history would see each answer: every ranked case runs without.
     assert report["signals_off"] == sorted(LEAKING_SIGNALS)
     assert seen[-3:] == [LEAKING_SIGNALS] * 3
@@ -108,12 +114,15 @@ def test_each_commit_message_ranks_the_code_files_it_changed(shop: Path, monkeyp
 
 def test_cli_reports_json_and_refuses_without_an_index(shop: Path, tmp_path: Path):
     runner = CliRunner()
-    result = runner.invoke(app, ["bench", "history", str(shop), "--commits", "2"])
+    result = runner.invoke(
+        app, ["bench", "history", str(shop), "--commits", "2", "--budgets", "2k"]
+    )
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert report["summary"]["cases"] == 1  # the newest two: one task, one too big
     assert report["summary"]["skipped"] == {"too_many_files": 1}
-    assert report["config"]["commits"] == 2
+    assert report["config"]["commits"] == 2 and report["config"]["budgets"] == [2000]
+    assert set(report["cases"][0]["budgets"]) == {"2000"}
 
     bare = tmp_path / "bare"
     bare.mkdir()
@@ -126,5 +135,6 @@ def test_cli_reports_json_and_refuses_without_an_index(shop: Path, tmp_path: Pat
     outside.mkdir()
     result = runner.invoke(app, ["bench", "history", str(outside)])
     assert result.exit_code == ExitCode.NOT_A_REPOSITORY
-    result = runner.invoke(app, ["bench", "history", str(shop), "--commits", "0"])
-    assert result.exit_code == ExitCode.USAGE
+    for bad in (["--commits", "0"], ["--budgets", "lots"]):
+        result = runner.invoke(app, ["bench", "history", str(shop), *bad])
+        assert result.exit_code == ExitCode.USAGE, bad

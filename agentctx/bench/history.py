@@ -19,7 +19,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..categories import file_category
 from ..config import load_settings
@@ -28,7 +28,11 @@ from ..gitutil import require_work_tree, root_prefix
 from ..history import read_commits
 from ..pipeline import NullReporter, Reporter
 from .latency import environment, percentile
-from .swebench import acc_at_k, ranked_files_of
+from .swebench import acc_at_k, ranked_files_of, score_items
+
+if TYPE_CHECKING:
+    from ..config import Settings
+    from ..embed import Embedder
 
 # Signals that read the repository's history, where each case's own commit would be found.
 LEAKING_SIGNALS: dict[str, float] = {"history": 0.0, "recency": 0.0, "change": 0.0}
@@ -42,6 +46,8 @@ class HistoryBenchConfig:
     max_files: int = 3  # a commit changing more code files than this is not one task
     min_words: int = 4  # shorter messages ("wip", "fix typo") say too little
     embedder: str | None = None  # None: the settings' (the index's)
+    budgets: tuple[int, ...] = (4000, 16000)  # bundles packed per case (file recall, tokens)
+    tokenizer: str = "cl100k_base"
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,28 +103,7 @@ def run_history_bench(
     rep.stage("history", len(cases))
     records: list[dict[str, Any]] = []
     for case in cases:
-        t = time.perf_counter()
-        result = search(
-            settings,
-            case.query,
-            refresh=False,
-            embedder=emb,
-            weights=LEAKING_SIGNALS,
-            min_score=0.0,
-        )
-        ms = (time.perf_counter() - t) * 1000
-        files = ranked_files_of(h.path for h in result.hits)
-        ranks = {g: files.index(g) + 1 if g in files else None for g in case.gold}
-        records.append(
-            {
-                "commit": case.sha,
-                "subject": case.query.splitlines()[0][:200],
-                "gold": list(case.gold),
-                "ranks": ranks,
-                **{f"acc@{k}": acc_at_k(files, case.gold, k) for k in KS},
-                "search_ms": round(ms, 1),
-            }
-        )
+        records.append(_measure(case, settings, emb, config))
         rep.advance()
     return {
         "name": "history",
@@ -127,16 +112,58 @@ def run_history_bench(
             "commits": config.commits,
             "max_files": config.max_files,
             "min_words": config.min_words,
+            "budgets": list(config.budgets),
+            "tokenizer": config.tokenizer,
         },
         "signals_off": sorted(LEAKING_SIGNALS),
-        "summary": summarize(records, skipped),
+        "summary": summarize(records, skipped, config.budgets),
         "environment": environment(settings.embedder),
         "cases": records,
     }
 
 
-def summarize(records: Sequence[dict[str, Any]], skipped: Counter[str]) -> dict[str, Any]:
-    """Acc@k (all gold files in the top k, %), MRR of the best gold file, search latency."""
+def _measure(
+    case: HistoryCase, settings: Settings, emb: Embedder, config: HistoryBenchConfig
+) -> dict[str, Any]:
+    """One case: the ranked files (as `pack` ranks them) and a bundle at each budget."""
+    from ..pipeline import pack_many
+
+    t = time.perf_counter()
+    packs = pack_many(
+        settings,
+        case.query,
+        config.budgets,
+        tokenizer=config.tokenizer,
+        refresh=False,
+        embedder=emb,
+        stats=False,
+        weights=LEAKING_SIGNALS,
+    )
+    ms = (time.perf_counter() - t) * 1000
+    hits = next(iter(packs.values())).hits if packs else []
+    files = ranked_files_of(h.path for h in hits)
+    return {
+        "commit": case.sha,
+        "subject": case.query.splitlines()[0][:200],
+        "gold": list(case.gold),
+        "ranks": {g: files.index(g) + 1 if g in files else None for g in case.gold},
+        **{f"acc@{k}": acc_at_k(files, case.gold, k) for k in KS},
+        "budgets": {
+            str(b): {
+                "file_recall": score_items(p.bundle.items, case.gold, [])["file_recall"],
+                "tokens": p.tokens_used,
+            }
+            for b, p in packs.items()
+        },
+        "pack_ms": round(ms, 1),
+    }
+
+
+def summarize(
+    records: Sequence[dict[str, Any]], skipped: Counter[str], budgets: Sequence[int] = ()
+) -> dict[str, Any]:
+    """Acc@k (all gold files in the top k, %), MRR of the best gold file, file recall and
+    tokens of the bundles, and the latency of packing them all from one search."""
     n = len(records)
     out: dict[str, Any] = {"cases": n, "skipped": dict(sorted(skipped.items()))}
     if not n:
@@ -146,7 +173,14 @@ def summarize(records: Sequence[dict[str, Any]], skipped: Counter[str]) -> dict[
     best = [min((v for v in r["ranks"].values() if v), default=None) for r in records]
     out["mrr"] = round(sum(1 / b for b in best if b) / n, 3)
     out["not_found"] = sum(1 for b in best if b is None)
-    times = [r["search_ms"] for r in records]
-    out["search_ms_p50"] = round(percentile(times, 0.5), 1)
-    out["search_ms_p95"] = round(percentile(times, 0.95), 1)
+    for b in budgets:
+        rows = [r["budgets"][str(b)] for r in records if str(b) in r["budgets"]]
+        if rows:
+            out[f"file_recall@{b}"] = round(
+                100 * sum(x["file_recall"] for x in rows) / len(rows), 1
+            )
+            out[f"tokens@{b}"] = round(sum(x["tokens"] for x in rows) / len(rows))
+    times = [r["pack_ms"] for r in records]
+    out["pack_ms_p50"] = round(percentile(times, 0.5), 1)
+    out["pack_ms_p95"] = round(percentile(times, 0.95), 1)
     return out

@@ -363,15 +363,22 @@ def history_bench_command(
     max_files: Annotated[
         int, typer.Option("--max-files", help="Skip commits changing more code files.")
     ] = 3,
+    budgets: Annotated[
+        str, typer.Option("--budgets", help="Comma-separated token budgets of the bundles.")
+    ] = "4000,16000",
+    tokenizer: Annotated[
+        str, typer.Option(help="Token counting: cl100k_base or o200k_base.")
+    ] = "cl100k_base",
     out: ReportOutOpt = None,
 ) -> None:
     """Localization on PATH's own git history: each commit message as the query.
 
     The code files a commit changed are its gold; Acc@1/3/5/10 (all of them in the top
-    k files), MRR and search p50/p95 over the index as it is (brought up to date first;
-    run `agentctx index` once). Signals built from the history (per-file commit messages,
-    recency, referenced changes) are off, as they would see each answer. Today's code
-    already holds each change: an optimistic proxy for comparing runs on one repository.
+    k files), MRR, the gold files in the bundle at each budget, and pack p50/p95 over the
+    index as it is (brought up to date first; run `agentctx index` once). Signals built
+    from the history (per-file commit messages, recency, referenced changes) are off, as
+    they would see each answer. Today's code already holds each change: an optimistic
+    proxy for comparing runs on one repository.
     Prints the JSON report (or writes it to --out).
     """
 
@@ -380,7 +387,13 @@ def history_bench_command(
 
     if commits <= 0 or max_files <= 0:
         raise UsageError("--commits and --max-files must be positive")
-    config = HistoryBenchConfig(root=resolve_root(path), commits=commits, max_files=max_files)
+    config = HistoryBenchConfig(
+        root=resolve_root(path),
+        commits=commits,
+        max_files=max_files,
+        budgets=parse_budgets(budgets),
+        tokenizer=tokenizer,
+    )
     with RichReporter(err_console) as reporter:
         report = run_history_bench(config, reporter)
     s = report["summary"]
@@ -388,7 +401,12 @@ def history_bench_command(
         err_console.print(
             f"{s['cases']} commits: Acc@1/3/5/10 "
             f"{s['acc@1']}/{s['acc@3']}/{s['acc@5']}/{s['acc@10']}, MRR {s['mrr']}, "
-            f"search p50 {s['search_ms_p50']} ms"
+            + "".join(
+                f"file recall at {b} {s[f'file_recall@{b}']}, "
+                for b in config.budgets
+                if f"file_recall@{b}" in s
+            )
+            + f"pack p50 {s['pack_ms_p50']} ms"
         )
     else:
         err_console.print("no commit made a task (see `skipped` in the report)")
