@@ -106,6 +106,12 @@ def test_each_commit_message_ranks_the_code_files_it_changed(shop: Path, monkeyp
         assert c["budgets"]["4000"]["file_recall"] == 1.0  # a tiny repository fits
         assert 0 < c["budgets"]["4000"]["tokens"] <= 4000
     assert summary["file_recall@4000"] == 100.0 and 0 < summary["tokens@16000"] <= 16000
+    # Symbols are gold where a file is today as the commit left it: the newest commit's
+    # added method; pricing.py has changed since the discount commit ("wip").
+    assert [c["functions"] for c in cases] == [["shop/cart.py::Cart.remove_item"], [], []]
+    assert cases[0]["budgets"]["4000"]["func_full"] == 1.0
+    assert cases[1]["budgets"]["4000"]["func_full"] is None
+    assert summary["cases_with_functions"] == 1 and summary["func_full@4000"] == 100.0
     # Signals read from the history would see each answer: every ranked case runs without.
     assert report["signals_off"] == sorted(LEAKING_SIGNALS)
     assert seen[-3:] == [LEAKING_SIGNALS] * 3

@@ -14,25 +14,28 @@ not with SWE-bench numbers.
 
 from __future__ import annotations
 
+import re
 import time
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..categories import file_category
 from ..config import load_settings
 from ..errors import NotFoundError
-from ..gitutil import require_work_tree, root_prefix
+from ..gitutil import require_work_tree, root_prefix, run_git
 from ..history import read_commits
 from ..pipeline import NullReporter, Reporter
 from .latency import environment, percentile
-from .swebench import acc_at_k, ranked_files_of, score_items
+from .swebench import GoldSpan, acc_at_k, ranked_files_of, score_items
 
 if TYPE_CHECKING:
     from ..config import Settings
     from ..embed import Embedder
+    from ..pipeline import PackResult
+    from ..retrieve import FileChildren
 
 # Signals that read the repository's history, where each case's own commit would be found.
 LEAKING_SIGNALS: dict[str, float] = {"history": 0.0, "recency": 0.0, "change": 0.0}
@@ -55,6 +58,9 @@ class HistoryCase:
     sha: str
     query: str
     gold: tuple[str, ...]  # code files the commit changed that the index holds
+    # The symbols it changed, in those of its files that are today as it left them (others
+    # have moved on: their lines are not the index's).
+    spans: tuple[GoldSpan, ...] = ()
 
 
 def history_cases(
@@ -78,12 +84,65 @@ def history_cases(
     return cases, skipped
 
 
+_HUNK = re.compile(rb"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@")
+
+
+def changed_spans(
+    root: Path, prefix: str, sha: str, paths: Sequence[str], files: FileChildren
+) -> tuple[GoldSpan, ...]:
+    """The innermost indexed symbol around each non-blank line ``sha`` added or changed (or
+    where it removed lines), in those of ``paths`` whose content at HEAD is the commit's;
+    module-level lines are the module chunk's."""
+    specs = [f"{rev}:{prefix}{p}" for rev in (sha, "HEAD") for p in paths]
+    proc = run_git(root, "rev-parse", *specs, check=False)
+    blobs = proc.stdout.decode().split()
+    if proc.returncode != 0 or len(blobs) != 2 * len(paths):
+        return ()
+    then, now = blobs[: len(paths)], blobs[len(paths) :]
+    same = [p for p, a, b in zip(paths, then, now, strict=True) if a == b]
+    if not same:
+        return ()
+    diff = run_git(
+        root,
+        *("-c", "core.quotepath=off", "show", "-U0", "--no-color", "--no-ext-diff", "--format="),
+        sha,
+        "--",
+        *(prefix + p for p in same),
+        check=False,
+    ).stdout
+    found: dict[tuple[str, int], GoldSpan] = {}
+    path: str | None = None
+    n = 0  # the new-side number of the next added line
+
+    def at(line: int) -> None:
+        around = [e for e in files.entries(path or "") if e.start_line <= line <= e.end_line]
+        if around and path is not None:
+            e = min(around, key=lambda e: (e.end_line - e.start_line, e.id))
+            span = GoldSpan(path, e.qualname, e.qualname, ((e.start_line, e.end_line),))
+            found.setdefault((path, e.id), span)
+
+    for line in diff.split(b"\n"):
+        if line.startswith(b"+++ "):
+            name = line[4:].decode("utf-8", "replace")
+            path = name[2 + len(prefix) :] if name.startswith("b/" + prefix) else None
+        elif m := _HUNK.match(line):
+            n = int(m[1])
+            if m[2] == b"0":  # lines removed after line n: what held them
+                at(max(n, 1))
+        elif line.startswith(b"+"):
+            if line[1:].strip():  # a blank line added between two symbols is neither's
+                at(n)
+            n += 1
+    return tuple(found.values())
+
+
 def run_history_bench(
     config: HistoryBenchConfig, reporter: Reporter | None = None
 ) -> dict[str, Any]:
     """Rank each case's query on the index as it is; the report as a dict."""
     from ..embed import get_embedder
     from ..pipeline import search
+    from ..retrieve import FileChildren, load_outline
     from ..store import IndexStore
 
     rep = reporter or NullReporter()
@@ -99,7 +158,10 @@ def run_history_bench(
     search(settings, "index", embedder=emb, reporter=rep)  # bring the index up to date once
     with IndexStore.open(settings.index_dir, writer=False) as store:
         indexed = set(store.file_paths())
+        files = FileChildren(load_outline(store))
     cases, skipped = history_cases(root, config, indexed)
+    prefix = root_prefix(root)
+    cases = [replace(c, spans=changed_spans(root, prefix, c.sha, c.gold, files)) for c in cases]
     rep.stage("history", len(cases))
     records: list[dict[str, Any]] = []
     for case in cases:
@@ -148,14 +210,19 @@ def _measure(
         "gold": list(case.gold),
         "ranks": {g: files.index(g) + 1 if g in files else None for g in case.gold},
         **{f"acc@{k}": acc_at_k(files, case.gold, k) for k in KS},
-        "budgets": {
-            str(b): {
-                "file_recall": score_items(p.bundle.items, case.gold, [])["file_recall"],
-                "tokens": p.tokens_used,
-            }
-            for b, p in packs.items()
-        },
+        "functions": [f"{g.path}::{g.qualname}" for g in case.spans],
+        "budgets": {str(b): _scores(p, case) for b, p in packs.items()},
         "pack_ms": round(ms, 1),
+    }
+
+
+def _scores(packed: PackResult, case: HistoryCase) -> dict[str, Any]:
+    """Gold files in the bundle; gold symbols shown whole (None: none known); its tokens."""
+    scores = score_items(packed.bundle.items, case.gold, case.spans)
+    return {
+        "file_recall": scores["file_recall"],
+        "func_full": scores["func_full"],
+        "tokens": packed.tokens_used,
     }
 
 
@@ -180,6 +247,10 @@ def summarize(
                 100 * sum(x["file_recall"] for x in rows) / len(rows), 1
             )
             out[f"tokens@{b}"] = round(sum(x["tokens"] for x in rows) / len(rows))
+        funcs = [x["func_full"] for x in rows if x.get("func_full") is not None]
+        if funcs:
+            out[f"func_full@{b}"] = round(100 * sum(funcs) / len(funcs), 1)
+    out["cases_with_functions"] = sum(1 for r in records if r["functions"])
     times = [r["pack_ms"] for r in records]
     out["pack_ms_p50"] = round(percentile(times, 0.5), 1)
     out["pack_ms_p95"] = round(percentile(times, 0.95), 1)

@@ -402,7 +402,8 @@ def history_bench_command(
             f"{s['cases']} commits: Acc@1/3/5/10 "
             f"{s['acc@1']}/{s['acc@3']}/{s['acc@5']}/{s['acc@10']}, MRR {s['mrr']}, "
             + "".join(
-                f"file recall at {b} {s[f'file_recall@{b}']}, "
+                f"at {b}: file recall {s[f'file_recall@{b}']}, "
+                f"functions in full {s.get(f'func_full@{b}', '-')}, "
                 for b in config.budgets
                 if f"file_recall@{b}" in s
             )
