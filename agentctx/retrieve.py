@@ -316,6 +316,8 @@ def dispatch_candidates(
             for t in types:
                 if (pre := _dispatch_prefix(e.name, t)) is not None:
                     found.append((e, pre))
+    if not found:
+        return []
     size: dict[tuple[str, str | None, str], int] = {}
     for key in {(e.path, e.parent, pre) for e, pre in found}:
         path, parent, pre = key
@@ -323,12 +325,12 @@ def dispatch_candidates(
             1 for m in files.entries(path) if m.parent == parent and _is_dispatch(m.name, pre)
         )
     said = set(terms(signals.text))
-    scored = [
-        (e.id, 1.0 if _table_words(e) & said else DISPATCH_UNNAMED)
+    scored = {
+        e.id: 1.0 if _table_words(e) & said else DISPATCH_UNNAMED
         for e, pre in found
         if size[(e.path, e.parent, pre)] >= DISPATCH_FAMILY
-    ]
-    return sorted(scored, key=lambda x: (-x[1], x[0]))
+    }
+    return sorted(scored.items(), key=lambda x: (-x[1], x[0]))
 
 
 def _table_words(e: OutlineEntry) -> set[str]:
@@ -338,8 +340,12 @@ def _table_words(e: OutlineEntry) -> set[str]:
     return {w for w in split_identifier(cls) if len(w) > 2} | {cls.lower(), stem}
 
 
+_CAMEL_VERB = re.compile(r"[a-z][a-z0-9]*")  # `visit` of visitCallExpr, `on` of onClick
+
+
 def _dispatch_prefix(name: str, type_name: str) -> str | None:
-    """``_print_`` of ``_print_Subs`` for ``Subs``; ``visit`` of ``visitCallExpr``."""
+    """``_print_`` of ``_print_Subs`` for ``Subs``; ``visit`` of ``visitCallExpr``; none for
+    ``_print_FiniteSet`` and ``Set`` (its prefix would be ``_print_Finite``)."""
     if len(name) <= len(type_name) or not name.endswith(type_name):
         return None
     pre = name[: -len(type_name)]
@@ -347,7 +353,7 @@ def _dispatch_prefix(name: str, type_name: str) -> str | None:
         return None
     if pre.endswith("_") and pre.strip("_"):
         return pre
-    if type_name[0].isupper() and pre[-1].islower():
+    if type_name[0].isupper() and _CAMEL_VERB.fullmatch(pre):
         return pre
     return None
 

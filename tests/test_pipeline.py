@@ -547,9 +547,9 @@ def test_a_type_the_report_names_points_at_the_methods_that_dispatch_on_it(tmp_p
     a getter that happens to end in the name, a pair of methods, or a test named after it."""
     from agentctx.query import parse_query
     from agentctx.rank import rank
-    from agentctx.retrieve import retrieve
+    from agentctx.retrieve import _dispatch_prefix, retrieve
 
-    kinds = ("Order", "Cart", "Item", "Discount")
+    kinds = ("Order", "Cart", "Item", "Discount", "LineItem")
     _index_files(
         tmp_path,
         {
@@ -582,6 +582,23 @@ def test_a_type_the_report_names_points_at_the_methods_that_dispatch_on_it(tmp_p
     assert position({}) < position({"dispatch": 0.0})
     hits, _ = rank(cands, min_score=0.0)
     assert "dispatch" in next(h for h in hits if h.qualname == "Walker.visitOrder").reasons
+    # `Item` is not the `LineItem` of `_print_LineItem` or `visitLineItem`.
+    assert _dispatch_prefix("_print_Subs", "Subs") == "_print_"
+    assert _dispatch_prefix("visitCallExpr", "CallExpr") == "visit"
+    for name, type_name in [
+        ("_print_FiniteSet", "Set"),  # not `_print_Finite` + Set
+        ("visitLineItem", "Item"),
+        ("test_Subs", "Subs"),
+        ("to_dataset", "Dataset"),
+        ("Subs", "Subs"),
+    ]:
+        assert _dispatch_prefix(name, type_name) is None, name
+    with IndexStore.open(tmp_path / ".agentctx", writer=False) as store:
+        cands = retrieve(
+            store, parse_query("latex(Item(1))"), root=tmp_path, query_vector=None, dim=0
+        )
+    dispatch = [(cands.outline[cid].qualname, s) for cid, s in cands.lists["dispatch"]]
+    assert dispatch == [("LatexPrinter._print_Item", 1.0), ("Walker.visitItem", 0.5)]
     # A word that is no type of the project, or a lowercase spelling, dispatches nothing.
     for text in ("latex(order) is wrong", "print_Order(x) is wrong"):
         with IndexStore.open(tmp_path / ".agentctx", writer=False) as store:
