@@ -112,6 +112,12 @@ def test_each_commit_message_ranks_the_code_files_it_changed(shop: Path, monkeyp
     assert cases[0]["budgets"]["4000"]["func_full"] == 1.0
     assert cases[1]["budgets"]["4000"]["func_full"] is None
     assert summary["cases_with_functions"] == 1 and summary["func_full@4000"] == 100.0
+    # An uncommitted edit moves the lines the index holds: that file's symbols are not gold.
+    (shop / "shop" / "cart.py").write_text("# moved\n" + (shop / "shop" / "cart.py").read_text())
+    build_index(load_settings(shop))
+    again = run_history_bench(HistoryBenchConfig(root=shop, budgets=(4000,)))
+    assert [c["functions"] for c in again["cases"]] == [[], [], []]
+    assert "func_full@4000" not in again["summary"]
     # Signals read from the history would see each answer: every ranked case runs without.
     assert report["signals_off"] == sorted(LEAKING_SIGNALS)
     assert seen[-3:] == [LEAKING_SIGNALS] * 3

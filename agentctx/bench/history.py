@@ -1,8 +1,9 @@
 """Localization on a repository's own history: no labelled data needed.
 
 Each recent commit is a task: its message is the query, the code files it changed are
-the gold. That measures ranking on any repository a user has (SWE-bench covers a dozen),
-so a change to the ranking can be checked on code it was not tuned on.
+the gold, and so are the symbols around its changed lines where a file is still as the
+commit left it. That measures ranking and packing on any repository a user has (SWE-bench
+covers a dozen), so a change can be checked on code it was not tuned on.
 
 It is a proxy, and an optimistic one. The index is of today's code, which already holds
 each change (a commit adding ``foo`` is found by ``foo``); commit messages are shorter and
@@ -17,7 +18,7 @@ from __future__ import annotations
 import re
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -88,18 +89,23 @@ _HUNK = re.compile(rb"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@")
 
 
 def changed_spans(
-    root: Path, prefix: str, sha: str, paths: Sequence[str], files: FileChildren
+    root: Path,
+    prefix: str,
+    sha: str,
+    paths: Sequence[str],
+    files: FileChildren,
+    dirty: Collection[str] = (),
 ) -> tuple[GoldSpan, ...]:
     """The innermost indexed symbol around each non-blank line ``sha`` added or changed (or
-    where it removed lines), in those of ``paths`` whose content at HEAD is the commit's;
-    module-level lines are the module chunk's."""
+    where it removed lines), in those of ``paths`` whose content at HEAD (and in the work
+    tree: none of ``dirty``) is the commit's; module-level lines are the module chunk's."""
     specs = [f"{rev}:{prefix}{p}" for rev in (sha, "HEAD") for p in paths]
     proc = run_git(root, "rev-parse", *specs, check=False)
     blobs = proc.stdout.decode().split()
     if proc.returncode != 0 or len(blobs) != 2 * len(paths):
         return ()
     then, now = blobs[: len(paths)], blobs[len(paths) :]
-    same = [p for p, a, b in zip(paths, then, now, strict=True) if a == b]
+    same = [p for p, a, b in zip(paths, then, now, strict=True) if a == b and p not in dirty]
     if not same:
         return ()
     diff = run_git(
@@ -161,7 +167,10 @@ def run_history_bench(
         files = FileChildren(load_outline(store))
     cases, skipped = history_cases(root, config, indexed)
     prefix = root_prefix(root)
-    cases = [replace(c, spans=changed_spans(root, prefix, c.sha, c.gold, files)) for c in cases]
+    dirty = _changed_since_head(root)  # the index holds the work tree's lines
+    cases = [
+        replace(c, spans=changed_spans(root, prefix, c.sha, c.gold, files, dirty)) for c in cases
+    ]
     rep.stage("history", len(cases))
     records: list[dict[str, Any]] = []
     for case in cases:
@@ -214,6 +223,12 @@ def _measure(
         "budgets": {str(b): _scores(p, case) for b, p in packs.items()},
         "pack_ms": round(ms, 1),
     }
+
+
+def _changed_since_head(root: Path) -> set[str]:
+    """Files of ``root`` (relative to it) whose work-tree content differs from HEAD's."""
+    proc = run_git(root, "diff", "HEAD", "--name-only", "-z", "--relative", check=False)
+    return set(proc.stdout.decode("utf-8", "replace").split("\0")) - {""}
 
 
 def _scores(packed: PackResult, case: HistoryCase) -> dict[str, Any]:
