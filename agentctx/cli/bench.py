@@ -18,6 +18,7 @@ ReportOutOpt = Annotated[
     Path | None, typer.Option("--out", help="Write the JSON report here; print the path.")
 ]
 BenchEmbedderOpt = Annotated[str, typer.Option(help="Embedding backend: minilm (default) or hash.")]
+BenchTokenizerOpt = Annotated[str, typer.Option(help="Token counting: cl100k_base or o200k_base.")]
 
 bench_app = typer.Typer(
     help="Measure how well agentctx finds the code a task needs.",
@@ -123,9 +124,7 @@ def swebench_command(
     budgets: Annotated[
         str, typer.Option("--budgets", help="Comma-separated token budgets.")
     ] = "4000,8000,16000,32000",
-    tokenizer: Annotated[
-        str, typer.Option(help="Token counting: cl100k_base or o200k_base.")
-    ] = "cl100k_base",
+    tokenizer: BenchTokenizerOpt = "cl100k_base",
     limit: Annotated[
         int | None, typer.Option(help="Run only the first N instances (after sorting).")
     ] = None,
@@ -366,16 +365,16 @@ def history_bench_command(
     budgets: Annotated[
         str, typer.Option("--budgets", help="Comma-separated token budgets of the bundles.")
     ] = "4000,16000",
-    tokenizer: Annotated[
-        str, typer.Option(help="Token counting: cl100k_base or o200k_base.")
-    ] = "cl100k_base",
+    tokenizer: BenchTokenizerOpt = "cl100k_base",
     out: ReportOutOpt = None,
 ) -> None:
     """Localization on PATH's own git history: each commit message as the query.
 
-    The code files a commit changed are its gold; Acc@1/3/5/10 (all of them in the top
-    k files), MRR, the gold files in the bundle at each budget, and pack p50/p95 over the
-    index as it is (brought up to date first; run `agentctx index` once). Signals built
+    The code files a commit changed are its gold, and the symbols around its changed
+    lines where a file is today as it left them; Acc@1/3/5/10 (all the files in the top
+    k), MRR, at each budget the gold files in the bundle and the gold symbols in full, and
+    pack p50/p95 over the index as it is (brought up to date first; run `agentctx index`
+    once). Signals built
     from the history (per-file commit messages, recency, referenced changes) are off, as
     they would see each answer. Today's code already holds each change: an optimistic
     proxy for comparing runs on one repository.
