@@ -18,6 +18,7 @@ from collections.abc import Mapping
 
 from .categories import file_category
 from .models import Hit
+from .parse import CODE_LANGUAGES, language_for
 from .retrieve import Candidates, FileChildren, OutlineEntry, referrers
 
 RRF_K = 60
@@ -55,6 +56,16 @@ CATEGORY_FACTORS: dict[str, float] = {"code": 1.0, "test": 0.4, "text": 0.3, "ve
 # factor even then: a trace through one shows where an error passed; the project fixes its
 # own code.
 CLEARLY_NAMED = 0.9
+
+
+def category_factor(path: str) -> float:
+    """The factor of ``path``'s kind. A vendored file that is not code (the bundled
+    library's changelog, README, THANKS) is both someone else's and not code: both apply."""
+    cat = file_category(path)
+    factor = CATEGORY_FACTORS[cat]
+    if cat == "vendor" and language_for(path) not in CODE_LANGUAGES:
+        factor *= CATEGORY_FACTORS["text"]
+    return factor
 
 
 def _disambiguate(named: Mapping[str, float]) -> dict[str, float]:
@@ -168,18 +179,20 @@ def rank(
     fused, reasons = fuse(cands.lists, w)
     named = _disambiguate(cands.file_scores.get("path", {}))
     exempt = {p for p, s in named.items() if s >= CLEARLY_NAMED and file_category(p) != "vendor"}
-    categories: dict[str, str] = {}
+    factors: dict[str, float] = {}
     for cid in fused:
         e = cands.outline.get(cid)
         if e is None or e.path in exempt:
             continue
-        cat = categories.get(e.path) or categories.setdefault(e.path, file_category(e.path))
-        fused[cid] *= CATEGORY_FACTORS[cat]
+        factor = factors.get(e.path)
+        if factor is None:
+            factor = factors[e.path] = category_factor(e.path)
+        fused[cid] *= factor
     files = cands.files()
     # A test's history ("fix test_x") or topic is weighed like the test itself.
     history, centroid = (
         {
-            path: s * (1.0 if path in exempt else CATEGORY_FACTORS[file_category(path)])
+            path: s * (1.0 if path in exempt else category_factor(path))
             for path, s in cands.file_scores.get(signal, {}).items()
         }
         for signal in ("history", "centroid")

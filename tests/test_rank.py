@@ -200,3 +200,23 @@ def test_a_bare_file_name_names_a_top_level_or_code_file_clearly_not_a_nested_ex
     assert 0 < bare["docs/setup.cfg"] < CLEARLY_NAMED
     # Named by its path, the example is meant.
     assert scores("see examples/pyproject.toml")["examples/pyproject.toml"] >= CLEARLY_NAMED
+
+
+def test_a_vendored_file_that_is_not_code_is_both_someone_elses_and_not_code():
+    from agentctx.rank import CATEGORY_FACTORS, category_factor
+
+    text, vendor = CATEGORY_FACTORS["text"], CATEGORY_FACTORS["vendor"]
+    assert category_factor("cextern/wcslib/CHANGES") == pytest.approx(text * vendor)
+    assert category_factor("cextern/wcslib/C/wcsfix.h") == vendor
+    assert category_factor("docs/changes.rst") == text
+    assert category_factor("src/app.py") == 1.0
+    # The bundled library's changelog matches many words of a report; the project's own
+    # changelog and the vendored code both rank above it now.
+    outline = {
+        1: _entry(1, "cextern/lib/CHANGES", "Changes"),
+        2: _entry(2, "CHANGES.rst", "Changes"),
+        3: _entry(3, "cextern/lib/C/fix.c", "fix"),
+    }
+    lists = {"lexical": [(1, 9.0), (2, 5.0), (3, 4.0)]}
+    hits, _ = rank(Candidates(lists=lists, outline=outline), min_score=0.0)
+    assert [h.id for h in hits][-1] == 1
