@@ -150,3 +150,36 @@ def test_cli_reports_json_and_refuses_without_an_index(shop: Path, tmp_path: Pat
     for bad in (["--commits", "0"], ["--budgets", "lots"]):
         result = runner.invoke(app, ["bench", "history", str(shop), *bad])
         assert result.exit_code == ExitCode.USAGE, bad
+
+
+def test_symbols_left_pending_are_embedded_before_measuring(shop: Path):
+    """More pending symbols than a query embeds would be ranked lexically: the bench embeds
+    them first, as `agentctx index` would, and says so."""
+    from agentctx.pipeline import EMBED_ON_QUERY_LIMIT
+    from agentctx.store import IndexStore
+
+    many = EMBED_ON_QUERY_LIMIT + 16
+    (shop / "shop" / "many.py").write_text(
+        "".join(f"def add_{i}(a, b):\n    return a + b + {i}\n\n\n" for i in range(many))
+    )
+    build_index(load_settings(shop), embed=False)
+    with IndexStore.open(shop / ".agentctx", writer=False) as store:
+        assert store.pending_count() >= many
+
+    class Notices:
+        def __init__(self) -> None:
+            self.lines: list[str] = []
+
+        def stage(self, name: str, total: int | None = None) -> None: ...
+
+        def advance(self, n: int = 1) -> None: ...
+
+        def notice(self, message: str) -> None:
+            self.lines.append(message)
+
+    rep = Notices()
+    report = run_history_bench(HistoryBenchConfig(root=shop, budgets=(4000,)), rep)
+    with IndexStore.open(shop / ".agentctx", writer=False) as store:
+        assert store.pending_count() == 0
+    assert any(line.startswith("embedding ") and "pending" in line for line in rep.lines)
+    assert report["summary"]["cases"] == 3

@@ -147,7 +147,7 @@ def run_history_bench(
 ) -> dict[str, Any]:
     """Rank each case's query on the index as it is; the report as a dict."""
     from ..embed import get_embedder
-    from ..pipeline import search
+    from ..pipeline import build_index, search
     from ..retrieve import FileChildren, load_outline
     from ..store import IndexStore
 
@@ -162,6 +162,11 @@ def run_history_bench(
         )
     emb = get_embedder(settings.embedder, settings.resolved_cache_dir)
     search(settings, "index", embedder=emb, reporter=rep)  # bring the index up to date once
+    with IndexStore.open(settings.index_dir, writer=False) as store:
+        pending = store.pending_count()
+    if pending:  # more than a query's refresh embeds: ranked lexically, they would skew it
+        rep.notice(f"embedding {pending} pending symbols first")
+        build_index(settings, reporter=rep, embedder=emb)
     with IndexStore.open(settings.index_dir, writer=False) as store:
         indexed = set(store.file_paths())
         files = FileChildren(load_outline(store))
