@@ -111,6 +111,9 @@ def test_each_commit_message_ranks_the_code_files_it_changed(shop: Path, monkeyp
     assert [c["functions"] for c in cases] == [["shop/cart.py::Cart.remove_item"], [], []]
     assert cases[0]["budgets"]["4000"]["func_full"] == 1.0
     assert cases[1]["budgets"]["4000"]["func_full"] is None
+    assert cases[0]["budgets"]["4000"]["line_recall"] == 1.0  # both added lines, in full
+    assert cases[1]["budgets"]["4000"]["line_recall"] is None
+    assert summary["line_recall@4000"] == 100.0
     assert summary["cases_with_functions"] == 1 and summary["func_full@4000"] == 100.0
     # An uncommitted edit moves the lines the index holds: that file's symbols are not gold.
     (shop / "shop" / "cart.py").write_text("# moved\n" + (shop / "shop" / "cart.py").read_text())
@@ -183,3 +186,21 @@ def test_symbols_left_pending_are_embedded_before_measuring(shop: Path):
         assert store.pending_count() == 0
     assert any(line.startswith("embedding ") and "pending" in line for line in rep.lines)
     assert report["summary"]["cases"] == 3
+
+
+def test_line_recall_counts_the_lines_an_item_shows():
+    from agentctx.bench.history import line_recall
+    from agentctx.models import PackItem
+
+    def item(detail: str, text: str) -> PackItem:
+        return PackItem("m.py", "f", "function", "python", 10, 20, detail, 1.0, 9, text)
+
+    body = "def f(x):\n    y = x + 1\n    ...\n    return y\n"
+    lines = [("m.py", 11, "y = x + 1"), ("m.py", 15, "z = y * 2"), ("m.py", 19, "return y")]
+    assert line_recall([item("skeleton", body)], lines) == pytest.approx(2 / 3)
+    assert line_recall([item("signature", "def f(x):")], lines) == 0.0
+    assert line_recall([], lines) == 0.0
+    # The same text elsewhere in the file is not this line.
+    far = PackItem("m.py", "g", "function", "python", 40, 45, "full", 1.0, 9, body)
+    assert line_recall([far], lines) == 0.0
+    assert line_recall([item("full", body)], []) is None

@@ -35,6 +35,7 @@ from .swebench import GoldSpan, acc_at_k, ranked_files_of, score_items
 if TYPE_CHECKING:
     from ..config import Settings
     from ..embed import Embedder
+    from ..models import PackItem
     from ..pipeline import PackResult
     from ..retrieve import FileChildren
 
@@ -60,8 +61,9 @@ class HistoryCase:
     query: str
     gold: tuple[str, ...]  # code files the commit changed that the index holds
     # The symbols it changed, in those of its files that are today as it left them (others
-    # have moved on: their lines are not the index's).
+    # have moved on: their lines are not the index's), and the lines: (path, number, text).
     spans: tuple[GoldSpan, ...] = ()
+    lines: tuple[tuple[str, int, str], ...] = ()
 
 
 def history_cases(
@@ -95,19 +97,20 @@ def changed_spans(
     paths: Sequence[str],
     files: FileChildren,
     dirty: Collection[str] = (),
-) -> tuple[GoldSpan, ...]:
+) -> tuple[tuple[GoldSpan, ...], tuple[tuple[str, int, str], ...]]:
     """The innermost indexed symbol around each non-blank line ``sha`` added or changed (or
     where it removed lines), in those of ``paths`` whose content at HEAD (and in the work
-    tree: none of ``dirty``) is the commit's; module-level lines are the module chunk's."""
+    tree: none of ``dirty``) is the commit's; module-level lines are the module chunk's.
+    Also those lines themselves: (path, number, stripped text)."""
     specs = [f"{rev}:{prefix}{p}" for rev in (sha, "HEAD") for p in paths]
     proc = run_git(root, "rev-parse", *specs, check=False)
     blobs = proc.stdout.decode().split()
     if proc.returncode != 0 or len(blobs) != 2 * len(paths):
-        return ()
+        return (), ()
     then, now = blobs[: len(paths)], blobs[len(paths) :]
     same = [p for p, a, b in zip(paths, then, now, strict=True) if a == b and p not in dirty]
     if not same:
-        return ()
+        return (), ()
     diff = run_git(
         root,
         *("-c", "core.quotepath=off", "show", "-U0", "--no-color", "--no-ext-diff", "--format="),
@@ -117,6 +120,7 @@ def changed_spans(
         check=False,
     ).stdout
     found: dict[tuple[str, int], GoldSpan] = {}
+    lines: list[tuple[str, int, str]] = []
     path: str | None = None
     n = 0  # the new-side number of the next added line
 
@@ -136,10 +140,12 @@ def changed_spans(
             if m[2] == b"0":  # lines removed after line n: what held them
                 at(max(n, 1))
         elif line.startswith(b"+"):
-            if line[1:].strip():  # a blank line added between two symbols is neither's
+            if text := line[1:].decode("utf-8", "replace").strip():  # a blank line is no one's
                 at(n)
+                if path is not None:
+                    lines.append((path, n, text))
             n += 1
-    return tuple(found.values())
+    return tuple(found.values()), tuple(lines)
 
 
 def run_history_bench(
@@ -173,9 +179,9 @@ def run_history_bench(
     cases, skipped = history_cases(root, config, indexed)
     prefix = root_prefix(root)
     dirty = _changed_since_head(root)  # the index holds the work tree's lines
-    cases = [
-        replace(c, spans=changed_spans(root, prefix, c.sha, c.gold, files, dirty)) for c in cases
-    ]
+    for i, case in enumerate(cases):
+        spans, lines = changed_spans(root, prefix, case.sha, case.gold, files, dirty)
+        cases[i] = replace(case, spans=spans, lines=lines)
     rep.stage("history", len(cases))
     records: list[dict[str, Any]] = []
     for case in cases:
@@ -242,8 +248,25 @@ def _scores(packed: PackResult, case: HistoryCase) -> dict[str, Any]:
     return {
         "file_recall": scores["file_recall"],
         "func_full": scores["func_full"],
+        "line_recall": line_recall(packed.bundle.items, case.lines),
         "tokens": packed.tokens_used,
     }
+
+
+def line_recall(items: Sequence[PackItem], lines: Sequence[tuple[str, int, str]]) -> float | None:
+    """The share of ``lines`` the bundle shows: an item of the file spans the line and its
+    text holds it (a skeleton keeps some lines, a signature its first). None: no lines."""
+    if not lines:
+        return None
+    shown: dict[str, list[tuple[int, int, set[str]]]] = {}
+    for i in items:
+        kept = {t.strip() for t in i.text.splitlines()}
+        shown.setdefault(i.path, []).append((i.start_line, i.end_line, kept))
+    seen = sum(
+        any(a <= n <= b and text in kept for a, b, kept in shown.get(path, ()))
+        for path, n, text in lines
+    )
+    return seen / len(lines)
 
 
 def summarize(
@@ -267,9 +290,10 @@ def summarize(
                 100 * sum(x["file_recall"] for x in rows) / len(rows), 1
             )
             out[f"tokens@{b}"] = round(sum(x["tokens"] for x in rows) / len(rows))
-        funcs = [x["func_full"] for x in rows if x.get("func_full") is not None]
-        if funcs:
-            out[f"func_full@{b}"] = round(100 * sum(funcs) / len(funcs), 1)
+        for key in ("func_full", "line_recall"):
+            values = [x[key] for x in rows if x.get(key) is not None]
+            if values:
+                out[f"{key}@{b}"] = round(100 * sum(values) / len(values), 1)
     out["cases_with_functions"] = sum(1 for r in records if r["functions"])
     times = [r["pack_ms"] for r in records]
     out["pack_ms_p50"] = round(percentile(times, 0.5), 1)

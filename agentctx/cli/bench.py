@@ -371,14 +371,14 @@ def history_bench_command(
     """Localization on PATH's own git history: each commit message as the query.
 
     The code files a commit changed are its gold, and the symbols around its changed
-    lines where a file is today as it left them; Acc@1/3/5/10 (all the files in the top
-    k), MRR, at each budget the gold files in the bundle and the gold symbols in full, and
-    pack p50/p95 over the index as it is (brought up to date first; run `agentctx index`
-    once). Signals built
+    lines where a file is today as it left them. Reports Acc@1/3/5/10 (all the files in
+    the top k) and MRR; at each budget the gold files in the bundle, the gold symbols in
+    full and the changed lines shown (in full or kept by a skeleton); and pack p50/p95,
+    over the index brought up to date first (run `agentctx index` once). Signals built
     from the history (per-file commit messages, recency, referenced changes) are off, as
     they would see each answer. Today's code already holds each change: an optimistic
-    proxy for comparing runs on one repository.
-    Prints the JSON report (or writes it to --out).
+    proxy for comparing runs on one repository. Prints the JSON report (or writes it to
+    --out).
     """
 
     from ..bench.history import HistoryBenchConfig, run_history_bench
@@ -403,6 +403,7 @@ def history_bench_command(
             + "".join(
                 f"at {b}: file recall {s[f'file_recall@{b}']}, "
                 f"functions in full {s.get(f'func_full@{b}', '-')}, "
+                f"changed lines shown {s.get(f'line_recall@{b}', '-')}, "
                 for b in config.budgets
                 if f"file_recall@{b}" in s
             )
