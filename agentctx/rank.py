@@ -180,21 +180,22 @@ def rank(
     named = _disambiguate(cands.file_scores.get("path", {}))
     exempt = {p for p, s in named.items() if s >= CLEARLY_NAMED and file_category(p) != "vendor"}
     factors: dict[str, float] = {}
+
+    def factor(path: str) -> float:
+        if path in exempt:
+            return 1.0
+        if (f := factors.get(path)) is None:
+            f = factors[path] = category_factor(path)
+        return f
+
     for cid in fused:
         e = cands.outline.get(cid)
-        if e is None or e.path in exempt:
-            continue
-        factor = factors.get(e.path)
-        if factor is None:
-            factor = factors[e.path] = category_factor(e.path)
-        fused[cid] *= factor
+        if e is not None:
+            fused[cid] *= factor(e.path)
     files = cands.files()
     # A test's history ("fix test_x") or topic is weighed like the test itself.
     history, centroid = (
-        {
-            path: s * (1.0 if path in exempt else category_factor(path))
-            for path, s in cands.file_scores.get(signal, {}).items()
-        }
+        {path: s * factor(path) for path, s in cands.file_scores.get(signal, {}).items()}
         for signal in ("history", "centroid")
     )
     for signal, scores, weight in (

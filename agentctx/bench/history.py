@@ -67,10 +67,10 @@ class HistoryCase:
 
 
 def history_cases(
-    root: Path, config: HistoryBenchConfig, indexed: set[str]
+    root: Path, prefix: str, config: HistoryBenchConfig, indexed: set[str]
 ) -> tuple[list[HistoryCase], Counter[str]]:
-    """The commits that make a task, newest first, and why the others do not."""
-    prefix = root_prefix(root)
+    """The commits that make a task, newest first, and why the others do not (``prefix``:
+    ``root`` within its work tree, as git names paths)."""
     skipped: Counter[str] = Counter()
     cases: list[HistoryCase] = []
     for commit in read_commits(root, "HEAD", config.commits):
@@ -153,7 +153,7 @@ def run_history_bench(
 ) -> dict[str, Any]:
     """Rank each case's query on the index as it is; the report as a dict."""
     from ..embed import get_embedder
-    from ..pipeline import build_index, search
+    from ..pipeline import build_index
     from ..retrieve import FileChildren, load_outline
     from ..store import IndexStore
 
@@ -167,17 +167,16 @@ def run_history_bench(
             f"no index in {settings.index_dir}", hint="run `agentctx index` there first"
         )
     emb = get_embedder(settings.embedder, settings.resolved_cache_dir)
-    search(settings, "index", embedder=emb, reporter=rep)  # bring the index up to date once
     with IndexStore.open(settings.index_dir, writer=False) as store:
         pending = store.pending_count()
-    if pending:  # more than a query's refresh embeds: ranked lexically, they would skew it
+    if pending:  # ranked lexically, they would skew every case
         rep.notice(f"embedding {pending} pending symbols first")
-        build_index(settings, reporter=rep, embedder=emb)
+    build_index(settings, reporter=rep, embedder=emb)  # up to date, everything embedded
     with IndexStore.open(settings.index_dir, writer=False) as store:
         indexed = set(store.file_paths())
         files = FileChildren(load_outline(store))
-    cases, skipped = history_cases(root, config, indexed)
     prefix = root_prefix(root)
+    cases, skipped = history_cases(root, prefix, config, indexed)
     dirty = _changed_since_head(root)  # the index holds the work tree's lines
     for i, case in enumerate(cases):
         spans, lines = changed_spans(root, prefix, case.sha, case.gold, files, dirty)
