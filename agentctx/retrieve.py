@@ -11,7 +11,7 @@ import gc
 import heapq
 import os
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from operator import attrgetter
@@ -248,19 +248,39 @@ def centroid_scores(
 def symbol_candidates(
     signals: QuerySignals, outline: dict[int, OutlineEntry]
 ) -> list[tuple[int, float]]:
-    """Chunks whose name or qualified name the query mentions (traces count most)."""
+    """Chunks whose name or qualified name the query mentions (traces count most).
+
+    A trace frame's function is the one in the frame's file when that file is indexed
+    (``run.py, line 135, in __init__`` is ``Run.__init__`` of ``run.py``, not every
+    constructor); a frame of a file the index lacks names its function anywhere.
+    """
     weights: dict[str, float] = {}
     for ident in signals.identifiers:
         _want(weights, ident, 1.0)
     for err in signals.errors:
         _want(weights, err, 1.0)
+    scoped: dict[str, dict[str, float]] = {}  # a frame's names -> {its file: weight}
+    paths: set[str] | None = None
     for frame in signals.frames:
-        if frame.function:
-            _want(weights, frame.function, 2.0)
-            _want(weights, frame.function.rsplit(".", 1)[-1], 1.5)
+        if not frame.function:
+            continue
+        named = ((frame.function, 2.0), (frame.function.rsplit(".", 1)[-1], 1.5))
+        if frame.path:
+            if paths is None:
+                paths = {e.path for e in outline.values()}
+            where = frame_files(frame.path, paths)
+            if where:
+                for name, weight in named:
+                    if len(name) > 2:
+                        files = scoped.setdefault(name, {})
+                        for path in where:
+                            files[path] = max(files.get(path, 0.0), weight)
+                continue
+        for name, weight in named:
+            _want(weights, name, weight)
     for dotted in signals.dotted:
         _want_dotted(weights, dotted)
-    return _named_chunks(weights, outline)
+    return _named_chunks(weights, outline, scoped)
 
 
 def title_candidates(
@@ -701,18 +721,38 @@ def _want_dotted(weights: dict[str, float], dotted: str) -> None:
         _want(weights, ".".join(parts[-n:]), 1.0 + 0.5 * (n - 1))
 
 
+# A bare name defined in more places than this is a protocol or a hook (`__init__`, `__repr__`
+# in a linter's output), not a pointer: it matches nothing. A qualified name (`Run.__init__`)
+# and a trace frame's function (bound to the frame's file) still do.
+NAME_MAX_DEFINITIONS = 50
+
+
 def _named_chunks(
-    weights: dict[str, float], outline: dict[int, OutlineEntry]
+    weights: dict[str, float],
+    outline: dict[int, OutlineEntry],
+    scoped: Mapping[str, Mapping[str, float]] | None = None,
 ) -> list[tuple[int, float]]:
-    if not weights:
+    scoped = scoped or {}
+    if not weights and not scoped:
         return []
     get = weights.get
+    found = [  # two set lookups rule most out (sympy: 11 -> 6 ms)
+        e
+        for e in outline.values()
+        if e.name in weights or e.qualname in weights or e.name in scoped or e.qualname in scoped
+    ]
+    counts = Counter(e.name for e in found)
     scored: list[tuple[int, float]] = []
-    for entry in outline.values():  # two set lookups rule most out (sympy: 11 -> 6 ms)
-        if entry.name in weights or entry.qualname in weights:
-            s = max(get(entry.qualname, 0.0), get(entry.name, 0.0) * 0.8)
-            if s > 0:
-                scored.append((entry.id, s))
+    for entry in found:
+        bare = get(entry.name, 0.0) if counts[entry.name] <= NAME_MAX_DEFINITIONS else 0.0
+        s = max(get(entry.qualname, 0.0), bare * 0.8)
+        if scoped:
+            if files := scoped.get(entry.qualname):
+                s = max(s, files.get(entry.path, 0.0))
+            if files := scoped.get(entry.name):
+                s = max(s, files.get(entry.path, 0.0) * 0.8)
+        if s > 0:
+            scored.append((entry.id, s))
     scored.sort(key=lambda x: (-x[1], x[0]))
     return scored
 
@@ -725,6 +765,21 @@ def _common_tail(a: list[str], b: list[str]) -> int:
     while n < len(a) and n < len(b) and a[-1 - n] == b[-1 - n]:
         n += 1
     return n
+
+
+def frame_files(path: str, paths: Iterable[str]) -> list[str]:
+    """Indexed files a trace frame's path means: all of one ends the other, or two trailing
+    components agree (``/venv/lib/.../site-packages/pkg/mod.py`` -> ``src/pkg/mod.py``)."""
+    want = path.strip("./").split("/")
+    out = []
+    for p in paths:
+        if p.rsplit("/", 1)[-1] != want[-1]:
+            continue
+        parts = p.split("/")
+        common = _common_tail(parts, want)
+        if common >= 2 or common == len(want) or common == len(parts):
+            out.append(p)
+    return out
 
 
 # A bare file name names a top-level file or code clearly; a nested configuration or doc file

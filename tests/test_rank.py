@@ -128,6 +128,49 @@ def test_the_symbol_a_title_names_ranks_above_one_the_body_names():
     assert hits[0].id == 2 and "title" in hits[0].reasons
 
 
+def _method(cid: int, path: str, cls: str, name: str) -> OutlineEntry:
+    qualname = f"{cls}.{name}"
+    return OutlineEntry(cid, path, qualname, name, "method", cid * 10, cid * 10 + 5, cls, "[]")
+
+
+def test_a_trace_frame_names_the_function_of_its_own_file():
+    outline = {
+        1: _method(1, "pkg/lint/run.py", "Run", "__init__"),
+        2: _method(2, "pkg/pyreverse/main.py", "Run", "__init__"),
+        3: _entry(3, "pkg/config/init.py", "_config_initialization"),
+    }
+    report = parse_query(
+        "Traceback printed for an unknown option\n\n```\nTraceback (most recent call last):\n"
+        '  File "/home/u/src/pkg/pkg/lint/run.py", line 135, in __init__\n'
+        "    args = _config_initialization(\n"
+        '  File "/home/u/src/pkg/pkg/config/init.py", line 85, in _config_initialization\n'
+        "    raise ValueError\nValueError\n```"
+    )
+    assert {cid for cid, _ in symbol_candidates(report, outline)} == {1, 3}
+    # a frame of a file the index lacks (another package's) names the function anywhere
+    elsewhere = parse_query(
+        'Traceback (most recent call last):\n  File "/usr/lib/other/app.py", line 3, in __init__\n'
+        "    x()\nValueError"
+    )
+    assert {cid for cid, _ in symbol_candidates(elsewhere, outline)} == {1, 2}
+
+
+def test_a_bare_name_defined_in_many_places_points_nowhere():
+    from agentctx.retrieve import NAME_MAX_DEFINITIONS
+
+    many = NAME_MAX_DEFINITIONS + 1
+    outline = {i: _method(i, f"pkg/m{i}.py", f"C{i}", "__init__") for i in range(1, many + 1)}
+    outline[100] = _entry(100, "pkg/expand.py", "expand_modules")
+    report = parse_query(
+        "`--recursive=y` ignores `ignore-paths`\n\n"
+        "W0201: Attribute 'ok' defined outside `__init__`; see `expand_modules` and `C1.__init__`"
+    )
+    # the qualified name still counts; the bare one, defined 51 times, does not
+    assert {cid for cid, _ in symbol_candidates(report, outline)} == {1, 100}
+    fewer = {i: e for i, e in outline.items() if i <= NAME_MAX_DEFINITIONS or i == 100}
+    assert len({cid for cid, _ in symbol_candidates(report, fewer)}) == NAME_MAX_DEFINITIONS + 1
+
+
 def test_centroid_lift_decides_a_near_tie():
     outline = {
         1: _entry(1, "src/a.py", "alpha"),
