@@ -74,6 +74,8 @@ class QuerySignals:
     # b473e515", "bisected to ...", a link to `.../commit/<sha>`. A SHA without such words is
     # more often the version the reporter runs (`commit: 69c7e01e` of an environment dump).
     commits: tuple[tuple[str, str], ...] = ()
+    # (caller, callee) indexes into ``frames``: each frame of a trace calls the next one.
+    calls: tuple[tuple[int, int], ...] = ()
 
     def terms(self) -> list[str]:
         """Strong identifier terms, lowercased and deduplicated, for lexical boosting.
@@ -795,7 +797,7 @@ class _Parser:
                 continue  # frames give their own paths; a Go package path is not a file
             stripped = _strip_links(line, self.starts[i], self.paths, self.anchors)
             self._scan_line(i, self._line_paths(i, stripped))
-        frames = self._ordered_frames()
+        frames, calls = self._ordered_frames()
         references, commits = self._changes()
         for i, _, _, frame in self.frames:
             if frame.path:
@@ -807,6 +809,7 @@ class _Parser:
             dotted=_ordered(self.dotted),
             identifiers=_ordered(self.idents),
             frames=tuple(f for _, f in frames),
+            calls=tuple(calls),
             errors=_ordered(self.errors),
             title=self._title_names(),
             options=self._title_options(),
@@ -1482,19 +1485,22 @@ class _Parser:
 
     # -- frames --------------------------------------------------------------------------------
 
-    def _ordered_frames(self) -> list[tuple[int, Frame]]:
-        """Frames in text order, each trace turned innermost-last."""
+    def _ordered_frames(self) -> tuple[list[tuple[int, Frame]], list[tuple[int, int]]]:
+        """Frames in text order, each trace turned innermost-last, and the calls they show:
+        (caller, callee) indexes into that list, each frame calling the next of its trace."""
         out: list[tuple[int, Frame]] = []
+        calls: list[tuple[int, int]] = []
         group: list[tuple[int, Frame]] = []
         group_key: tuple[int, str] | None = None
         for i, block, fmt, frame in [*self.frames, (-1, -1, "", Frame(None, None, None, None))]:
             if (block, fmt) != group_key and group:
                 assert group_key is not None
+                calls.extend((n, n + 1) for n in range(len(out), len(out) + len(group) - 1))
                 out.extend(reversed(group) if group_key[1] in _INNERMOST_FIRST else group)
                 group = []
             group_key = (block, fmt)
             group.append((i, frame))
-        return out
+        return out, calls
 
     # -- clean text ----------------------------------------------------------------------------
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import heapq
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 from .categories import file_category
 from .models import Hit
@@ -125,13 +125,18 @@ def _file_lift(
 
 
 def _graph(
-    fused: dict[int, float], outline: Mapping[int, OutlineEntry], seeds: int = 8
+    fused: dict[int, float],
+    outline: Mapping[int, OutlineEntry],
+    seeds: int = 8,
+    calls: Collection[tuple[int, int]] = (),
 ) -> list[tuple[int, float]]:
     """Callees and callers of the top hits (names resolved when unambiguous enough).
 
     Seeds are the best hits scoring at least half the best; a neighbour's gain is its
     strongest link plus a fifth of the others, so many weak links never outweigh a
-    direct match.
+    direct match. ``calls`` are (caller, callee) pairs a trace in the query shows: a
+    seed's callee there is as sure a link as a callee whose name is unique, however
+    common its name (``ContinuousBase._setup`` among a dozen ``_setup``).
     """
     top = heapq.nsmallest(seeds, fused.items(), key=lambda x: (-x[1], x[0]))
     if not top:
@@ -152,12 +157,18 @@ def _graph(
         seed = outline.get(cid)
         if seed is None:
             continue
+        linked = set()
         for ref in seed.refs:
             targets = by_name.get(ref, [])
             if 0 < len(targets) <= 3:
                 for t in targets:
                     if t != cid:
                         links[t].append(score / len(targets))
+                        linked.add(t)
+        for caller, callee in calls:  # the same call is one link, however it is known
+            if caller == cid and callee not in linked and callee in outline:
+                links[callee].append(score)
+                linked.add(callee)
         users = callers.get(seed.name, [])
         if 0 < len(users) <= 20 and len(seed.name) > 3:
             for u in users:
@@ -208,7 +219,7 @@ def rank(
     ):
         if scores:
             _file_lift(signal, scores, files, fused, reasons, weight)
-    for cid, gained in _graph(fused, cands.outline):
+    for cid, gained in _graph(fused, cands.outline, calls=cands.calls):
         fused[cid] = fused.get(cid, 0.0) + w["graph"] * gained
         reasons.setdefault(cid, set()).add("graph")
     if not fused:

@@ -101,6 +101,8 @@ class Candidates:
     outline: dict[int, OutlineEntry] = field(default_factory=dict)
     dense_available: bool = False
     pending: int = 0
+    # (caller, callee) chunk ids a trace in the query shows calling each other
+    calls: list[tuple[int, int]] = field(default_factory=list)
     _files: FileChildren | None = field(default=None, repr=False)
 
     def files(self) -> FileChildren:
@@ -782,6 +784,36 @@ def frame_files(path: str, paths: Iterable[str]) -> list[str]:
     return out
 
 
+def trace_calls(signals: QuerySignals, files: FileChildren) -> list[tuple[int, int]]:
+    """The calls a trace shows, as (caller, callee) chunk ids.
+
+    A frame is the chunk of its file (see ``frame_files``) whose qualified name is the
+    frame's function, else whose name is its last part; of several (two classes'
+    ``__init__``), the one holding the frame's line. A frame naming no function, or none of
+    the file's, is left out, and so are its calls.
+    """
+    if not signals.calls:
+        return []
+    paths = list(files)
+    ids: list[int | None] = []
+    for frame in signals.frames:
+        found: list[OutlineEntry] = []
+        if frame.path and frame.function:
+            entries = [e for path in frame_files(frame.path, paths) for e in files.entries(path)]
+            found = [e for e in entries if e.qualname == frame.function]
+            if not found:
+                last = frame.function.rsplit(".", 1)[-1]
+                found = [e for e in entries if e.name == last and e.kind != "module"]
+        if len(found) > 1 and frame.line is not None:
+            found = [e for e in found if e.start_line <= frame.line <= e.end_line] or found
+        ids.append(found[0].id if len(found) == 1 else None)
+    return [
+        (a, b)
+        for i, j in signals.calls
+        if (a := ids[i]) is not None and (b := ids[j]) is not None and a != b
+    ]
+
+
 # A bare file name names a top-level file or code clearly; a nested configuration or doc file
 # of that name is an example or a fixture (`pyproject.toml` -> `examples/pyproject.toml`, when
 # the reporter means their own): it shares only its file name with what was meant, and scores
@@ -908,6 +940,7 @@ def retrieve(
     cands.lists["quoted"] = quoted_candidates(store, signals, cands.outline)
     cands.lists["anchor"] = anchor_candidates(signals, cands.files(), root, store.file_stat)
     named = [cands.outline[cid] for key in ("symbol", "title") for cid, _ in cands.lists[key]]
+    cands.calls = trace_calls(signals, cands.files())
     cands.lists["dispatch"] = dispatch_candidates(signals, named, cands.outline, cands.files())
     if signals.commands:
         cands.lists["command"], cands.file_scores["command"] = command_candidates(

@@ -57,6 +57,7 @@ def test_python_traceback_chained():
         Frame("src/app/client.py", 33, "fetch", None),
     )  # <frozen ...> is skipped; <stdin> / <module> has neither path nor function
     assert q.errors == ("JSONDecodeError",)
+    assert q.calls == ((0, 1),)  # json() calls loads(); the second trace is another chain
     assert "json.decoder.JSONDecodeError" in q.dotted
     assert "requests.exceptions.JSONDecodeError" in q.dotted
     assert q.paths == (
@@ -169,6 +170,7 @@ def test_java_trace_with_caused_by():
         Frame("Config.java", 17, "Config", "com.example.app"),
     )
     assert q.errors == ("IllegalStateException", "NullPointerException")
+    assert q.calls == ((0, 1), (1, 2), (3, 4))  # caller first in each trace, none across
     assert "java.lang.NullPointerException" in q.dotted
     assert q.paths == ("Server.java", "Thread.java", "Config.java")
     assert "com.example.app.Server.start" not in q.dotted  # frames are not prose

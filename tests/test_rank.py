@@ -7,7 +7,13 @@ import pytest
 from agentctx.categories import file_category, is_secondary
 from agentctx.query import parse_query
 from agentctx.rank import fuse, rank
-from agentctx.retrieve import Candidates, OutlineEntry, symbol_candidates, title_candidates
+from agentctx.retrieve import (
+    Candidates,
+    OutlineEntry,
+    symbol_candidates,
+    title_candidates,
+    trace_calls,
+)
 
 
 def _entry(cid: int, path: str, name: str, refs: tuple[str, ...] = ()) -> OutlineEntry:
@@ -153,6 +159,43 @@ def test_a_trace_frame_names_the_function_of_its_own_file():
         "    x()\nValueError"
     )
     assert {cid for cid, _ in symbol_candidates(elsewhere, outline)} == {1, 2}
+
+
+SETUP_TRACE = """Color mapping fails with boolean data
+
+```
+Traceback (most recent call last):
+  File "~/code/pkg/pkg/_core/plot.py", line 1252, in Plotter._setup_scales
+    self._scales[var] = scale._setup(var_df[var], prop)
+  File "~/code/pkg/pkg/_core/scales.py", line 351, in ContinuousBase._setup
+    b = forward(vmax) - forward(vmin)
+TypeError: numpy boolean subtract, the `-` operator, is not supported
+```
+"""
+
+
+def test_a_trace_links_a_frame_to_the_function_it_calls_however_common_its_name():
+    outline = {
+        1: _method(1, "pkg/_core/plot.py", "Plotter", "_setup_scales"),
+        2: _method(2, "pkg/_core/scales.py", "ContinuousBase", "_setup"),
+        3: _method(3, "pkg/_core/scales.py", "Nominal", "_setup"),
+        4: _method(4, "pkg/_core/scales.py", "Temporal", "_setup"),
+        5: _method(5, "pkg/_core/other.py", "Boolean", "_setup"),
+    }
+    outline[1] = outline[1]._replace(stored_refs=json.dumps(["_setup"]))
+    report = parse_query(SETUP_TRACE)
+    cands = Candidates(lists={"lexical": [(1, 5.0)]}, outline=outline)
+    cands.calls = trace_calls(report, cands.files())
+    assert cands.calls == [(1, 2)]
+    hits, _ = rank(cands)
+    # four `_setup`s: the name alone links to none; the trace says which one was called
+    assert [h.id for h in hits] == [1, 2] and hits[1].reasons == ("graph",)
+    cands.calls = []
+    assert [h.id for h in rank(cands)[0]] == [1]
+    # a frame whose function its file does not define, or a file the index lacks: no call
+    moved = {**outline, 2: outline[2]._replace(qualname="Other.run", name="run")}
+    moved.pop(3), moved.pop(4)
+    assert trace_calls(report, Candidates(outline=moved).files()) == []
 
 
 def test_a_bare_name_defined_in_many_places_points_nowhere():
