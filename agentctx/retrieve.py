@@ -282,7 +282,20 @@ def symbol_candidates(
             _want(weights, name, weight)
     for dotted in signals.dotted:
         _want_dotted(weights, dotted)
-    return _named_chunks(weights, outline, scoped)
+    found = _named_chunks(weights, outline, scoped)
+    if signals.frames:  # of names matched alike, the deeper frame's first: nearer the error
+        depth: dict[str, int] = {}
+        for i, frame in enumerate(signals.frames):  # each trace innermost-last
+            if frame.function:
+                depth[frame.function] = depth[frame.function.rsplit(".", 1)[-1]] = i
+        found.sort(
+            key=lambda x: (
+                -x[1],
+                -max(depth.get(outline[x[0]].qualname, -1), depth.get(outline[x[0]].name, -1)),
+                x[0],
+            )
+        )
+    return found
 
 
 def title_candidates(

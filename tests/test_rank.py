@@ -198,6 +198,15 @@ def test_a_trace_links_a_frame_to_the_function_it_calls_however_common_its_name(
     assert trace_calls(report, Candidates(outline=moved).files()) == []
 
 
+def test_of_frames_named_alike_the_deeper_one_comes_first():
+    outline = {
+        1: _method(1, "pkg/_core/plot.py", "Plotter", "_setup_scales"),
+        2: _method(2, "pkg/_core/scales.py", "ContinuousBase", "_setup"),
+    }
+    found = symbol_candidates(parse_query(SETUP_TRACE), outline)
+    assert [cid for cid, _ in found] == [2, 1] and found[0][1] == found[1][1]
+
+
 def test_a_bare_name_defined_in_many_places_points_nowhere():
     from agentctx.retrieve import NAME_MAX_DEFINITIONS
 
