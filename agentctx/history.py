@@ -78,12 +78,16 @@ def head_commit(root: Path) -> str:
     return proc.stdout.decode().strip() if proc.returncode == 0 else ""
 
 
-def read_commits(root: Path, rev_range: str, limit: int, *, merges: bool = False) -> list[Commit]:
+def read_commits(
+    root: Path, rev_range: str, limit: int, *, merges: bool = False, grep: str | None = None
+) -> list[Commit]:
     """Non-merge commits of ``rev_range``, newest first, paths from the work tree's top
     (all of them, so that a commit's size and renames into ``root`` are seen whole).
 
     ``merges``: the merge commits instead, each with the files it brought to its first
     parent (a pull request's whole change, under "Merge pull request #1746 from ...").
+    ``grep``: only those whose message matches this extended regular expression (``git log
+    -E --grep``); ``limit`` counts those.
     """
     proc = run_git(
         root,
@@ -91,6 +95,7 @@ def read_commits(root: Path, rev_range: str, limit: int, *, merges: bool = False
         "core.quotepath=off",
         "log",
         *(_MERGES_WITH_REFERENCES if merges else ("--no-merges",)),
+        *(("-E", f"--grep={grep}") if grep else ()),
         "--name-status",
         "-M",
         "-z",

@@ -150,7 +150,19 @@ def test_cli_reports_json_and_refuses_without_an_index(shop: Path, tmp_path: Pat
     outside.mkdir()
     result = runner.invoke(app, ["bench", "history", str(outside)])
     assert result.exit_code == ExitCode.NOT_A_REPOSITORY
-    for bad in (["--commits", "0"], ["--budgets", "lots"]):
+    # --grep: only the commits whose message matches, counted by --commits
+    result = runner.invoke(app, ["bench", "history", str(shop), "--grep", "item|discount"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["config"]["grep"] == "item|discount"
+    assert [c["subject"] for c in report["cases"]] == [
+        "Remove an item from the cart by its SKU",
+        "Apply the discount when computing an order total",
+    ]
+    assert report["summary"]["skipped"] == {"no_code_file": 1}  # "Test removing an item"
+    result = runner.invoke(app, ["bench", "history", str(shop), "--grep", "item", "-n", "1"])
+    assert json.loads(result.stdout)["summary"]["cases"] == 1
+    for bad in (["--commits", "0"], ["--budgets", "lots"], ["--grep", "(unclosed"]):
         result = runner.invoke(app, ["bench", "history", str(shop), *bad])
         assert result.exit_code == ExitCode.USAGE, bad
 

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..categories import file_category
 from ..config import load_settings
-from ..errors import NotFoundError
+from ..errors import NotFoundError, UsageError
 from ..gitutil import require_work_tree, root_prefix, run_git
 from ..history import read_commits
 from ..pipeline import NullReporter, Reporter
@@ -48,6 +48,7 @@ KS = (1, 3, 5, 10)
 class HistoryBenchConfig:
     root: Path
     commits: int = 200  # newest non-merge commits looked at
+    grep: str | None = None  # only commits whose message matches (git log -E --grep)
     max_files: int = 3  # a commit changing more code files than this is not one task
     min_words: int = 4  # shorter messages ("wip", "fix typo") say too little
     embedder: str | None = None  # None: the settings' (the index's)
@@ -73,7 +74,7 @@ def history_cases(
     ``root`` within its work tree, as git names paths)."""
     skipped: Counter[str] = Counter()
     cases: list[HistoryCase] = []
-    for commit in read_commits(root, "HEAD", config.commits):
+    for commit in read_commits(root, "HEAD", config.commits, grep=config.grep):
         paths = [p[len(prefix) :] for p in commit.paths if p.startswith(prefix)]
         code = sorted({p for p in paths if file_category(p) == "code" and p in indexed})
         if len(commit.message.split()) < config.min_words:
@@ -160,6 +161,13 @@ def run_history_bench(
     rep = reporter or NullReporter()
     root = config.root
     require_work_tree(root)
+    if config.grep:  # a pattern git rejects would read as no commit at all
+        check = run_git(
+            root, "log", "-n1", "-E", f"--grep={config.grep}", "--format=%H", check=False
+        )
+        if check.returncode != 0:
+            why = check.stderr.decode("utf-8", "replace").strip().splitlines()
+            raise UsageError(f"--grep {config.grep!r}: {why[-1] if why else 'rejected by git'}")
     overrides = {"embedder": config.embedder} if config.embedder else {}
     settings = load_settings(root, overrides)
     if not (settings.index_dir / "index.db").is_file():
@@ -191,6 +199,7 @@ def run_history_bench(
         "repository": root.name,
         "config": {
             "commits": config.commits,
+            "grep": config.grep,
             "max_files": config.max_files,
             "min_words": config.min_words,
             "budgets": list(config.budgets),

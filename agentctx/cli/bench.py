@@ -362,6 +362,15 @@ def history_bench_command(
     max_files: Annotated[
         int, typer.Option("--max-files", help="Skip commits changing more code files.")
     ] = 3,
+    grep: Annotated[
+        str | None,
+        typer.Option(
+            "--grep",
+            metavar="REGEX",
+            help="Only commits whose message matches (git log -E --grep), e.g. Traceback; "
+            "--commits counts those.",
+        ),
+    ] = None,
     budgets: Annotated[
         str, typer.Option("--budgets", help="Comma-separated token budgets of the bundles.")
     ] = "4000,16000",
@@ -389,6 +398,7 @@ def history_bench_command(
     config = HistoryBenchConfig(
         root=resolve_root(path),
         commits=commits,
+        grep=grep or None,
         max_files=max_files,
         budgets=parse_budgets(budgets),
         tokenizer=tokenizer,
