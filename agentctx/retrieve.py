@@ -248,13 +248,16 @@ def centroid_scores(
 
 
 def symbol_candidates(
-    signals: QuerySignals, outline: dict[int, OutlineEntry]
+    signals: QuerySignals,
+    outline: dict[int, OutlineEntry],
+    located: Mapping[str, list[str]] | None = None,
 ) -> list[tuple[int, float]]:
     """Chunks whose name or qualified name the query mentions (traces count most).
 
     A trace frame's function is the one in the frame's file when that file is indexed
     (``run.py, line 135, in __init__`` is ``Run.__init__`` of ``run.py``, not every
     constructor); a frame of a file the index lacks names its function anywhere.
+    ``located``: ``frame_paths`` of the query, when the caller has it.
     """
     weights: dict[str, float] = {}
     for ident in signals.identifiers:
@@ -262,15 +265,14 @@ def symbol_candidates(
     for err in signals.errors:
         _want(weights, err, 1.0)
     scoped: dict[str, dict[str, float]] = {}  # a frame's names -> {its file: weight}
-    paths: set[str] | None = None
+    if located is None and any(frame.path and frame.function for frame in signals.frames):
+        located = frame_paths(signals, {e.path for e in outline.values()})
     for frame in signals.frames:
         if not frame.function:
             continue
         named = ((frame.function, 2.0), (frame.function.rsplit(".", 1)[-1], 1.5))
-        if frame.path:
-            if paths is None:
-                paths = {e.path for e in outline.values()}
-            where = frame_files(frame.path, paths)
+        if frame.path and located:
+            where = located.get(frame.path)
             if where:
                 for name, weight in named:
                     if len(name) > 2:
@@ -751,11 +753,9 @@ def _named_chunks(
     if not weights and not scoped:
         return []
     get = weights.get
-    found = [  # two set lookups rule most out (sympy: 11 -> 6 ms)
-        e
-        for e in outline.values()
-        if e.name in weights or e.qualname in weights or e.name in scoped or e.qualname in scoped
-    ]
+    names = weights.keys() | scoped.keys() if scoped else weights
+    # two set lookups rule most out (sympy: 11 -> 6 ms)
+    found = [e for e in outline.values() if e.name in names or e.qualname in names]
     counts = Counter(e.name for e in found)
     scored: list[tuple[int, float]] = []
     for entry in found:
@@ -797,7 +797,26 @@ def frame_files(path: str, paths: Iterable[str]) -> list[str]:
     return out
 
 
-def trace_calls(signals: QuerySignals, files: FileChildren) -> list[tuple[int, int]]:
+def frame_paths(signals: QuerySignals, paths: Iterable[str]) -> dict[str, list[str]]:
+    """Each frame path of the query -> the indexed files it means (see ``frame_files``):
+    one pass over ``paths``, only files named as a frame's are compared."""
+    wanted = {frame.path for frame in signals.frames if frame.path}
+    if not wanted:
+        return {}
+    base = {w: w.strip("./").rsplit("/", 1)[-1] for w in wanted}
+    names = set(base.values())
+    by_name: dict[str, list[str]] = defaultdict(list)
+    for p in paths:
+        if (name := p.rsplit("/", 1)[-1]) in names:
+            by_name[name].append(p)
+    return {w: frame_files(w, by_name.get(base[w], ())) for w in wanted}
+
+
+def trace_calls(
+    signals: QuerySignals,
+    files: FileChildren,
+    located: Mapping[str, list[str]] | None = None,
+) -> list[tuple[int, int]]:
     """The calls a trace shows, as (caller, callee) chunk ids.
 
     A frame is the chunk of its file (see ``frame_files``) whose qualified name is the
@@ -807,12 +826,13 @@ def trace_calls(signals: QuerySignals, files: FileChildren) -> list[tuple[int, i
     """
     if not signals.calls:
         return []
-    paths = list(files)
+    if located is None:
+        located = frame_paths(signals, files)
     ids: list[int | None] = []
     for frame in signals.frames:
         found: list[OutlineEntry] = []
         if frame.path and frame.function:
-            entries = [e for path in frame_files(frame.path, paths) for e in files.entries(path)]
+            entries = [e for path in located.get(frame.path, ()) for e in files.entries(path)]
             found = [e for e in entries if e.qualname == frame.function]
             if not found:
                 last = frame.function.rsplit(".", 1)[-1]
@@ -947,13 +967,14 @@ def retrieve(
         cands.dense_available = True
     qterms = query_terms(signals)
     cands.lists["lexical"] = store.lexical_search(qterms, k, LEXICAL_WEIGHTS)
-    cands.lists["symbol"] = symbol_candidates(signals, cands.outline)
+    located = frame_paths(signals, cands.files()) if signals.frames else {}
+    cands.lists["symbol"] = symbol_candidates(signals, cands.outline, located)
     cands.lists["title"] = title_candidates(signals, cands.outline)
     cands.lists["option"] = option_candidates(store, signals, cands.outline)
     cands.lists["quoted"] = quoted_candidates(store, signals, cands.outline)
     cands.lists["anchor"] = anchor_candidates(signals, cands.files(), root, store.file_stat)
     named = [cands.outline[cid] for key in ("symbol", "title") for cid, _ in cands.lists[key]]
-    cands.calls = trace_calls(signals, cands.files())
+    cands.calls = trace_calls(signals, cands.files(), located)
     cands.lists["dispatch"] = dispatch_candidates(signals, named, cands.outline, cands.files())
     if signals.commands:
         cands.lists["command"], cands.file_scores["command"] = command_candidates(
