@@ -31,8 +31,11 @@ from agentctx.bench.swebench import (
     acc_at_k,
     covers,
     find_git_dir,
+    line_recall,
     load_instances,
+    locate_lines,
     materialize,
+    patch_lines,
     resolve_spans,
     score_items,
     span_qualnames,
@@ -102,6 +105,18 @@ def with_tax(amount):
 """
 
 QUERY_A = "apply_discount makes a negative price when percent is over 100"
+# The gold patch of instance A, numbered 2 lines off (it applies at an offset).
+PATCH_A = """diff --git a/shop/pricing.py b/shop/pricing.py
+--- a/shop/pricing.py
++++ b/shop/pricing.py
+@@ -2,4 +2,5 @@
+ def apply_discount(price, percent):
+     \"\"\"Price after a percentage discount.\"\"\"
+-    return price - price * percent / 100
++    percent = min(percent, 100)
++    return price - price * percent / 100
+ 
+"""
 QUERY_B = "Cart.total loses cents: Decimal quantize and slugify names"
 
 
@@ -161,7 +176,7 @@ def bench_data(tmp_path: Path) -> dict[str, object]:
             "repo": "acme/shop",
             "base_commit": c1,
             "problem_statement": QUERY_A,
-            "patch": "(never read)",
+            "patch": PATCH_A,
             "gold_files": ["shop/pricing.py"],
             "new_files": [],
             "gold_spans": {"shop/pricing.py": ["apply_discount"]},
@@ -275,6 +290,9 @@ def test_bm25_symbol_and_filter(bench_data: dict[str, object]):
     recs = _records(out / "swebench-bm25-symbol-all.jsonl")
     a, b = recs["acme__shop-1"], recs["acme__shop-2"]
     assert a["top_files"][0] == "shop/pricing.py" and a["acc"]["1"] == 1
+    # the line the patch replaces, found 2 lines off its number, is shown (in full)
+    assert a["budgets"]["100000"]["line_recall"] == 1.0
+    assert b["budgets"]["100000"]["line_recall"] is None  # "(never read)": no lines
     assert sorted(b["top_files"][:2]) == ["shop/cart.py", "shop/utils.py"]
     assert b["acc"] == {"1": 0, "3": 1, "5": 1}
     for rec in (a, b):  # everything that matched a word is packed: every gold span in full
@@ -302,6 +320,7 @@ def test_agentctx_end_to_end(bench_data: dict[str, object]):
         assert 0 < big["tokens"] <= 60000 and big["pack_ms"] > 0
     a, b = recs["acme__shop-1"], recs["acme__shop-2"]
     assert a["top_files"][0] == "shop/pricing.py" and a["acc"]["1"] == 1
+    assert a["budgets"]["60000"]["line_recall"] == 1.0
     assert b["acc"]["1"] == 0  # two gold files never fit in the top 1
 
 
@@ -601,3 +620,32 @@ def test_bm25_by_hand():
     assert scores[2] == pytest.approx(term(3, 2, 4))
     assert [d for d, _ in bm.rank(["d"])] == [2]
     assert bm.rank(["zzz"]) == []
+
+
+def test_patch_lines_are_the_old_side_lines_a_patch_edits(tmp_path: Path):
+    patch = (
+        "diff --git a/m.py b/m.py\n--- a/m.py\n+++ b/m.py\n"
+        "@@ -1,3 +1,3 @@\n+import os\n def f():\n-    return 1\n+    return 2\n \n"
+        "@@ -10,2 +10,4 @@ def g():\n     x = 1\n+    y = 2\n+\n     return x\n"
+        "@@ -20,2 +22,2 @@\n---- a SQL comment is a removed line, not a header\n+-- new\n x\n"
+        "diff --git a/new.py b/new.py\n--- /dev/null\n+++ b/new.py\n@@ -0,0 +1 @@\n+n = 1\n"
+        "diff --git a/made.py b/made.py\n--- a/made.py\n+++ b/made.py\n@@ -1 +1 @@\n-a\n+b\n"
+    )
+    assert patch_lines(patch, new_files={"made.py"}) == (
+        ("m.py", 1, "def f():"),  # added at the top: the line below is where it goes
+        ("m.py", 2, "return 1"),  # replaced
+        ("m.py", 10, "x = 1"),  # added after it
+        ("m.py", 20, "--- a SQL comment is a removed line, not a header"),
+    )
+    assert patch_lines("(never read)") == ()
+    (tmp_path / "m.py").write_text("\n\ndef f():\n    return 1\n")
+    lines = (("m.py", 1, "def f():"), ("m.py", 2, "return 1"), ("m.py", 9, "gone"))
+    assert locate_lines(tmp_path, lines) == (
+        ("m.py", 3, "def f():"),
+        ("m.py", 4, "return 1"),
+        ("m.py", 9, "gone"),  # not in the file: as numbered
+    )
+    item = PackItem(
+        "m.py", "f", "function", "python", 3, 4, "full", 1.0, 5, "def f():\n    return 1\n"
+    )
+    assert line_recall([item], locate_lines(tmp_path, lines)) == pytest.approx(2 / 3)

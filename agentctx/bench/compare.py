@@ -17,6 +17,7 @@ METRICS: tuple[tuple[str, str, str], ...] = (
     ("file_recall", "file recall", "quality"),
     ("func_full", "func recall full", "quality"),
     ("func_any", "func recall any", "quality"),
+    ("line_recall", "lines shown", "quality"),
     ("acc@1", "Acc@1", "quality"),
     ("acc@3", "Acc@3", "quality"),
     ("acc@5", "Acc@5", "quality"),

@@ -30,12 +30,11 @@ from ..gitutil import require_work_tree, root_prefix, run_git
 from ..history import read_commits
 from ..pipeline import NullReporter, Reporter
 from .latency import environment, percentile
-from .swebench import GoldSpan, acc_at_k, ranked_files_of, score_items
+from .swebench import GoldSpan, acc_at_k, line_recall, ranked_files_of, score_items
 
 if TYPE_CHECKING:
     from ..config import Settings
     from ..embed import Embedder
-    from ..models import PackItem
     from ..pipeline import PackResult
     from ..retrieve import FileChildren
 
@@ -259,22 +258,6 @@ def _scores(packed: PackResult, case: HistoryCase) -> dict[str, Any]:
         "line_recall": line_recall(packed.bundle.items, case.lines),
         "tokens": packed.tokens_used,
     }
-
-
-def line_recall(items: Sequence[PackItem], lines: Sequence[tuple[str, int, str]]) -> float | None:
-    """The share of ``lines`` the bundle shows: an item of the file spans the line and its
-    text holds it (a skeleton keeps some lines, a signature its first). None: no lines."""
-    if not lines:
-        return None
-    shown: dict[str, list[tuple[int, int, set[str]]]] = {}
-    for i in items:
-        kept = {t.strip() for t in i.text.splitlines()}
-        shown.setdefault(i.path, []).append((i.start_line, i.end_line, kept))
-    seen = sum(
-        any(a <= n <= b and text in kept for a, b, kept in shown.get(path, ()))
-        for path, n, text in lines
-    )
-    return seen / len(lines)
 
 
 def summarize(

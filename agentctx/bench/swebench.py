@@ -70,6 +70,9 @@ class Instance:
     in_lite: bool
     in_verified: bool
     file_location: str | None  # Agentless label; None when the instance has no labels
+    # Where the gold patch edits the files it does not create, as the base commit has them:
+    # (path, line number, stripped text); see ``patch_lines``. Not the patch itself.
+    gold_lines: tuple[tuple[str, int, str], ...] = ()
 
     @property
     def label(self) -> str:
@@ -98,7 +101,61 @@ def _instance(row: dict[str, Any]) -> Instance:
         in_lite=bool(row.get("in_lite")),
         in_verified=bool(row.get("in_verified")),
         file_location=None if location is None else str(location),
+        gold_lines=patch_lines(str(row.get("patch") or ""), set(row.get("new_files") or ())),
     )
+
+
+_HUNK_HEAD = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+\d+(?:,(\d+))? @@")
+
+
+def patch_lines(patch: str, new_files: Iterable[str] = ()) -> tuple[tuple[str, int, str], ...]:
+    """The lines a unified diff edits, numbered as its old side has them: each non-blank line
+    it removes or replaces and, for lines it only adds, the non-blank line above them (where
+    they go; the one below at the top of a hunk). Files it creates (``new_files``, or an old
+    side of /dev/null) have none. (path, number, stripped text), in patch order."""
+    skip = set(new_files)
+    out: dict[tuple[str, int], str] = {}
+    path: str | None = None
+    old = left_old = left_new = 0
+    above: tuple[int, str] | None = None  # the last non-blank old-side line of the hunk
+    removed = added = want_below = False  # in the current run of changed lines
+    for line in patch.split("\n"):
+        if line.startswith("diff --git "):  # a file's header, even after a miscounted hunk
+            left_old = left_new = 0
+        if left_old <= 0 and left_new <= 0:  # between hunks: headers
+            if line.startswith("--- "):
+                name = line[4:].split("\t", 1)[0].strip()
+                path = name[2:] if name.startswith("a/") and name[2:] not in skip else None
+            elif m := _HUNK_HEAD.match(line):
+                old = int(m[1])
+                left_old = 1 if m[2] is None else int(m[2])
+                left_new = 1 if m[3] is None else int(m[3])
+                above, removed, added, want_below = None, False, False, False
+            continue
+        kind, text = line[:1], line[1:].strip()
+        if kind == "-":
+            if path is not None and text:
+                out.setdefault((path, old), text)
+            removed = True
+            old, left_old = old + 1, left_old - 1
+        elif kind == "+":
+            if not removed and not added and path is not None:
+                if above is not None:
+                    out.setdefault((path, above[0]), above[1])
+                else:
+                    want_below = True
+            added = True
+            left_new -= 1
+        elif kind in (" ", ""):
+            if want_below and text and path is not None:
+                out.setdefault((path, old), text)
+                want_below = False
+            if text:
+                above = (old, text)
+            removed = added = False
+            old, left_old, left_new = old + 1, left_old - 1, left_new - 1
+        # "\ No newline at end of file": neither side
+    return tuple((p, n, t) for (p, n), t in out.items())
 
 
 def load_instances(
@@ -449,6 +506,51 @@ def score_items(
     return out
 
 
+def locate_lines(
+    root: Path, lines: Sequence[tuple[str, int, str]], reach: int = 200
+) -> tuple[tuple[str, int, str], ...]:
+    """``lines`` renumbered to where ``root``'s files hold them: a patch may apply at an
+    offset (as ``git apply`` allows), so each goes to the nearest line within ``reach`` of
+    its number with the same stripped text; one not found keeps its number."""
+    out: list[tuple[str, int, str]] = []
+    texts: dict[str, list[str]] = {}
+    for path, n, text in lines:
+        if path not in texts:
+            try:
+                raw = (root / path).read_text(encoding="utf-8", errors="replace")
+            except OSError:
+                raw = ""
+            texts[path] = [t.strip() for t in raw.split("\n")]
+        have = texts[path]
+        found = next(
+            (
+                m
+                for d in range(reach + 1)
+                for m in ((n + d, n - d) if d else (n,))
+                if 0 < m <= len(have) and have[m - 1] == text
+            ),
+            n,
+        )
+        out.append((path, found, text))
+    return tuple(out)
+
+
+def line_recall(items: Sequence[PackItem], lines: Sequence[tuple[str, int, str]]) -> float | None:
+    """The share of ``lines`` the bundle shows: an item of the file spans the line and its
+    text holds it (a skeleton keeps some lines, a signature its first). None: no lines."""
+    if not lines:
+        return None
+    shown: dict[str, list[tuple[int, int, set[str]]]] = {}
+    for i in items:
+        kept = {t.strip() for t in i.text.splitlines()}
+        shown.setdefault(i.path, []).append((i.start_line, i.end_line, kept))
+    seen = sum(
+        any(a <= n <= b and text in kept for a, b, kept in shown.get(path, ()))
+        for path, n, text in lines
+    )
+    return seen / len(lines)
+
+
 # -------------------------------------------------------------------------- running
 
 
@@ -658,6 +760,7 @@ class _Runner:
                 baseline.prepare(self.tok)
             index_s = time.perf_counter() - t0
             spans = resolve_spans(store, inst)
+        lines = locate_lines(snap.root, inst.gold_lines)
         record["index_s"] = round(index_s, 3)
         record["index"] = {
             "created": report.created,
@@ -727,6 +830,7 @@ class _Runner:
             metrics = score_items(items, gold, spans)
             budgets[str(budget)] = {
                 **metrics,
+                "line_recall": line_recall(items, lines),
                 "tokens": used,
                 "pack_ms": round(ms, 2),
                 "items": {d: sum(1 for i in items if i.detail == d) for d in DETAILS},
@@ -741,7 +845,7 @@ class _Runner:
 
 # ------------------------------------------------------------------------- summary
 
-_METRICS = ("file_recall", "file_all", "file_any", "func_full", "func_any")
+_METRICS = ("file_recall", "file_all", "file_any", "func_full", "func_any", "line_recall")
 
 
 def _mean(values: Sequence[float]) -> float | None:
@@ -834,9 +938,9 @@ def _num(v: float | None, digits: int = 0) -> str:
 
 
 _HEAD = (
-    "| budget | file recall | all | any | func recall full | func recall any "
+    "| budget | file recall | all | any | func recall full | func recall any | lines shown "
     "| Acc@1 | Acc@3 | Acc@5 | mean tokens | p50/p95 pack ms |\n"
-    "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
+    "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
 )
 
 
@@ -846,6 +950,7 @@ def _table(group: Mapping[str, Any]) -> str:
         rows.append(
             f"| {int(budget):,} | {_pct(e['file_recall'])} | {_pct(e['file_all'])} "
             f"| {_pct(e['file_any'])} | {_pct(e['func_full'])} | {_pct(e['func_any'])} "
+            f"| {_pct(e.get('line_recall'))} "
             f"| {_pct(e['acc@1'])} | {_pct(e['acc@3'])} | {_pct(e['acc@5'])} "
             f"| {_num(e['mean_tokens'])} | {_num(e['p50_ms'], 1)} / {_num(e['p95_ms'], 1)} |"
         )
@@ -876,7 +981,9 @@ def render_markdown(summary: Mapping[str, Any]) -> str:
         "",
         "File recall: share of gold files (not created by the patch) with any item in the "
         "bundle; all/any: every/at least one gold file present. Function recall: share of "
-        "gold spans shown in full / at any detail. Acc@k: every gold file in the top k "
+        "gold spans shown in full / at any detail. Lines shown: share of the lines the gold "
+        "patch edits (removed or replaced, or the line above an insertion) that the bundle "
+        "shows, in full or kept by a skeleton. Acc@k: every gold file in the top k "
         "files of the ranking.",
         "",
         "## Overall",
