@@ -106,17 +106,18 @@ def with_tax(amount):
 
 QUERY_A = "apply_discount makes a negative price when percent is over 100"
 # The gold patch of instance A, numbered 2 lines off (it applies at an offset).
-PATCH_A = """diff --git a/shop/pricing.py b/shop/pricing.py
---- a/shop/pricing.py
-+++ b/shop/pricing.py
-@@ -2,4 +2,5 @@
- def apply_discount(price, percent):
-     \"\"\"Price after a percentage discount.\"\"\"
--    return price - price * percent / 100
-+    percent = min(percent, 100)
-+    return price - price * percent / 100
- 
-"""
+PATCH_A = (
+    "diff --git a/shop/pricing.py b/shop/pricing.py\n"
+    "--- a/shop/pricing.py\n"
+    "+++ b/shop/pricing.py\n"
+    "@@ -2,4 +2,5 @@\n"
+    " def apply_discount(price, percent):\n"
+    '     """Price after a percentage discount."""\n'
+    "-    return price - price * percent / 100\n"
+    "+    percent = min(percent, 100)\n"
+    "+    return price - price * percent / 100\n"
+    " \n"
+)
 QUERY_B = "Cart.total loses cents: Decimal quantize and slugify names"
 
 
