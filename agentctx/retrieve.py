@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gc
 import heapq
+import keyword
 import os
 import re
 from collections import Counter, defaultdict
@@ -726,16 +727,27 @@ def _tail(path: str) -> str:
     return f"{parts[-2]}/{stem}" if len(parts) >= 2 else stem
 
 
-def _want(weights: dict[str, float], name: str, weight: float) -> None:
-    if name and len(name) > 2 and name.lower() not in STOP_TERMS:
-        weights[name] = max(weights.get(name, 0.0), weight)
+_NEVER_NAMES = frozenset({"self", "cls", "None", "True", "False"})
+
+
+def _want(weights: dict[str, float], name: str, weight: float, *, code: bool = False) -> None:
+    """``code``: the name is code by its place (after a dot), so an API named like a stop word
+    (`xr.where`, `requests.get`) still counts; a keyword or a receiver never does."""
+    if not name or len(name) <= 2:
+        return
+    if name.lower() in STOP_TERMS and not (
+        code and not keyword.iskeyword(name) and name not in _NEVER_NAMES
+    ):
+        return
+    weights[name] = max(weights.get(name, 0.0), weight)
 
 
 def _want_dotted(weights: dict[str, float], dotted: str) -> None:
-    """``a.B.c`` names ``c``, ``B.c`` (more) and ``a.B.c`` (most)."""
+    """``a.B.c`` names ``c``, ``B.c`` (more) and ``a.B.c`` (most). A name defined in too
+    many places to point anywhere (`obj.get`) is dropped later (``NAME_MAX_DEFINITIONS``)."""
     parts = dotted.split(".")
     for n in range(1, min(len(parts), 3) + 1):
-        _want(weights, ".".join(parts[-n:]), 1.0 + 0.5 * (n - 1))
+        _want(weights, ".".join(parts[-n:]), 1.0 + 0.5 * (n - 1), code=True)
 
 
 # A bare name defined in more places than this is a protocol or a hook (`__init__`, `__repr__`

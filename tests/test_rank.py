@@ -207,6 +207,21 @@ def test_of_frames_named_alike_the_deeper_one_comes_first():
     assert [cid for cid, _ in found] == [2, 1] and found[0][1] == found[1][1]
 
 
+def test_an_api_named_like_a_stop_word_counts_after_a_dot():
+    outline = {
+        1: _entry(1, "pkg/core/computation.py", "where"),
+        2: _method(2, "pkg/core/common.py", "DataWithCoords", "where"),
+        3: _entry(3, "pkg/api.py", "get"),
+    }
+    report = parse_query("`xr.where(cond, x, y, keep_attrs=True)` drops the attributes")
+    found = symbol_candidates(report, outline)
+    assert [cid for cid, _ in found] == [1, 2]  # the function above the method of that name
+    # in prose, the same words are no names
+    assert symbol_candidates(parse_query("where do I get the attributes?"), outline) == []
+    # a keyword or a receiver after a dot is never one
+    assert symbol_candidates(parse_query("`obj.self` and `x.None` in `y.import`"), outline) == []
+
+
 def test_a_bare_name_defined_in_many_places_points_nowhere():
     from agentctx.retrieve import NAME_MAX_DEFINITIONS
 
