@@ -114,12 +114,16 @@ class Candidates:
 
 
 def query_terms(signals: QuerySignals, limit: int = 96) -> list[str]:
-    """Lexical terms of the query: strong identifiers first, then the prose."""
+    """Lexical terms of the query: strong identifiers first, then the prose. A stop word
+    after a dot is an API's name (`xr.where`): kept."""
     out: list[str] = []
     seen: set[str] = set()
+    after_dot = {d.rsplit(".", 1)[-1].lower() for d in signals.dotted}
     for term in [*signals.terms(), *terms(signals.clean_text)]:
         t = term.lower()
-        if len(t) < 2 or t in STOP_TERMS or t.isdigit() or t in seen:
+        if len(t) < 2 or t.isdigit() or t in seen:
+            continue
+        if t in STOP_TERMS and not (t in after_dot and _code_name(t)):
             continue
         seen.add(t)
         out.append(t)
@@ -727,7 +731,13 @@ def _tail(path: str) -> str:
     return f"{parts[-2]}/{stem}" if len(parts) >= 2 else stem
 
 
-_NEVER_NAMES = frozenset({"self", "cls", "None", "True", "False"})
+_NEVER_NAMES = frozenset({"self", "cls", "none", "true", "false"})
+
+
+def _code_name(name: str) -> bool:
+    """A stop word that may still name an API when code puts it there (after a dot): not a
+    keyword, not a receiver, longer than two letters."""
+    return len(name) > 2 and not keyword.iskeyword(name) and name.lower() not in _NEVER_NAMES
 
 
 def _want(weights: dict[str, float], name: str, weight: float, *, code: bool = False) -> None:
@@ -735,9 +745,7 @@ def _want(weights: dict[str, float], name: str, weight: float, *, code: bool = F
     (`xr.where`, `requests.get`) still counts; a keyword or a receiver never does."""
     if not name or len(name) <= 2:
         return
-    if name.lower() in STOP_TERMS and not (
-        code and not keyword.iskeyword(name) and name not in _NEVER_NAMES
-    ):
+    if name.lower() in STOP_TERMS and not (code and _code_name(name)):
         return
     weights[name] = max(weights.get(name, 0.0), weight)
 

@@ -10,6 +10,7 @@ from agentctx.rank import fuse, rank
 from agentctx.retrieve import (
     Candidates,
     OutlineEntry,
+    query_terms,
     symbol_candidates,
     title_candidates,
     trace_calls,
@@ -216,8 +217,10 @@ def test_an_api_named_like_a_stop_word_counts_after_a_dot():
     report = parse_query("`xr.where(cond, x, y, keep_attrs=True)` drops the attributes")
     found = symbol_candidates(report, outline)
     assert [cid for cid, _ in found] == [1, 2]  # the function above the method of that name
+    assert "where" in query_terms(report)  # a lexical term too
     # in prose, the same words are no names
-    assert symbol_candidates(parse_query("where do I get the attributes?"), outline) == []
+    prose = parse_query("where do I get the attributes?")
+    assert symbol_candidates(prose, outline) == [] and "where" not in query_terms(prose)
     # a keyword or a receiver after a dot is never one
     assert symbol_candidates(parse_query("`obj.self` and `x.None` in `y.import`"), outline) == []
 
