@@ -190,6 +190,33 @@ def fit(
         else:
             spans.setdefault(hit.path, [])
 
+    # A file shown in full gets its head (what it imports and defines, where its other
+    # symbols are) whole when budget is left, after the hits: last in, so the first trimmed.
+    # The first such file gets it before the upgrades below, the others after them (a fix
+    # in the best file often needs its imports).
+    shown = {c.id for c in sources}
+
+    def add_heads(paths: list[str]) -> None:
+        nonlocal used, left_out
+        read = heads(paths) if heads is not None and paths and used < avail else {}
+        for path in paths:
+            head = read.get(path)
+            if head is None or head.id in shown or used >= avail:
+                continue
+            if caps.get(head.id, "full") != "full":
+                continue
+            if used + _least_tokens(head.text) > avail:
+                continue  # surely too big: not rendered, not counted
+            item = costs.item(_item(head, "full", 0.0, render_full(head)))
+            if item.tokens <= FULL_MAX_SHARE * avail and used + item.tokens <= avail:
+                chosen.append(item)
+                sources.append(head)
+                shown.add(head.id)
+                used += item.tokens
+                left_out -= head.id in dropped
+
+    add_heads([i.path for i in chosen if i.detail == "full"][:1])
+
     # Budget left over (the tiers keep reserves, the threshold cuts the list): upgrade
     # the best-ranked items to full while they fit, unless that would repeat code
     # already shown by another item inside them.
@@ -203,27 +230,9 @@ def fit(
             used += full.tokens - item.tokens
             chosen[n] = full
 
-    # Budget still left: a file shown in full gets its head (what it imports and defines,
-    # where its other symbols are) whole, files in the order of their first item in full.
-    # Last in, so the first trimmed.
-    shown = {c.id for c in sources}
-    paths = list(dict.fromkeys(i.path for i in chosen if i.detail == "full"))
-    read = heads(paths) if heads is not None and paths and used < avail else {}
-    for path in paths:
-        head = read.get(path)
-        if head is None or head.id in shown or used >= avail:
-            continue
-        if caps.get(head.id, "full") != "full":
-            continue
-        if used + _least_tokens(head.text) > avail:
-            continue  # surely too big: not rendered, not counted
-        item = costs.item(_item(head, "full", 0.0, render_full(head)))
-        if item.tokens <= FULL_MAX_SHARE * avail and used + item.tokens <= avail:
-            chosen.append(item)
-            sources.append(head)
-            shown.add(head.id)
-            used += item.tokens
-            left_out -= head.id in dropped
+    # Budget still left: the other files shown in full get their heads, in the order of
+    # their first item in full.
+    add_heads(list(dict.fromkeys(i.path for i in chosen if i.detail == "full")))
 
     # Verify on the real text; trim from the tail (lowest ranked) until it fits.
     while True:

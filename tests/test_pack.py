@@ -389,6 +389,50 @@ def test_budget_left_at_the_end_shows_the_head_of_a_file_shown_in_full():
     assert shown(1000) == {"alpha": "full"}  # no room for both
 
 
+def test_the_best_file_in_full_gets_its_head_before_other_items_are_upgraded():
+    """Room for the head of the first file in full or for upgrading a later item, not both:
+    the head (a fix there often needs its imports) goes first."""
+    from agentctx.chunk import chunk_file
+    from agentctx.models import MODULE_SYMBOL, Hit
+    from agentctx.parse import parse_file
+
+    a_src = "import os\nimport sys\n\n\ndef alpha():\n    return os.sep + sys.platform\n"
+    b_src = "def beta(x):\n" + "".join(f"    x += {n}\n" for n in range(80)) + "    return x\n"
+    a = {c.qualname: c for c in chunk_file(parse_file("a.py", a_src))}
+    (beta,) = chunk_file(parse_file("b.py", b_src))
+    alpha, head = a["alpha"], a[MODULE_SYMBOL]
+    fill = [  # full items that take most of the budget
+        chunk_file(parse_file(f"f{n}.py", f"def gamma_{n}(y):\n{body}    return y\n"))[0]
+        for n in range(8)
+        for body in ["".join(f"    y *= {k}\n" for k in range(40))]
+    ]
+    chunks = {alpha.id: alpha, beta.id: beta, **{c.id: c for c in fill}}
+    hits = [
+        Hit(alpha.id, "a.py", "alpha", alpha.kind, alpha.start_line, alpha.end_line, 1.0),
+        *(
+            Hit(c.id, c.path, c.qualname, c.kind, 1, c.end_line, 0.9 - n / 100)
+            for n, c in enumerate(fill)
+        ),
+        Hit(beta.id, "b.py", "beta", beta.kind, beta.start_line, beta.end_line, 0.2),
+    ]
+
+    def details(budget: int, with_heads: bool) -> dict[str, str]:
+        fitted = _fit(
+            hits,
+            chunks,
+            budget=budget,
+            heads=(lambda paths: {"a.py": head} if "a.py" in paths else {}) if with_heads else None,
+        )
+        assert fitted.tokens_used <= budget
+        return {i.symbol: i.detail for i in fitted.bundle.items}
+
+    # the smallest budget at which beta (below the full floor) is upgraded to full
+    budget = next(b for b in range(1000, 8000, 2) if details(b, False).get("beta") == "full")
+    shown = details(budget, True)
+    assert shown[MODULE_SYMBOL] == "full" and shown["alpha"] == "full"
+    assert shown["beta"] != "full"
+
+
 def test_mentions_take_about_a_dozen_lines_whatever_the_budget(monkeypatch):
     """Past the signatures, one-line mentions of other files fill at most MENTION_ROOM
     tokens: at 4k that is all the rest (as before), at 16k what is left goes to code."""
