@@ -414,10 +414,19 @@ def _skeleton(
                 keep[i] = True
 
     wanted = {t.lower() for t in keep_terms}
-    if wanted:
+    # A line's terms are lowercased pieces of it: a term in no line's lowercase text is in
+    # no line's terms, and only lines holding one are split into terms.
+    lows = [src.lines[i].lower() for i in range(bs, stop)] if wanted else []
+    present = [t for t in wanted if any(t in low for low in lows)] if wanted else []
+    if present:
         base = src.indent[head.header[0]] if head.header[0] >= 0 else -1
-        for i in range(bs, stop):
-            if src.indent[i] >= 0 and not keep[i] and not wanted.isdisjoint(terms(src.lines[i])):
+        for i, low in zip(range(bs, stop), lows, strict=True):
+            if (
+                src.indent[i] >= 0
+                and not keep[i]
+                and any(t in low for t in present)
+                and not wanted.isdisjoint(terms(src.lines[i]))
+            ):
                 _keep_with_context(src, i, bs, stop, base, keep)
 
     breaks = {cb + 1 for _, cb in kids}  # a child's body is elided on its own

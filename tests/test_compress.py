@@ -293,6 +293,17 @@ def test_python_keep_terms_keep_lines_with_their_blocks() -> None:
         ...""")
 
 
+def test_keep_terms_match_identifier_parts_in_any_case() -> None:
+    """A kept term is a lowercased identifier or a part of one: `token` keeps the line of
+    `verify_token(...)`, `TOKEN` in any case the same; a term no line holds keeps none."""
+    base = render_skeleton(py_class(), children=PY_CLASS_CHILDREN)
+    part = render_skeleton(py_class(), children=PY_CLASS_CHILDREN, keep_terms={"token"})
+    assert "if verify_token(candidate, token):" in part and part != base
+    upper = render_skeleton(py_class(), children=PY_CLASS_CHILDREN, keep_terms={"TOKEN"})
+    assert upper == part
+    assert render_skeleton(py_class(), children=PY_CLASS_CHILDREN, keep_terms={"zzz"}) == base
+
+
 def test_python_long_docstring_keeps_first_paragraph() -> None:
     chunk = make(PY_LONG_DOC, start=40, qualname="parse_config")
     assert (
