@@ -225,7 +225,11 @@ def fit(
             continue
         if _inside(chunk, chosen):
             continue
-        full = costs.item(replace(item, detail="full", text=render_full(chunk)))
+        text = render_full(chunk)
+        least = _least_tokens(text)  # the item takes at least this much: a cheap refusal
+        if least > FULL_MAX_SHARE * avail or used + least - item.tokens > avail:
+            continue
+        full = costs.item(replace(item, detail="full", text=text))
         if full.tokens <= FULL_MAX_SHARE * avail and used + full.tokens - item.tokens <= avail:
             used += full.tokens - item.tokens
             chosen[n] = full
