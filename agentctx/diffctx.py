@@ -20,7 +20,15 @@ from pathlib import Path
 from .chunk import chunk_file
 from .discover import SourceText, decode_source
 from .errors import NotFoundError
-from .gitutil import EMPTY_TREE, has_head, read_blobs, resolve_rev, root_prefix, run_git
+from .gitutil import (
+    EMPTY_TREE,
+    HUNK_HEADER,
+    has_head,
+    read_blobs,
+    resolve_rev,
+    root_prefix,
+    run_git,
+)
 from .models import MODULE_SYMBOL, Chunk
 from .parse import language_for, parse_file
 from .retrieve import OutlineEntry, referrers
@@ -68,7 +76,6 @@ class DiffContext:
     notes: list[str] = field(default_factory=list)
 
 
-_HUNK = re.compile(rb"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@")
 _OCTAL = re.compile(rb"\\([0-7]{3})")
 _ESCAPES = {b"n": b"\n", b"t": b"\t", b'"': b'"', b"\\": b"\\", b"a": b"\a", b"b": b"\b"}
 
@@ -114,7 +121,7 @@ def parse_hunks(patch: bytes) -> dict[str, list[tuple[int, int]]]:
             raw = line[4:].removesuffix(b"\t")
             current = old_path if raw == b"/dev/null" else os.fsdecode(_unquote(raw))[2:]
             continue
-        m = _HUNK.match(line)
+        m = HUNK_HEADER.match(line)
         if m and current is not None:
             start = int(m.group(1))
             count = 1 if m.group(2) is None else int(m.group(2))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,6 +20,8 @@ from .errors import AgentctxError, ExitCode, NotARepositoryError
 from .githead import GIT_PATH_VARS as _PATH_VARS
 
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"  # `git hash-object -t tree /dev/null`
+# A hunk header of `git diff`/`git show` output (bytes): the new side's first line and count.
+HUNK_HEADER = re.compile(rb"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@")
 
 
 class GitError(AgentctxError):

@@ -15,7 +15,6 @@ not with SWE-bench numbers.
 
 from __future__ import annotations
 
-import re
 import time
 from collections import Counter
 from collections.abc import Collection, Sequence
@@ -26,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from ..categories import file_category
 from ..config import load_settings
 from ..errors import NotFoundError, UsageError
-from ..gitutil import require_work_tree, root_prefix, run_git
+from ..gitutil import HUNK_HEADER, require_work_tree, root_prefix, run_git
 from ..history import read_commits
 from ..pipeline import NullReporter, Reporter
 from .latency import environment, percentile
@@ -87,9 +86,6 @@ def history_cases(
     return cases, skipped
 
 
-_HUNK = re.compile(rb"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@")
-
-
 def changed_spans(
     root: Path,
     prefix: str,
@@ -135,7 +131,7 @@ def changed_spans(
         if line.startswith(b"+++ "):
             name = line[4:].decode("utf-8", "replace")
             path = name[2 + len(prefix) :] if name.startswith("b/" + prefix) else None
-        elif m := _HUNK.match(line):
+        elif m := HUNK_HEADER.match(line):
             n = int(m[1])
             if m[2] == b"0":  # lines removed after line n: what held them
                 at(max(n, 1))
