@@ -11,7 +11,6 @@ that reference it come from the index's outline.
 from __future__ import annotations
 
 import os
-import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -28,6 +27,7 @@ from .gitutil import (
     resolve_rev,
     root_prefix,
     run_git,
+    unquote_path,
 )
 from .models import MODULE_SYMBOL, Chunk
 from .parse import language_for, parse_file
@@ -76,33 +76,6 @@ class DiffContext:
     notes: list[str] = field(default_factory=list)
 
 
-_OCTAL = re.compile(rb"\\([0-7]{3})")
-_ESCAPES = {b"n": b"\n", b"t": b"\t", b'"': b'"', b"\\": b"\\", b"a": b"\a", b"b": b"\b"}
-
-
-def _unquote(raw: bytes) -> bytes:
-    """Undo git's C-style quoting of a path in patch headers."""
-    if not (raw.startswith(b'"') and raw.endswith(b'"')):
-        return raw
-    body = raw[1:-1]
-    out = bytearray()
-    i = 0
-    while i < len(body):
-        c = body[i : i + 1]
-        if c == b"\\" and i + 1 < len(body):
-            m = _OCTAL.match(body, i)
-            if m:
-                out.append(int(m.group(1), 8))
-                i += 4
-                continue
-            out += _ESCAPES.get(body[i + 1 : i + 2], body[i + 1 : i + 2])
-            i += 2
-            continue
-        out += c
-        i += 1
-    return bytes(out)
-
-
 def parse_hunks(patch: bytes) -> dict[str, list[tuple[int, int]]]:
     """New-side changed line ranges per path (work-tree relative) from ``git diff -U0``.
 
@@ -115,11 +88,11 @@ def parse_hunks(patch: bytes) -> dict[str, list[tuple[int, int]]]:
     for line in patch.split(b"\n"):
         if line.startswith(b"--- "):
             raw = line[4:].removesuffix(b"\t")  # git ends a name with a space in a TAB
-            old_path = None if raw == b"/dev/null" else os.fsdecode(_unquote(raw))[2:]
+            old_path = None if raw == b"/dev/null" else os.fsdecode(unquote_path(raw))[2:]
             continue
         if line.startswith(b"+++ "):
             raw = line[4:].removesuffix(b"\t")
-            current = old_path if raw == b"/dev/null" else os.fsdecode(_unquote(raw))[2:]
+            current = old_path if raw == b"/dev/null" else os.fsdecode(unquote_path(raw))[2:]
             continue
         m = HUNK_HEADER.match(line)
         if m and current is not None:

@@ -24,6 +24,34 @@ EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"  # `git hash-object -t t
 HUNK_HEADER = re.compile(rb"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@")
 
 
+_OCTAL = re.compile(rb"\\([0-7]{3})")
+_ESCAPES = {b"n": b"\n", b"t": b"\t", b'"': b'"', b"\\": b"\\", b"a": b"\a", b"b": b"\b"}
+
+
+def unquote_path(raw: bytes) -> bytes:
+    """Undo git's C-style quoting of a path in patch headers (``"a\\tb.py"``); an
+    unquoted path is returned as it is."""
+    if not (raw.startswith(b'"') and raw.endswith(b'"')):
+        return raw
+    body = raw[1:-1]
+    out = bytearray()
+    i = 0
+    while i < len(body):
+        c = body[i : i + 1]
+        if c == b"\\" and i + 1 < len(body):
+            m = _OCTAL.match(body, i)
+            if m:
+                out.append(int(m.group(1), 8))
+                i += 4
+                continue
+            out += _ESCAPES.get(body[i + 1 : i + 2], body[i + 1 : i + 2])
+            i += 2
+            continue
+        out += c
+        i += 1
+    return bytes(out)
+
+
 class GitError(AgentctxError):
     """git is missing, the directory is not a repository, or a git command failed."""
 

@@ -802,19 +802,33 @@ def _common_tail(a: list[str], b: list[str]) -> int:
     return n
 
 
+WHOLE_TAIL, TWO_COMPONENTS = 1.0, 0.9  # how well an indexed path matches a named one
+
+
+def _tail_match(parts: list[str], named: list[str]) -> float:
+    """How well an indexed path (``parts``) matches a path a query names, by their common
+    trailing components: all of one ends the other (1.0), two agree (0.9:
+    ``/venv/lib/.../site-packages/pkg/mod.py`` -> ``src/pkg/mod.py``), only the file name
+    (0.5, 0.2 for names like ``__init__.py`` that many files have), nothing (0)."""
+    common = _common_tail(parts, named)
+    if common == 0:
+        return 0.0
+    if common == len(named) or common == len(parts):
+        return WHOLE_TAIL
+    if common >= 2:
+        return TWO_COMPONENTS
+    return 0.2 if parts[-1] in _GENERIC_NAMES else 0.5
+
+
 def frame_files(path: str, paths: Iterable[str]) -> list[str]:
     """Indexed files a trace frame's path means: all of one ends the other, or two trailing
     components agree (``/venv/lib/.../site-packages/pkg/mod.py`` -> ``src/pkg/mod.py``)."""
     want = path.strip("./").split("/")
-    out = []
-    for p in paths:
-        if p.rsplit("/", 1)[-1] != want[-1]:
-            continue
-        parts = p.split("/")
-        common = _common_tail(parts, want)
-        if common >= 2 or common == len(want) or common == len(parts):
-            out.append(p)
-    return out
+    return [
+        p
+        for p in paths
+        if p.rsplit("/", 1)[-1] == want[-1] and _tail_match(p.split("/"), want) >= TWO_COMPONENTS
+    ]
 
 
 def frame_paths(signals: QuerySignals, paths: Iterable[str]) -> dict[str, list[str]]:
@@ -919,17 +933,16 @@ def path_scores(
         parts = path.split("/")
         best = 0.0
         for qparts, weight, need in queries:
-            common = _common_tail(parts, qparts)
-            if common == 0:
+            match = _tail_match(parts, qparts)
+            if match == 0:
                 continue
-            if common == len(qparts) or common == len(parts):
-                score = weight
-                if len(qparts) == 1 < len(parts) and file_category(path) == "text":
-                    score = min(score, BARE_NESTED_TEXT)
-            elif common >= 2:
-                score = 0.9 * weight
-            else:
-                score = (0.2 if parts[-1] in _GENERIC_NAMES else 0.5) * weight
+            score = match * weight
+            if (
+                match == WHOLE_TAIL
+                and len(qparts) == 1 < len(parts)
+                and file_category(path) == "text"
+            ):
+                score = min(score, BARE_NESTED_TEXT)
             if need is not None and score > best and defines and not defines(path, need):
                 score *= UNDEFINED_ATTRIBUTE
             best = max(best, score)

@@ -216,3 +216,24 @@ def test_line_recall_counts_the_lines_an_item_shows():
     far = PackItem("m.py", "g", "function", "python", 40, 45, "full", 1.0, 9, body)
     assert line_recall([far], lines) == 0.0
     assert line_recall([item("full", body)], []) is None
+
+
+def test_changed_lines_of_a_file_whose_name_git_quotes(tmp_path: Path):
+    from agentctx.bench.history import changed_spans
+    from agentctx.retrieve import FileChildren, load_outline
+    from agentctx.store import IndexStore
+
+    repo = tmp_path / "odd"
+    repo.mkdir()
+    git(repo, "init", "-q")
+    name = 'shop/say "hi".py'  # git writes `+++ "b/shop/say \"hi\".py"`
+    _commit(repo, {name: "def hello():\n    return 1\n"}, "Add a greeting")
+    _commit(repo, {name: "def hello():\n    return 'hi'\n"}, "Greet with words")
+    (repo / ".agentctx.toml").write_text('embedder = "hash"\n')
+    build_index(load_settings(repo))
+    sha = git(repo, "rev-parse", "HEAD").strip()
+    with IndexStore.open(repo / ".agentctx", writer=False) as store:
+        files = FileChildren(load_outline(store))
+    spans, lines = changed_spans(repo, "", sha, [name], files)
+    assert [(s.path, s.qualname) for s in spans] == [(name, "hello")]
+    assert lines == ((name, 2, "return 'hi'"),)

@@ -15,6 +15,7 @@ not with SWE-bench numbers.
 
 from __future__ import annotations
 
+import os
 import time
 from collections import Counter
 from collections.abc import Collection, Sequence
@@ -25,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from ..categories import file_category
 from ..config import load_settings
 from ..errors import NotFoundError, UsageError
-from ..gitutil import HUNK_HEADER, require_work_tree, root_prefix, run_git
+from ..gitutil import HUNK_HEADER, require_work_tree, root_prefix, run_git, unquote_path
 from ..history import read_commits
 from ..pipeline import NullReporter, Reporter
 from .latency import environment, percentile
@@ -129,7 +130,7 @@ def changed_spans(
 
     for line in diff.split(b"\n"):
         if line.startswith(b"+++ "):
-            name = line[4:].decode("utf-8", "replace")
+            name = os.fsdecode(unquote_path(line[4:].removesuffix(b"\t")))
             path = name[2 + len(prefix) :] if name.startswith("b/" + prefix) else None
         elif m := HUNK_HEADER.match(line):
             n = int(m[1])
