@@ -28,6 +28,7 @@ from conftest import (
 from agentctx.discover import (
     AGENTCTXIGNORE,
     Discovery,
+    IgnoreMatcher,
     SourceText,
     _compile_patterns,
     discover,
@@ -217,6 +218,25 @@ def test_agentctxignore_ignores_and_unignores(plain_sample_repo: Path) -> None:
     # Turned off: back to git's view (plus the ignore files themselves, which git shows).
     plain = paths(discover(root, extra_ignore_files=()))
     assert plain == SAMPLE_FILES | {AGENTCTXIGNORE, "src/" + AGENTCTXIGNORE}
+
+
+def test_translation_catalogs_are_left_out_unless_an_ignore_file_wants_them(
+    plain_sample_repo: Path,
+) -> None:
+    root = plain_sample_repo
+    for rel in ("app/locale/de/LC_MESSAGES/app.po", "app/locale/app.pot", "app/po.py"):
+        write(root, rel)
+    got = paths(discover(root))
+    assert "app/po.py" in got
+    assert not {"app/locale/de/LC_MESSAGES/app.po", "app/locale/app.pot"} & got
+    matcher = IgnoreMatcher(root)  # the watcher decides alike
+    assert matcher.ignored("app/locale/de/LC_MESSAGES/app.po")
+    assert not matcher.ignored("app/po.py")
+    # Any ignore file outranks the defaults: the catalogs come back, the template does not.
+    write(root, AGENTCTXIGNORE, "!*.po\n")
+    got = paths(discover(root))
+    assert "app/locale/de/LC_MESSAGES/app.po" in got and "app/locale/app.pot" not in got
+    assert not IgnoreMatcher(root).ignored("app/locale/de/LC_MESSAGES/app.po")
 
 
 def test_agentctxignore_cannot_reach_into_a_pruned_directory(plain_sample_repo: Path) -> None:
