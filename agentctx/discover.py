@@ -76,10 +76,12 @@ BINARY_SNIFF_BYTES = 8192
 _ALWAYS_SKIPPED = frozenset({".git", ".agentctx"})
 
 # Left out by default, in gitignore syntax, ranked below every ignore file: a ``!*.po`` in
-# ``.agentctxignore`` (or a ``.gitignore``) indexes them again. Translation catalogs repeat
-# a project's messages once per language (Sphinx: 107 catalogs, 29% of its chunks; Django
-# ships over a thousand) and the code holds the messages themselves.
-DEFAULT_IGNORES = ("*.po", "*.pot")
+# ``.agentctxignore`` (or a ``.gitignore``) indexes them again. Text that is not written to
+# be read: translation catalogs repeat a project's messages once per language (Sphinx: 107
+# catalogs, 29% of its chunks; Django ships over a thousand) and the code holds the messages
+# themselves; vector images are drawing instructions (matplotlib keeps hundreds of SVG and
+# EPS test baselines, each hundreds to thousands of lines).
+DEFAULT_IGNORES = ("*.po", "*.pot", "*.svg", "*.eps")
 
 # SkippedFile.reason values.
 SKIP_TOO_LARGE = "too-large"

@@ -220,15 +220,16 @@ def test_agentctxignore_ignores_and_unignores(plain_sample_repo: Path) -> None:
     assert plain == SAMPLE_FILES | {AGENTCTXIGNORE, "src/" + AGENTCTXIGNORE}
 
 
-def test_translation_catalogs_are_left_out_unless_an_ignore_file_wants_them(
+def test_catalogs_and_images_are_left_out_unless_an_ignore_file_wants_them(
     plain_sample_repo: Path,
 ) -> None:
     root = plain_sample_repo
-    for rel in ("app/locale/de/LC_MESSAGES/app.po", "app/locale/app.pot", "app/po.py"):
+    left_out = {"app/locale/de/LC_MESSAGES/app.po", "app/locale/app.pot", "docs/logo.svg"}
+    for rel in (*left_out, "app/po.py", "app/svg.py"):
         write(root, rel)
     got = paths(discover(root))
-    assert "app/po.py" in got
-    assert not {"app/locale/de/LC_MESSAGES/app.po", "app/locale/app.pot"} & got
+    assert {"app/po.py", "app/svg.py"} <= got
+    assert not left_out & got
     matcher = IgnoreMatcher(root)  # the watcher decides alike
     assert matcher.ignored("app/locale/de/LC_MESSAGES/app.po")
     assert not matcher.ignored("app/po.py")
