@@ -366,6 +366,11 @@ _DOCTEST = re.compile(r"^\s*(?:>>>|\.\.\.)\s")
 _COMMENT = re.compile(r"(?:^|\s)(?:#|//)")
 _IMPORT = re.compile(r"^\s*(?:from\s+([\w.]+)\s+)?import\s+(.*)$")
 _TAG = re.compile(r"</?\w+[^>]*>")
+# A Conventional Commits prefix opening a line (`fix(parser): ...`, `feat!: ...`): the type
+# of a change, not a call of a function named `fix`.
+_COMMIT_TYPE = re.compile(
+    r"\s*(?:feat|fix|docs|style|refactor|perf|tests?|build|ci|chore|revert)(?:\([^()\n]*\))?!?:\s"
+)
 # Prose words worth a closer look: snake/_private/dunder, CamelCase, calls.
 _PROSE_CAND = re.compile(
     r"""(?<![\w$])(?:
@@ -1415,7 +1420,8 @@ class _Parser:
             self.dotted.append((base + m.start(), ".".join(parts)))
 
     def _prose(self, base: int, line: str) -> None:
-        for m in _PROSE_CAND.finditer(line):
+        prefix = _COMMIT_TYPE.match(line)
+        for m in _PROSE_CAND.finditer(line, prefix.end() if prefix else 0):
             word = m.group()
             s, e = m.start(), m.end()
             before = line[s - 1] if s else " "

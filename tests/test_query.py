@@ -1340,3 +1340,12 @@ def test_commits_are_the_ones_a_report_names_as_the_cause():
         ("pytest", "b6166dccb4d2b481"),
     )
     assert parse_query("Bisected to 1234567 (a number)").commits == ()  # no letter
+
+
+def test_a_conventional_commit_prefix_is_no_call():
+    # `fix(parser):` opens a commit message or pull-request title: the type of a change.
+    s = parse_query("fix(config): validate render_limit\n\nIt was never checked.")
+    assert s.identifiers == ("render_limit",) and s.title == ("render_limit",)
+    assert parse_query("feat!: drop reset() from the pool\nbody").identifiers == ("reset",)
+    # Anywhere else it is a call, as before.
+    assert "fix" in parse_query("Calling fix(config) breaks the build\nbody").identifiers
