@@ -48,7 +48,7 @@ if TYPE_CHECKING:
 
     from .budget import Fitted
     from .gitutil import StagedEntry
-    from .retrieve import OutlineEntry
+    from .retrieve import FileChildren, OutlineEntry
     from .store.vectors import VectorIndex
     from .tokens import Tokenizer
 
@@ -825,7 +825,7 @@ class SearchResult:
     notes: list[str]
     latency_ms: dict[str, float]
     keep_terms: set[str]
-    children: Mapping[str, list[tuple[int, int, str | None, str]]]  # a FileChildren
+    children: FileChildren  # the outline by file
     outline: dict[int, OutlineEntry] = field(default_factory=dict)  # what it ranked from
 
 
@@ -1006,7 +1006,7 @@ def pack_many(
     of the result.
     """
     from .budget import fit
-    from .rank import DEFAULT_MIN_SCORE
+    from .rank import DEFAULT_MIN_SCORE, helpers_first
     from .tokens import get_tokenizer
 
     for budget in budgets:
@@ -1025,6 +1025,7 @@ def pack_many(
     t = time.perf_counter()
     with IndexStore.open(settings.index_dir, writer=False) as store:
         chunks = store.load_chunks([h.id for h in found.hits])
+    order = helpers_first(found.hits, found.children)  # the ranking itself is returned
     load_ms = (time.perf_counter() - t) * 1000
     heads = _HeadReader(settings, chunks)
 
@@ -1039,7 +1040,7 @@ def pack_many(
             fitted = fit(
                 query=query,
                 repo=settings.root.name,
-                hits=found.hits,
+                hits=order,
                 chunks=chunks,
                 children=children,
                 keep_terms=found.keep_terms,

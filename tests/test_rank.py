@@ -333,3 +333,34 @@ def test_a_vendored_file_that_is_not_code_is_both_someone_elses_and_not_code():
     lists = {"lexical": [(1, 9.0), (2, 5.0), (3, 4.0)]}
     hits, _ = rank(Candidates(lists=lists, outline=outline), min_score=0.0)
     assert [h.id for h in hits][-1] == 1
+
+
+def test_the_budget_stage_takes_the_best_hits_helpers_right_after_it():
+    from agentctx.models import Hit
+    from agentctx.rank import helpers_first
+    from agentctx.retrieve import FileChildren
+
+    outline = {
+        e.id: e
+        for e in (
+            _entry(1, "pkg/poly.py", "polyval", ("_ensure_numeric", "_coerce", "_zeros", "degree")),
+            _entry(2, "pkg/poly.py", "_ensure_numeric"),
+            _entry(3, "pkg/poly.py", "_coerce"),  # two of them in this file: no clear helper
+            _entry(4, "pkg/poly.py", "_coerce"),
+            _entry(5, "pkg/other.py", "_zeros"),  # another file's
+            _entry(6, "pkg/dates.py", "to_numeric"),
+            _entry(7, "pkg/poly.py", "degree"),  # public: the file's API, not a helper
+        )
+    }
+
+    def hit(cid: int, score: float) -> Hit:
+        e = outline[cid]
+        return Hit(cid, e.path, e.qualname, e.kind, e.start_line, e.end_line, score, ("dense",))
+
+    hits = [hit(1, 1.0), hit(6, 0.9), hit(5, 0.8), hit(3, 0.7), hit(7, 0.6), hit(2, 0.3)]
+    order = helpers_first(hits, FileChildren(outline))
+    assert [h.id for h in order] == [1, 2, 6, 5, 3, 7]
+    assert order[1].score == 0.3  # moved, not re-scored: the tiers still see its own score
+    # Nothing to move: a best hit that calls nothing of its file, or a single hit.
+    assert helpers_first(hits[1:], FileChildren(outline)) == hits[1:]
+    assert helpers_first(hits[:1], FileChildren(outline)) == hits[:1]
