@@ -2,7 +2,8 @@
 
 Selection follows git: every file git would track or show as untracked is kept, every
 file ``git status`` would hide is dropped; below every ignore file, a short built-in list
-(``DEFAULT_IGNORES``: translation catalogs) leaves out what is never worth embedding.
+(``DEFAULT_IGNORES``: translation catalogs, vector images) leaves out what is never worth
+embedding.
 Rules come from ``.gitignore`` files at any depth, ``<git common dir>/info/exclude`` and
 ``.agentctxignore`` files (same syntax and nesting, ranked above every gitignore so a
 ``!pattern`` there can un-ignore). The user's global excludes file is deliberately not
