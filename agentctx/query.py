@@ -76,6 +76,9 @@ class QuerySignals:
     commits: tuple[tuple[str, str], ...] = ()
     # (caller, callee) indexes into ``frames``: each frame of a trace calls the next one.
     calls: tuple[tuple[int, int], ...] = ()
+    # The module a title opens with as its scope (`latex: ...`, `fix(printing): ...`): the
+    # convention of commit messages and of some projects' issue titles.
+    scope: str | None = None
 
     def terms(self) -> list[str]:
         """Strong identifier terms, lowercased and deduplicated, for lexical boosting.
@@ -370,6 +373,21 @@ _TAG = re.compile(r"</?\w+[^>]*>")
 # of a change, not a call of a function named `fix`.
 _COMMIT_TYPE = re.compile(
     r"\s*(?:feat|fix|docs|style|refactor|perf|tests?|build|ci|chore|revert)(?:\([^()\n]*\))?!?:\s"
+)
+# A title that opens with the module it is about: `latex: ...`, `fix(autodoc): ...`. Lowercase
+# only (`ENH:`, `BUG:`, `REGRESSION:` are kinds of change), and not a word a title opens
+# with for other reasons.
+_TITLE_SCOPE = re.compile(
+    r"\s*(?:(?:feat|fix|docs|style|refactor|perf|tests?|build|ci|chore|revert)\(([a-z_][a-z0-9_]*)\)"
+    r"|([a-z_][a-z0-9_]*))!?:\s"
+)
+_NOT_SCOPES = frozenset(
+    {
+        *("feat", "fix", "docs", "doc", "style", "refactor", "perf", "test", "tests", "build"),
+        *("ci", "chore", "revert", "bug", "bugfix", "enh", "maint", "wip", "note", "update"),
+        *("question", "feature", "regression", "proposal", "idea", "request", "typo", "todo"),
+        *("example", "summary", "problem", "description", "edit", "hi", "hello", "re"),
+    }
 )
 # Prose words worth a closer look: snake/_private/dunder, CamelCase, calls.
 _PROSE_CAND = re.compile(
@@ -818,6 +836,7 @@ class _Parser:
             errors=_ordered(self.errors),
             title=self._title_names(),
             options=self._title_options(),
+            scope=self._title_scope(),
             commands=self._commands(),
             quoted=self._quoted(),
             anchors=tuple(dict.fromkeys(self.anchors)),
@@ -839,6 +858,13 @@ class _Parser:
         hi = lo + len(self.lines[first])
         names = [*self.dotted, *self.idents, *self.errors]
         return _ordered([(pos, v) for pos, v in names if lo <= pos < hi])
+
+    def _title_scope(self) -> str | None:
+        """The module the first line opens with as its scope (see ``_TITLE_SCOPE``)."""
+        first = self._first_prose_line()
+        m = _TITLE_SCOPE.match(self.lines[first]) if first is not None else None
+        scope = m and (m.group(1) or m.group(2))
+        return scope if scope and scope not in _NOT_SCOPES else None
 
     def _title_options(self) -> tuple[str, ...]:
         """Long options of the first line (a title, or the whole of a one-line query)."""

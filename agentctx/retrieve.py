@@ -887,6 +887,7 @@ def trace_calls(
 # as such a path does (below rank.CLEARLY_NAMED, so it keeps its category's factor).
 BARE_NESTED_TEXT = 0.5
 UNDEFINED_ATTRIBUTE = 0.25  # a dotted name's module that does not define its next part
+TITLE_SCOPE = 0.8  # a module the title opens with (`latex: ...`): named, not clearly (< 0.9)
 
 
 def path_scores(
@@ -911,6 +912,8 @@ def path_scores(
 
     for p in signals.paths:
         want(p, 1.0)
+    if signals.scope:  # `latex: ...` -> latex.py (a package's __init__.py is seldom the one)
+        want(f"{signals.scope}.py", TITLE_SCOPE)
     for frame in signals.frames:
         if frame.path:
             want(frame.path, 1.2)

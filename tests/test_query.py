@@ -1349,3 +1349,11 @@ def test_a_conventional_commit_prefix_is_no_call():
     assert parse_query("feat!: drop reset() from the pool\nbody").identifiers == ("reset",)
     # Anywhere else it is a call, as before.
     assert "fix" in parse_query("Calling fix(config) breaks the build\nbody").identifiers
+
+
+def test_a_title_that_opens_with_a_module_names_it_as_its_scope():
+    assert parse_query("latex: add interval delimiters\n\nbody").scope == "latex"
+    assert parse_query("fix(printing): keep the order\nbody").scope == "printing"
+    # Kinds of change, capitalised words and prose are no modules.
+    for title in ("ENH: faster gcd", "fix: a crash", "Feature request: units", "Why is it slow"):
+        assert parse_query(f"{title}\nbody").scope is None

@@ -364,3 +364,14 @@ def test_the_budget_stage_takes_the_best_hits_helpers_right_after_it():
     # Nothing to move: a best hit that calls nothing of its file, or a single hit.
     assert helpers_first(hits[1:], FileChildren(outline)) == hits[1:]
     assert helpers_first(hits[:1], FileChildren(outline)) == hits[:1]
+
+
+def test_the_module_a_title_opens_with_is_named_below_a_clear_path():
+    from agentctx.rank import CLEARLY_NAMED
+    from agentctx.retrieve import TITLE_SCOPE, path_scores
+
+    paths = ["pkg/printing/latex.py", "pkg/printing/str.py", "pkg/parsing/latex/__init__.py"]
+    scores = path_scores(parse_query("latex: add interval delimiters\nbody"), paths)
+    assert scores == {"pkg/printing/latex.py": TITLE_SCOPE}
+    assert TITLE_SCOPE < CLEARLY_NAMED  # named, not clearly: a test file keeps its factor
+    assert path_scores(parse_query("Add interval delimiters\nbody"), paths) == {}
