@@ -369,24 +369,24 @@ _DOCTEST = re.compile(r"^\s*(?:>>>|\.\.\.)\s")
 _COMMENT = re.compile(r"(?:^|\s)(?:#|//)")
 _IMPORT = re.compile(r"^\s*(?:from\s+([\w.]+)\s+)?import\s+(.*)$")
 _TAG = re.compile(r"</?\w+[^>]*>")
-# A Conventional Commits prefix opening a line (`fix(parser): ...`, `feat!: ...`): the type
-# of a change, not a call of a function named `fix`.
-_COMMIT_TYPE = re.compile(
-    r"\s*(?:feat|fix|docs|style|refactor|perf|tests?|build|ci|chore|revert)(?:\([^()\n]*\))?!?:\s"
+# The kinds of change of Conventional Commits (`fix(parser): ...`, `feat!: ...`).
+_CHANGE_KINDS = (
+    *("feat", "fix", "docs", "style", "refactor", "perf", "test", "tests", "build", "ci"),
+    *("chore", "revert"),
 )
+_CHANGE_KIND = "(?:" + "|".join(_CHANGE_KINDS) + ")"
+# Such a prefix opening a line: the kind of a change, not a call of a function named `fix`.
+_COMMIT_TYPE = re.compile(rf"\s*{_CHANGE_KIND}(?:\([^()\n]*\))?!?:\s")
 # A title that opens with the module it is about: `latex: ...`, `fix(autodoc): ...`. Lowercase
 # only (`ENH:`, `BUG:`, `REGRESSION:` are kinds of change), and not a word a title opens
 # with for other reasons.
-_TITLE_SCOPE = re.compile(
-    r"\s*(?:(?:feat|fix|docs|style|refactor|perf|tests?|build|ci|chore|revert)\(([a-z_][a-z0-9_]*)\)"
-    r"|([a-z_][a-z0-9_]*))!?:\s"
-)
+_TITLE_SCOPE = re.compile(rf"\s*(?:{_CHANGE_KIND}\(([a-z_][a-z0-9_]*)\)|([a-z_][a-z0-9_]*))!?:\s")
 _NOT_SCOPES = frozenset(
     {
-        *("feat", "fix", "docs", "doc", "style", "refactor", "perf", "test", "tests", "build"),
-        *("ci", "chore", "revert", "bug", "bugfix", "enh", "maint", "wip", "note", "update"),
-        *("question", "feature", "regression", "proposal", "idea", "request", "typo", "todo"),
-        *("example", "summary", "problem", "description", "edit", "hi", "hello", "re"),
+        *_CHANGE_KINDS,
+        *("doc", "bug", "bugfix", "enh", "maint", "wip", "note", "update", "question"),
+        *("feature", "regression", "proposal", "idea", "request", "typo", "todo", "example"),
+        *("summary", "problem", "description", "edit", "hi", "hello", "re"),
     }
 )
 # Prose words worth a closer look: snake/_private/dunder, CamelCase, calls.
