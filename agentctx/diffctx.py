@@ -96,8 +96,8 @@ def parse_hunks(patch: bytes) -> dict[str, list[tuple[int, int]]]:
             continue
         m = HUNK_HEADER.match(line)
         if m and current is not None:
-            start = int(m.group(1))
-            count = 1 if m.group(2) is None else int(m.group(2))
+            start = int(m["new"])
+            count = 1 if m["new_n"] is None else int(m["new_n"])
             if count == 0:
                 out[current].append((max(start, 1), max(start, 1)))
             else:

@@ -20,8 +20,12 @@ from .errors import AgentctxError, ExitCode, NotARepositoryError
 from .githead import GIT_PATH_VARS as _PATH_VARS
 
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"  # `git hash-object -t tree /dev/null`
-# A hunk header of `git diff`/`git show` output (bytes): the new side's first line and count.
-HUNK_HEADER = re.compile(rb"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@")
+# A hunk header of `git diff`/`git show` output (bytes): each side's first line and count
+# (a count left out is 1). ``HUNK_HEADER_TEXT``: the same for a patch held as text.
+HUNK_HEADER = re.compile(
+    rb"^@@ -(?P<old>\d+)(?:,(?P<old_n>\d+))? \+(?P<new>\d+)(?:,(?P<new_n>\d+))? @@"
+)
+HUNK_HEADER_TEXT = re.compile(HUNK_HEADER.pattern.decode())
 
 
 _OCTAL = re.compile(rb"\\([0-7]{3})")

@@ -133,8 +133,8 @@ def changed_spans(
             name = os.fsdecode(unquote_path(line[4:].removesuffix(b"\t")))
             path = name[2 + len(prefix) :] if name.startswith("b/" + prefix) else None
         elif m := HUNK_HEADER.match(line):
-            n = int(m[1])
-            if m[2] == b"0":  # lines removed after line n: what held them
+            n = int(m["new"])
+            if m["new_n"] == b"0":  # lines removed after line n: what held them
                 at(max(n, 1))
         elif line.startswith(b"+"):
             if text := line[1:].decode("utf-8", "replace").strip():  # a blank line is no one's

@@ -29,6 +29,7 @@ from ..config import load_settings
 from ..embed import Embedder, get_embedder
 from ..errors import AgentctxError, BudgetError, NotFoundError, UsageError
 from ..githead import GIT_PATH_VARS
+from ..gitutil import HUNK_HEADER_TEXT
 from ..models import DETAILS, MODULE_SYMBOL, PackItem
 from ..pipeline import NullReporter, Reporter, build_index, pack, pack_many
 from ..store import IndexStore
@@ -105,9 +106,6 @@ def _instance(row: dict[str, Any]) -> Instance:
     )
 
 
-_HUNK_HEAD = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+\d+(?:,(\d+))? @@")
-
-
 def patch_lines(patch: str, new_files: Iterable[str] = ()) -> tuple[tuple[str, int, str], ...]:
     """The lines a unified diff edits, numbered as its old side has them: each non-blank line
     it removes or replaces and, for lines it only adds, the non-blank line above them (where
@@ -126,10 +124,10 @@ def patch_lines(patch: str, new_files: Iterable[str] = ()) -> tuple[tuple[str, i
             if line.startswith("--- "):
                 name = line[4:].split("\t", 1)[0].strip()
                 path = name[2:] if name.startswith("a/") and name[2:] not in skip else None
-            elif m := _HUNK_HEAD.match(line):
-                old = int(m[1])
-                left_old = 1 if m[2] is None else int(m[2])
-                left_new = 1 if m[3] is None else int(m[3])
+            elif m := HUNK_HEADER_TEXT.match(line):
+                old = int(m["old"])
+                left_old = 1 if m["old_n"] is None else int(m["old_n"])
+                left_new = 1 if m["new_n"] is None else int(m["new_n"])
                 above, removed, added, want_below = None, False, False, False
             continue
         kind, text = line[:1], line[1:].strip()
