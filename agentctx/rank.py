@@ -13,7 +13,7 @@ the best hit scores 1.0, and a relative threshold drops the tail.
 from __future__ import annotations
 
 import heapq
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Collection, Mapping, Sequence
 
 from .categories import file_category
@@ -273,9 +273,7 @@ def helpers_first(hits: Sequence[Hit], files: FileChildren) -> list[Hit]:
     seed = next((e for e in entries if e.id == best.id), None)
     if seed is None or not seed.refs:
         return list(hits)
-    count: dict[str, int] = defaultdict(int)
-    for e in entries:
-        count[e.name] += 1
+    count = Counter(e.name for e in entries)
     called = set(seed.refs)
     helpers = {
         e.id
