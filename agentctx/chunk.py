@@ -5,7 +5,9 @@ from __future__ import annotations
 import hashlib
 import re
 
+from .messages import message_templates
 from .models import MODULE_SYMBOL, Chunk, ParsedFile, Symbol
+from .parse import CODE_LANGUAGES
 from .textutil import split_identifier
 
 ID_MASK = (1 << 63) - 1
@@ -171,6 +173,7 @@ def chunk_file(parsed: ParsedFile, max_chars: int = 1200) -> list[Chunk]:
                 embed_text=etext,
                 embed_hash=embed_hash(etext),
                 own_text=own,
+                messages=message_templates(own) if parsed.language in CODE_LANGUAGES else (),
             )
         )
     return chunks

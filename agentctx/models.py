@@ -93,6 +93,8 @@ class Chunk:
     embed_text: str
     embed_hash: str = ""
     own_text: str = ""  # text minus nested symbols (what the lexical index sees as the body)
+    # The message templates of its own text (``messages.message_templates``): code only.
+    messages: tuple[str, ...] = ()
 
 
 @dataclass(slots=True)

@@ -37,6 +37,7 @@ from .errors import (
     LockedError,
     UsageError,
 )
+from .messages import MESSAGES_VERSION
 from .models import MODULE_SYMBOL, Bundle, Chunk, Hit, SourceFile
 from .parse import PARSER_VERSION, language_for, parse_file
 from .recency import refresh_recency
@@ -184,7 +185,7 @@ class _Timer:
 def _chunk_recipe(settings: Settings) -> str:
     return (
         f"parser{PARSER_VERSION}:chunk{CHUNK_VERSION}:chars{settings.embed_max_chars}"
-        f":lex{LEXICAL_VERSION}"
+        f":lex{LEXICAL_VERSION}:msg{MESSAGES_VERSION}"
     )
 
 

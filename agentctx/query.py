@@ -76,6 +76,10 @@ class QuerySignals:
     commits: tuple[tuple[str, str], ...] = ()
     # (caller, callee) indexes into ``frames``: each frame of a trace calls the next one.
     calls: tuple[tuple[int, int], ...] = ()
+    # Error and warning lines of the report (`TypeError: write() argument must be str, not
+    # bytes`, pytest's `E   Right contains more items, ...`), stripped: a format string of
+    # the project's code that prints one shows where it came from. Retrieval matches them.
+    messages: tuple[str, ...] = ()
     # The module a title opens with as its scope (`latex: ...`, `fix(printing): ...`): the
     # convention of commit messages and of some projects' issue titles.
     scope: str | None = None
@@ -426,6 +430,15 @@ QUOTED_MAX_CHARS = 200  # longer: data or generated code, and a costly search
 # (`for i in range(len(args)):`) is in too many places to say where, and costs the most.
 QUOTED_NAME_CHARS = 6
 QUOTED_MAX_LINES = 20  # a huge paste: its first lines (each is one search, 1-4 ms on sympy)
+# A line that reads as an error or warning message: it opens (after pytest's `E`, a quote
+# mark or a `path:line:` prefix) with an exception or warning class, or names one with a
+# colon (`.../text.py:206: UserWarning: ...`).
+_MESSAGE_LINE = re.compile(
+    r"^(?:E\s+|>\s*)?(?:[\w.]+:\d+:\s*)?[\w.]*(?:Error|Exception|Warning|Exit|Interrupt)\b"
+    r"|Warning:|Error:"
+)
+MESSAGES_MAX = 20  # lines of a report matched against the project's message templates
+MESSAGE_MAX_CHARS = 500  # longer: a dump, not a message
 _QUOTABLE = re.compile(r"[()=\[\]:]")
 _SENTENCE = re.compile(r"(?:\b[A-Za-z][a-z]*\b,? ){3}[a-z]+\b")  # four words in a row
 # A doctest or IPython prompt, a Markdown quote's or pytest's failing-line mark
@@ -839,6 +852,7 @@ class _Parser:
             scope=self._title_scope(),
             commands=self._commands(),
             quoted=self._quoted(),
+            messages=self._messages(),
             anchors=tuple(dict.fromkeys(self.anchors)),
             references=references,
             commits=commits,
@@ -943,6 +957,22 @@ class _Parser:
                     found.setdefault(stripped, None)
                     if len(found) >= QUOTED_MAX_LINES:
                         break
+        return tuple(found)
+
+    def _messages(self) -> tuple[str, ...]:
+        """Lines that read as an error or warning message (``_MESSAGE_LINE``, an error line
+        of a trace, pytest's ``E`` lines), stripped, in order, without repeats."""
+        found: dict[str, None] = {}
+        for i, line in enumerate(self.lines):
+            if self.region[i] == _FENCE_LINE:
+                continue
+            stripped = line.strip()
+            if not stripped or len(stripped) > MESSAGE_MAX_CHARS:
+                continue
+            if self.kind[i] == _ERR or line.startswith("E ") or _MESSAGE_LINE.search(stripped):
+                found.setdefault(stripped, None)
+                if len(found) >= MESSAGES_MAX:
+                    break
         return tuple(found)
 
     # -- regions: prose / fenced code / fenced output ------------------------------------

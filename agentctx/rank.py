@@ -32,6 +32,7 @@ DEFAULT_WEIGHTS: dict[str, float] = {
     "command": 1.0,  # code implementing a subcommand of the project's program a query runs
     "command_module": 0.8,  # ... in a module of its own: lifted as a file, like a named path
     "quoted": 1.0,  # code holding a line the report quotes
+    "message": 1.0,  # code holding the format string of an error line the report shows
     "anchor": 1.0,  # code holding a line the report links to (`blob/<ref>/<path>#L42`)
     "dispatch": 1.0,  # methods named after a type the query names (`_print_Subs`, `visit_If`)
     "path": 0.8,

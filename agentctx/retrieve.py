@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from .categories import file_category
 from .discover import console_scripts, normalized_name, project_names
 from .history import history_scores
+from .messages import matches, tokens
 from .models import MODULE_SYMBOL
 from .query import QuerySignals, module_to_paths
 from .recency import recency_scores, stored_recency
@@ -564,6 +565,32 @@ def quoted_candidates(
     return sorted(scores.items(), key=lambda x: (-x[1], x[0]))
 
 
+# A message line whose templates are in more code chunks than this says too little.
+MESSAGE_MAX_CHUNKS = 3
+MESSAGE_MAX_ROWS = 2000  # templates looked at per line (their anchor is one of its words)
+
+
+def message_candidates(
+    store: IndexStore, signals: QuerySignals, outline: dict[int, OutlineEntry]
+) -> list[tuple[int, float]]:
+    """Chunks of the project's code holding a format string that prints an error or warning
+    line of the report (``messages``). A line printed by at most ``MESSAGE_MAX_CHUNKS``
+    chunks gives each of them ``1/n``; a chunk sums its lines."""
+    scores: dict[int, float] = defaultdict(float)
+    for line in signals.messages:
+        line_tokens = tokens(line)
+        rows = store.message_templates(line_tokens, MESSAGE_MAX_ROWS)
+        ids = {
+            cid
+            for cid, template in rows
+            if cid in outline and _is_code(outline[cid].path) and matches(line_tokens, template)
+        }
+        if 0 < len(ids) <= MESSAGE_MAX_CHUNKS:
+            for cid in ids:
+                scores[cid] += 1.0 / len(ids)
+    return sorted(scores.items(), key=lambda x: (-x[1], x[0]))
+
+
 ANCHOR_MAX = 8  # links to lines read per query (one git process for all of them)
 
 
@@ -1008,6 +1035,7 @@ def retrieve(
     cands.lists["title"] = title_candidates(signals, cands.outline)
     cands.lists["option"] = option_candidates(store, signals, cands.outline)
     cands.lists["quoted"] = quoted_candidates(store, signals, cands.outline)
+    cands.lists["message"] = message_candidates(store, signals, cands.outline)
     cands.lists["anchor"] = anchor_candidates(signals, cands.files(), root, store.file_stat)
     named = [cands.outline[cid] for key in ("symbol", "title") for cid, _ in cands.lists[key]]
     cands.calls = trace_calls(signals, cands.files(), located)

@@ -542,6 +542,77 @@ def test_a_line_the_report_quotes_points_at_the_code_that_holds_it(tmp_path: Pat
     assert hits[0].qualname == "send_order" and "quoted" in hits[0].reasons
 
 
+def test_an_error_line_of_the_report_points_at_the_format_string_that_printed_it(
+    tmp_path: Path,
+):
+    """`E   Right contains more items, first extra item: 52`: the function whose format
+    string prints it, not a test asserting the message, a docstring, or a message printed
+    from everywhere; the templates follow the code when it changes."""
+    from agentctx.query import parse_query
+    from agentctx.rank import rank
+    from agentctx.retrieve import MESSAGE_MAX_CHUNKS, load_outline, message_candidates, retrieve
+
+    files = {
+        "shop/compare.py": (
+            "def compare_lists(left, right):\n"
+            "    if len(right) > len(left):\n"
+            "        side, extra = 'Right', right[len(left)]\n"
+            '        return ["%s contains %d more items, first extra item: %s"\n'
+            "                % (side, len(right) - len(left), extra)]\n    return []\n"
+        ),
+        "shop/report.py": (
+            "def explain_items(left, right):\n"
+            '    """Say which side contains more items, first extra item and all."""\n'
+            "    return compare_lists(left, right)\n"
+        ),
+        "tests/test_compare.py": (
+            "def test_more_items():\n"
+            "    expected = 'Right contains 1 more items, first extra item: 1'\n"
+            "    assert compare_lists([], [1]) == [expected]\n"
+        ),
+    }
+    # A message every step prints points nowhere.
+    for i in range(MESSAGE_MAX_CHUNKS + 1):
+        files[f"shop/step{i}.py"] = (
+            f"def step{i}(order):\n    log('could not reach the payment server for %s' % order)\n"
+        )
+    _index_files(tmp_path, files)
+
+    def found(query: str) -> set[str]:
+        with IndexStore.open(tmp_path / ".agentctx", writer=False) as store:
+            outline = load_outline(store)
+            hits = message_candidates(store, parse_query(query), outline)
+        return {outline[cid].qualname for cid, _ in hits}
+
+    assert found("E   Right contains more items, first extra item: 52") == {"compare_lists"}
+    assert found("E   Right contains more entries, first extra item: 52") == set()
+    assert found("Right contains more items, first extra item: 52") == set()  # no message line
+    assert found("E   ConnectionError: could not reach the payment server for 12") == set()
+
+    report = parse_query(
+        "Confusing comparison of byte strings\n\n```\n>       assert b'' == b'42'\n"
+        "E       AssertionError: assert b'' == b'42'\n"
+        "E         Right contains more items, first extra item: 52\n```\n"
+        "52 is the ordinal of 4: explain the items as bytes.\n"
+    )
+    with IndexStore.open(tmp_path / ".agentctx", writer=False) as store:
+        cands = retrieve(store, report, root=tmp_path, query_vector=None, dim=0)
+    assert [cands.outline[cid].qualname for cid, _ in cands.lists["message"]] == ["compare_lists"]
+    without, _ = rank(cands, weights={"message": 0.0})
+    assert without[0].qualname != "compare_lists"
+    hits, _ = rank(cands)
+    assert hits[0].qualname == "compare_lists" and "message" in hits[0].reasons
+
+    # The message changes: the old template is gone with the code that held it.
+    (tmp_path / "shop/compare.py").write_text(
+        "def compare_lists(left, right):\n"
+        '    return ["%s has %d more entries, first extra entry: %s" % ("Right", 1, right[0])]\n'
+    )
+    build_index(_settings(tmp_path))
+    assert found("E   Right contains more items, first extra item: 52") == set()
+    assert found("E   Right has 1 more entries, first extra entry: 52") == {"compare_lists"}
+
+
 def test_a_type_the_report_names_points_at_the_methods_that_dispatch_on_it(tmp_path: Path):
     """`latex(Order(...))`: the printer's `_print_Order` (and a visitor's `visitOrder`), not
     a getter that happens to end in the name, a pair of methods, or a test named after it."""

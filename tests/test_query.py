@@ -1287,6 +1287,43 @@ def test_quoted_lines_are_code_the_report_shows_outside_its_tracebacks():
     assert len(quoted) == QUOTED_MAX_LINES and quoted[0] == "value_0 = compute(0)"
 
 
+def test_messages_are_the_error_and_warning_lines_a_report_shows():
+    report = parse_query(
+        "Confusing assertion message with byte strings\n\n"
+        "The comparison raises a ValueError when the index is not monotonic.\n\n"  # prose: no
+        "```\n    def test_b():\n>       assert b'' == b'42'\n"
+        "E       AssertionError: assert b'' == b'42'\n"
+        "E         Right contains more items, first extra item: 52\n"
+        "E         Right contains more items, first extra item: 52\n"  # a repeat
+        "```\n"
+        "```\nTraceback (most recent call last):\n"
+        '  File "/site-packages/pkg/capture.py", line 12, in write\n'
+        '    raise TypeError("write() argument must be str")\n'
+        "TypeError: write() argument must be str, not bytes\n```\n"
+        "/usr/lib/python3.9/site-packages/pkg/conventions.py:492: SerializationWarning: "
+        "variable 'test' has _Unsigned attribute\n"
+        "[redacted]/pkg/reporters/text.py:206: UserWarning: Don't recognize the argument\n"
+        "ImportError while loading conftest '/src/conftest.py'.\n"
+        "collected 3 items\n"  # output, not a message
+        "    def write(self, obj):\n"
+    )
+    assert report.messages == (
+        "E       AssertionError: assert b'' == b'42'",
+        "E         Right contains more items, first extra item: 52",
+        "TypeError: write() argument must be str, not bytes",
+        "/usr/lib/python3.9/site-packages/pkg/conventions.py:492: SerializationWarning: "
+        "variable 'test' has _Unsigned attribute",
+        "[redacted]/pkg/reporters/text.py:206: UserWarning: Don't recognize the argument",
+        "ImportError while loading conftest '/src/conftest.py'.",
+    )
+    assert parse_query("").messages == ()
+    assert parse_query("collected 3 items\nall 3 passed").messages == ()
+    from agentctx.query import MESSAGES_MAX
+
+    many = "".join(f"E   ValueError: bad value {i}\n" for i in range(MESSAGES_MAX + 5))
+    assert len(parse_query(many).messages) == MESSAGES_MAX
+
+
 def test_anchors_are_links_to_a_line_of_a_file_on_a_code_host():
     report = parse_query(
         "Unsigned bytes are decoded wrongly\n\n"

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import IndexReadOnlyError, IndexStateError, LockedError
+from ..messages import anchor
 from ..models import Chunk
 from ..textutil import terms_text
 
@@ -90,6 +91,16 @@ CREATE TABLE IF NOT EXISTS history_paths (id INTEGER PRIMARY KEY, path TEXT NOT 
 CREATE VIRTUAL TABLE IF NOT EXISTS history USING fts5(
     text, tokenize = "unicode61 tokenchars '_'"
 );
+"""
+# Added after format 1 shipped, like the history: the message templates of code chunks
+# (``messages.message_templates``), looked up by their longest word. An index written
+# before has none until the chunk recipe (``pipeline._chunk_recipe``) re-parses it.
+_MESSAGES_SCHEMA = """
+CREATE TABLE IF NOT EXISTS messages (
+    chunk INTEGER NOT NULL, anchor TEXT NOT NULL, template TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS messages_anchor ON messages(anchor);
+CREATE INDEX IF NOT EXISTS messages_chunk ON messages(chunk);
 """
 
 
@@ -174,7 +185,7 @@ class IndexStore:
         store.notices.extend(notices)
         if writer:
             try:
-                conn.executescript(_HISTORY_SCHEMA)
+                conn.executescript(_HISTORY_SCHEMA + _MESSAGES_SCHEMA)
             except sqlite3.OperationalError as exc:
                 store.close()
                 raise IndexReadOnlyError(
@@ -303,6 +314,11 @@ class IndexStore:
                         c.embed_text,
                     ),
                 )
+                cur.execute("DELETE FROM messages WHERE chunk = ?", (c.id,))
+                cur.executemany(
+                    "INSERT INTO messages(chunk, anchor, template) VALUES (?,?,?)",
+                    [(c.id, anchor(t), t) for t in c.messages],
+                )
                 cur.execute("DELETE FROM lexical WHERE rowid = ?", (c.id,))
                 cur.execute(
                     "INSERT INTO lexical(rowid, name, path, signature, doc, body) "
@@ -345,6 +361,7 @@ class IndexStore:
             cur.execute(f"DELETE FROM chunks WHERE id IN ({marks})", batch)
             cur.execute(f"DELETE FROM vectors WHERE id IN ({marks})", batch)
             cur.execute(f"DELETE FROM lexical WHERE rowid IN ({marks})", batch)
+            cur.execute(f"DELETE FROM messages WHERE chunk IN ({marks})", batch)
 
     def _bump_generation(self) -> None:
         self.conn.execute(
@@ -629,6 +646,24 @@ class IndexStore:
             return self.conn.execute(sql, (expr, needle, limit)).fetchall()
         except sqlite3.OperationalError:  # odd terms
             return []
+
+    def message_templates(self, words: Iterable[str], limit: int) -> list[tuple[int, str]]:
+        """(chunk id, template) of the message templates whose anchor is one of ``words``
+        (at most ``limit``); none from an index written before templates were kept."""
+        keys = sorted(set(words))
+        out: list[tuple[int, str]] = []
+        try:
+            for batch in _batches(keys, 500):
+                marks = ",".join("?" * len(batch))
+                out += self.conn.execute(
+                    f"SELECT chunk, template FROM messages WHERE anchor IN ({marks}) LIMIT ?",
+                    (*batch, limit - len(out)),
+                ).fetchall()
+                if len(out) >= limit:
+                    break
+        except sqlite3.OperationalError:  # no such table: a reader of an older index
+            return []
+        return out
 
     def _bm25(self, sql: str, terms: Sequence[str], limit: int) -> list[tuple[object, float]]:
         """Run an FTS5 ``MATCH ? ... LIMIT ?`` query for any of ``terms``; scores positive."""
