@@ -431,11 +431,12 @@ QUOTED_MAX_CHARS = 200  # longer: data or generated code, and a costly search
 QUOTED_NAME_CHARS = 6
 QUOTED_MAX_LINES = 20  # a huge paste: its first lines (each is one search, 1-4 ms on sympy)
 # A line that reads as an error or warning message: it opens (after pytest's `E`, a quote
-# mark or a `path:line:` prefix) with an exception or warning class, or names one with a
-# colon (`.../text.py:206: UserWarning: ...`).
+# mark or a `path:line:` prefix) with an exception or warning class, names one with a
+# colon (`.../text.py:206: UserWarning: ...`), opens with a log level a command-line tool
+# prints (`error: ...`, rustc's `error[E0308]: ...`, `FATAL: ...`), or is a Rust panic.
 _MESSAGE_LINE = re.compile(
     r"^(?:E\s+|>\s*)?(?:[\w.]+:\d+:\s*)?[\w.]*(?:Error|Exception|Warning|Exit|Interrupt)\b"
-    r"|Warning:|Error:"
+    r"|Warning:|Error:|^(?i:error|fatal|warning|critical)(?:\[\w+\])?:|\bpanicked at\b"
 )
 MESSAGES_MAX = 20  # lines of a report matched against the project's message templates
 MESSAGE_MAX_CHARS = 500  # longer: a dump, not a message

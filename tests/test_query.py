@@ -1316,6 +1316,20 @@ def test_messages_are_the_error_and_warning_lines_a_report_shows():
         "[redacted]/pkg/reporters/text.py:206: UserWarning: Don't recognize the argument",
         "ImportError while loading conftest '/src/conftest.py'.",
     )
+    # What command-line tools of other languages print.
+    assert parse_query(
+        "```\nerror[E0308]: mismatched types in the order line\nfatal: not a cart: shop\n"
+        "thread 'main' panicked at 'order total overflowed', src/cart.rs:10:5\n"
+        "WARNING: the price list is older than the cart\n"
+        'Exception in thread "main" java.lang.IllegalStateException: cart is closed\n'
+        "errors: 2\n```"  # a count, not a message
+    ).messages == (
+        "error[E0308]: mismatched types in the order line",
+        "fatal: not a cart: shop",
+        "thread 'main' panicked at 'order total overflowed', src/cart.rs:10:5",
+        "WARNING: the price list is older than the cart",
+        'Exception in thread "main" java.lang.IllegalStateException: cart is closed',
+    )
     assert parse_query("").messages == ()
     assert parse_query("collected 3 items\nall 3 passed").messages == ()
     from agentctx.query import MESSAGES_MAX
