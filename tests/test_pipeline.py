@@ -33,6 +33,17 @@ def _index_files(root: Path, files: dict[str, str]) -> None:
     build_index(_settings(root))
 
 
+def _list_names(root: Path, candidates, query: str) -> set[str]:
+    """Qualified names of the chunks one candidate list of ``retrieve`` gives for ``query``."""
+    from agentctx.query import parse_query
+    from agentctx.retrieve import load_outline
+
+    with IndexStore.open(root / ".agentctx", writer=False) as store:
+        outline = load_outline(store)
+        hits = candidates(store, parse_query(query), outline)
+    return {outline[cid].qualname for cid, _ in hits}
+
+
 def _names(refs) -> set[str]:
     return {r.symbol for r in refs}
 
@@ -491,7 +502,7 @@ def test_a_line_the_report_quotes_points_at_the_code_that_holds_it(tmp_path: Pat
     not a docstring's example, a test, or a line every module has."""
     from agentctx.query import parse_query
     from agentctx.rank import rank
-    from agentctx.retrieve import QUOTED_MAX_CHUNKS, load_outline, quoted_candidates, retrieve
+    from agentctx.retrieve import QUOTED_MAX_CHUNKS, quoted_candidates, retrieve
 
     files = {
         "shop/sessions.py": (
@@ -519,10 +530,7 @@ def test_a_line_the_report_quotes_points_at_the_code_that_holds_it(tmp_path: Pat
     _index_files(tmp_path, files)
 
     def found(query: str) -> set[str]:
-        with IndexStore.open(tmp_path / ".agentctx", writer=False) as store:
-            outline = load_outline(store)
-            hits = quoted_candidates(store, parse_query(query), outline)
-        return {outline[cid].qualname for cid, _ in hits}
+        return _list_names(tmp_path, quoted_candidates, query)
 
     assert found("```\nmethod = native(method)\n```") == {"send_order"}
     assert found("See\n\n    total = order_total(order)\n") == set()  # docstring, comment
@@ -550,7 +558,7 @@ def test_an_error_line_of_the_report_points_at_the_format_string_that_printed_it
     from everywhere; the templates follow the code when it changes."""
     from agentctx.query import parse_query
     from agentctx.rank import rank
-    from agentctx.retrieve import MESSAGE_MAX_CHUNKS, load_outline, message_candidates, retrieve
+    from agentctx.retrieve import MESSAGE_MAX_CHUNKS, message_candidates, retrieve
 
     files = {
         "shop/compare.py": (
@@ -579,10 +587,7 @@ def test_an_error_line_of_the_report_points_at_the_format_string_that_printed_it
     _index_files(tmp_path, files)
 
     def found(query: str) -> set[str]:
-        with IndexStore.open(tmp_path / ".agentctx", writer=False) as store:
-            outline = load_outline(store)
-            hits = message_candidates(store, parse_query(query), outline)
-        return {outline[cid].qualname for cid, _ in hits}
+        return _list_names(tmp_path, message_candidates, query)
 
     assert found("E   Right contains more items, first extra item: 52") == {"compare_lists"}
     assert found("E   Right contains more entries, first extra item: 52") == set()
