@@ -618,6 +618,52 @@ def test_an_error_line_of_the_report_points_at_the_format_string_that_printed_it
     assert found("E   Right has 1 more entries, first extra entry: 52") == {"compare_lists"}
 
 
+def test_message_templates_are_read_from_every_language_s_format_strings(tmp_path: Path):
+    """Go's `%v`, Rust's `{:?}`, JavaScript's `${x}`, Ruby's `#{x}`, Java's `%s`: the function
+    holding the format string is found from the line it printed, in each language."""
+    from agentctx.retrieve import message_candidates
+
+    _index_files(
+        tmp_path,
+        {
+            "stock/stock.go": (
+                'package stock\n\nimport "fmt"\n\n'
+                "func Reserve(sku string, n int) error {\n"
+                '\treturn fmt.Errorf("not enough stock for %v: have %d, want %d", sku, 0, n)\n}\n'
+            ),
+            "cart/src/lib.rs": (
+                "pub fn total(lines: &[u32]) -> u32 {\n"
+                "    lines.iter().fold(0, |a, b| a.checked_add(*b).unwrap_or_else(|| "
+                'panic!("order total overflowed at line {:?} of the cart", b)))\n}\n'
+            ),
+            "web/checkout.js": (
+                "export function pay(method) {\n"
+                "  throw new Error(`unknown payment method ${method} for this order`);\n}\n"
+            ),
+            "app/models/order.rb": (
+                "class Order\n  def ship(carrier)\n"
+                '    raise ArgumentError, "cannot ship with #{carrier} before payment"\n'
+                "  end\nend\n"
+            ),
+            "src/main/java/shop/Cart.java": (
+                "package shop;\n\npublic class Cart {\n  public void close(String id) {\n"
+                '    throw new IllegalStateException(String.format("cart %s is already closed '
+                'for checkout", id));\n  }\n}\n'
+            ),
+        },
+    )
+    names = {
+        "E   error: not enough stock for ABC-1: have 0, want 3": {"Reserve"},
+        "thread 'main' panicked at 'order total overflowed at line 7 of the cart'": {"total"},
+        "Uncaught Error: unknown payment method bitcoin for this order": {"pay"},
+        "ArgumentError: cannot ship with DHL before payment": {"Order.ship"},
+        'Exception in thread "main" java.lang.IllegalStateException: cart 42 is already '
+        "closed for checkout": {"Cart.close"},
+    }
+    for line, expected in names.items():
+        assert _list_names(tmp_path, message_candidates, line) == expected, line
+
+
 def test_a_type_the_report_names_points_at_the_methods_that_dispatch_on_it(tmp_path: Path):
     """`latex(Order(...))`: the printer's `_print_Order` (and a visitor's `visitOrder`), not
     a getter that happens to end in the name, a pair of methods, or a test named after it."""
