@@ -438,6 +438,9 @@ _MESSAGE_LINE = re.compile(
     r"^(?:E\s+|>\s*)?(?:[\w.]+:\d+:\s*)?[\w.]*(?:Error|Exception|Warning|Exit|Interrupt)\b"
     r"|Warning:|Error:|^(?i:error|fatal|warning|critical)(?:\[\w+\])?:|\bpanicked at\b"
 )
+# A Markdown quote in prose: how a report sets off the message it got ("This issues this
+# error:" then `> Using pytest.skip outside of a test is not allowed. ...`); not `>>>`.
+_MD_QUOTE = re.compile(r">(?!>)\s*\S")
 MESSAGES_MAX = 20  # lines of a report matched against the project's message templates
 MESSAGE_MAX_CHARS = 500  # longer: a dump, not a message
 _QUOTABLE = re.compile(r"[()=\[\]:]")
@@ -962,7 +965,8 @@ class _Parser:
 
     def _messages(self) -> tuple[str, ...]:
         """Lines that read as an error or warning message (``_MESSAGE_LINE``, an error line
-        of a trace, pytest's ``E`` lines), stripped, in order, without repeats."""
+        of a trace, pytest's ``E`` lines, a Markdown quote in prose), stripped, in order,
+        without repeats."""
         found: dict[str, None] = {}
         for i, line in enumerate(self.lines):
             if self.region[i] == _FENCE_LINE:
@@ -970,7 +974,12 @@ class _Parser:
             stripped = line.strip()
             if not stripped or len(stripped) > MESSAGE_MAX_CHARS:
                 continue
-            if self.kind[i] == _ERR or line.startswith("E ") or _MESSAGE_LINE.search(stripped):
+            if (
+                self.kind[i] == _ERR
+                or line.startswith("E ")
+                or _MESSAGE_LINE.search(stripped)
+                or (self.region[i] == _PROSE and _MD_QUOTE.match(stripped))
+            ):
                 found.setdefault(stripped, None)
                 if len(found) >= MESSAGES_MAX:
                     break

@@ -1306,6 +1306,9 @@ def test_messages_are_the_error_and_warning_lines_a_report_shows():
         "ImportError while loading conftest '/src/conftest.py'.\n"
         "collected 3 items\n"  # output, not a message
         "    def write(self, obj):\n"
+        "This issues this error:\n\n"
+        ">Using pytest.skip outside of a test is not allowed.\n"  # a Markdown quote
+        ">>> write(b'x')\n"  # a prompt, not a quote
     )
     assert report.messages == (
         "E       AssertionError: assert b'' == b'42'",
@@ -1315,6 +1318,7 @@ def test_messages_are_the_error_and_warning_lines_a_report_shows():
         "variable 'test' has _Unsigned attribute",
         "[redacted]/pkg/reporters/text.py:206: UserWarning: Don't recognize the argument",
         "ImportError while loading conftest '/src/conftest.py'.",
+        ">Using pytest.skip outside of a test is not allowed.",
     )
     # What command-line tools of other languages print.
     assert parse_query(
