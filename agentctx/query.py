@@ -433,10 +433,13 @@ QUOTED_MAX_LINES = 20  # a huge paste: its first lines (each is one search, 1-4 
 # A line that reads as an error or warning message: it opens (after pytest's `E`, a quote
 # mark or a `path:line:` prefix) with an exception or warning class, names one with a
 # colon (`.../text.py:206: UserWarning: ...`), opens with a log level a command-line tool
-# prints (`error: ...`, rustc's `error[E0308]: ...`, `FATAL: ...`), or is a Rust panic.
+# prints (`error: ...`, rustc's `error[E0308]: ...`, `FATAL: ...`), also after a
+# `path:line:` prefix (Sphinx's `index.rst:3: WARNING: ...`, a compiler's `x.c:4:2: error:`),
+# or is a Rust panic.
 _MESSAGE_LINE = re.compile(
     r"^(?:E\s+|>\s*)?(?:[\w.]+:\d+:\s*)?[\w.]*(?:Error|Exception|Warning|Exit|Interrupt)\b"
-    r"|Warning:|Error:|^(?i:error|fatal|warning|critical)(?:\[\w+\])?:|\bpanicked at\b"
+    r"|Warning:|Error:|^(?:\S+?:\d+:(?:\d+:)?\s*)?(?i:error|fatal|warning|critical)(?:\[\w+\])?:"
+    r"|\bpanicked at\b"
 )
 # A Markdown quote in prose: how a report sets off the message it got ("This issues this
 # error:" then `> Using pytest.skip outside of a test is not allowed. ...`); not `>>>`.

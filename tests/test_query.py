@@ -1325,6 +1325,8 @@ def test_messages_are_the_error_and_warning_lines_a_report_shows():
         "```\nerror[E0308]: mismatched types in the order line\nfatal: not a cart: shop\n"
         "thread 'main' panicked at 'order total overflowed', src/cart.rs:10:5\n"
         "WARNING: the price list is older than the cart\n"
+        "/docs/index.rst:3: WARNING: duplicate object description of shop.Cart\n"
+        "src/cart.c:4:2: error: unknown type name 'cart_t'\n"
         'Exception in thread "main" java.lang.IllegalStateException: cart is closed\n'
         "errors: 2\n```"  # a count, not a message
     ).messages == (
@@ -1332,6 +1334,8 @@ def test_messages_are_the_error_and_warning_lines_a_report_shows():
         "fatal: not a cart: shop",
         "thread 'main' panicked at 'order total overflowed', src/cart.rs:10:5",
         "WARNING: the price list is older than the cart",
+        "/docs/index.rst:3: WARNING: duplicate object description of shop.Cart",
+        "src/cart.c:4:2: error: unknown type name 'cart_t'",
         'Exception in thread "main" java.lang.IllegalStateException: cart is closed',
     )
     assert parse_query("").messages == ()
