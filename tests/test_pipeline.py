@@ -44,6 +44,15 @@ def _list_names(root: Path, candidates, query: str) -> set[str]:
     return {outline[cid].qualname for cid, _ in hits}
 
 
+def _retrieved(root: Path, signals):
+    """Every candidate list ``retrieve`` gives for ``signals`` on ``root``'s index (no
+    query vector)."""
+    from agentctx.retrieve import retrieve
+
+    with IndexStore.open(root / ".agentctx", writer=False) as store:
+        return retrieve(store, signals, root=root, query_vector=None, dim=0)
+
+
 def _names(refs) -> set[str]:
     return {r.symbol for r in refs}
 
@@ -424,7 +433,6 @@ def test_a_subcommand_of_the_projects_program_points_at_the_code_that_implements
         COMMAND_MAX_DEFINITIONS,
         command_candidates,
         load_outline,
-        retrieve,
     )
 
     files = {
@@ -478,8 +486,7 @@ def test_a_subcommand_of_the_projects_program_points_at_the_code_that_implements
     assert found("$ git export") == set()  # not the project's program
     assert found("$ shop run") == set()  # defined in more places than it could mean
     assert found("$ shop --verbose run export") == {"export_orders"}  # `run`: the option's
-    with IndexStore.open(tmp_path / ".agentctx", writer=False) as store:
-        cands = retrieve(store, report, root=tmp_path, query_vector=None, dim=0)
+    cands = _retrieved(tmp_path, report)
     assert [cands.outline[cid].qualname for cid, _ in cands.lists["command"]] == ["export_orders"]
     assert cands.file_scores["command"] == {}
     without, _ = rank(cands, weights={"command": 0.0})
@@ -488,8 +495,7 @@ def test_a_subcommand_of_the_projects_program_points_at_the_code_that_implements
     assert hits[0].qualname == "export_orders" and "command" in hits[0].reasons
     # A command module is lifted as a file, with the weight of a named path.
     sync = parse_query("Orders lose their header\n\n```\n$ python manage.py sync\n```\n")
-    with IndexStore.open(tmp_path / ".agentctx", writer=False) as store:
-        cands = retrieve(store, sync, root=tmp_path, query_vector=None, dim=0)
+    cands = _retrieved(tmp_path, sync)
     assert cands.file_scores["command"] == {"shop/commands/sync.py": 1.0}
     hits, _ = rank(cands)
     assert hits[0].path == "shop/commands/sync.py" and "command" in hits[0].reasons
@@ -502,7 +508,7 @@ def test_a_line_the_report_quotes_points_at_the_code_that_holds_it(tmp_path: Pat
     not a docstring's example, a test, or a line every module has."""
     from agentctx.query import parse_query
     from agentctx.rank import rank
-    from agentctx.retrieve import QUOTED_MAX_CHUNKS, quoted_candidates, retrieve
+    from agentctx.retrieve import QUOTED_MAX_CHUNKS, quoted_candidates
 
     files = {
         "shop/sessions.py": (
@@ -541,8 +547,7 @@ def test_a_line_the_report_quotes_points_at_the_code_that_holds_it(tmp_path: Pat
         "Order method sent as bytes\n\nThe utils convert the method to a string:\n\n"
         "```\nmethod = native(method)\n```\n"
     )
-    with IndexStore.open(tmp_path / ".agentctx", writer=False) as store:
-        cands = retrieve(store, report, root=tmp_path, query_vector=None, dim=0)
+    cands = _retrieved(tmp_path, report)
     assert [cands.outline[cid].qualname for cid, _ in cands.lists["quoted"]] == ["send_order"]
     without, _ = rank(cands, weights={"quoted": 0.0})
     assert without[0].path == "shop/utils.py"  # the report's words alone: utils, method
@@ -558,7 +563,7 @@ def test_an_error_line_of_the_report_points_at_the_format_string_that_printed_it
     from everywhere; the templates follow the code when it changes."""
     from agentctx.query import parse_query
     from agentctx.rank import rank
-    from agentctx.retrieve import MESSAGE_MAX_CHUNKS, message_candidates, retrieve
+    from agentctx.retrieve import MESSAGE_MAX_CHUNKS, message_candidates
 
     files = {
         "shop/compare.py": (
@@ -600,8 +605,7 @@ def test_an_error_line_of_the_report_points_at_the_format_string_that_printed_it
         "E         Right contains more items, first extra item: 52\n```\n"
         "52 is the ordinal of 4: explain the items as bytes.\n"
     )
-    with IndexStore.open(tmp_path / ".agentctx", writer=False) as store:
-        cands = retrieve(store, report, root=tmp_path, query_vector=None, dim=0)
+    cands = _retrieved(tmp_path, report)
     assert [cands.outline[cid].qualname for cid, _ in cands.lists["message"]] == ["compare_lists"]
     without, _ = rank(cands, weights={"message": 0.0})
     assert without[0].qualname != "compare_lists"
@@ -669,7 +673,7 @@ def test_a_type_the_report_names_points_at_the_methods_that_dispatch_on_it(tmp_p
     a getter that happens to end in the name, a pair of methods, or a test named after it."""
     from agentctx.query import parse_query
     from agentctx.rank import rank
-    from agentctx.retrieve import _dispatch_prefix, retrieve
+    from agentctx.retrieve import _dispatch_prefix
 
     kinds = ("Order", "Cart", "Item", "Discount", "LineItem")
     _index_files(
@@ -691,8 +695,7 @@ def test_a_type_the_report_names_points_at_the_methods_that_dispatch_on_it(tmp_p
     report = parse_query(
         "latex(Order(...)) drops the discount\n\n```\n>>> latex(Order(items))\n'Order'\n```\n"
     )
-    with IndexStore.open(tmp_path / ".agentctx", writer=False) as store:
-        cands = retrieve(store, report, root=tmp_path, query_vector=None, dim=0)
+    cands = _retrieved(tmp_path, report)
     dispatch = [(cands.outline[cid].qualname, s) for cid, s in cands.lists["dispatch"]]
     # The printer the query names (`latex`) first; a table it does not name, less.
     assert dispatch == [("LatexPrinter._print_Order", 1.0), ("Walker.visitOrder", 0.5)]
@@ -715,16 +718,12 @@ def test_a_type_the_report_names_points_at_the_methods_that_dispatch_on_it(tmp_p
         ("Subs", "Subs"),
     ]:
         assert _dispatch_prefix(name, type_name) is None, name
-    with IndexStore.open(tmp_path / ".agentctx", writer=False) as store:
-        cands = retrieve(
-            store, parse_query("latex(Item(1))"), root=tmp_path, query_vector=None, dim=0
-        )
+    cands = _retrieved(tmp_path, parse_query("latex(Item(1))"))
     dispatch = [(cands.outline[cid].qualname, s) for cid, s in cands.lists["dispatch"]]
     assert dispatch == [("LatexPrinter._print_Item", 1.0), ("Walker.visitItem", 0.5)]
     # A word that is no type of the project, or a lowercase spelling, dispatches nothing.
     for text in ("latex(order) is wrong", "print_Order(x) is wrong"):
-        with IndexStore.open(tmp_path / ".agentctx", writer=False) as store:
-            cands = retrieve(store, parse_query(text), root=tmp_path, query_vector=None, dim=0)
+        cands = _retrieved(tmp_path, parse_query(text))
         assert cands.lists["dispatch"] == [], text
 
 
@@ -734,7 +733,7 @@ def test_a_line_the_report_links_to_points_at_the_code_that_holds_it_today(tmp_p
 
     from agentctx.query import parse_query
     from agentctx.rank import rank
-    from agentctx.retrieve import FileChildren, anchor_candidates, load_outline, retrieve
+    from agentctx.retrieve import FileChildren, anchor_candidates, load_outline
 
     coding = (
         "def encode(data):\n    return bytes(data)\n\n\n"
@@ -786,8 +785,7 @@ def test_a_line_the_report_links_to_points_at_the_code_that_holds_it_today(tmp_p
         "Decoding orders is wrong\n\nThe order total decoding data is "
         f"[here]({link.format(old, 6)}).\n"
     )
-    with IndexStore.open(tmp_path / ".agentctx", writer=False) as store:
-        cands = retrieve(store, report, root=tmp_path, query_vector=None, dim=0)
+    cands = _retrieved(tmp_path, report)
     assert [cands.outline[cid].qualname for cid, _ in cands.lists["anchor"]] == ["decode"]
     hits, _ = rank(cands)
     assert hits[0].qualname == "decode" and "anchor" in hits[0].reasons
