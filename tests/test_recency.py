@@ -58,6 +58,53 @@ def test_scores_cover_edits_untracked_odd_names_and_recent_commits(repo: Path):
     }
 
 
+def test_a_sweeping_commit_or_working_tree_counts_for_nothing(repo: Path, monkeypatch):
+    monkeypatch.setattr(recency_mod, "SWEEPING_CHANGE", 3)
+    paths = {"app/m0.py", "app/m1.py", "app/m2.py", "top.py"}
+    # The first commit (4 files: an import of the tree) is left out; the second is not.
+    assert recency_scores(repo, paths) == {"app/m1.py": 0.5}
+    for i in range(3):  # a formatter run over everything, uncommitted: 4 files changed
+        _write(repo, f"app/m{i}.py", f"def f{i}():\n    return {i!r}  # fmt\n")
+    _write(repo, "top.py", "def top():\n    return 0  # fmt\n")
+    assert recency_scores(repo, paths) == {"app/m1.py": 0.5}
+    git(repo, "checkout", "-q", "--", ".")
+    _write(repo, "top.py", "def top():\n    return 1\n")  # one real edit counts again
+    assert recency_scores(repo, paths) == {"top.py": 1.0, "app/m1.py": 0.5}
+    monkeypatch.undo()
+    # At the real limit: everything untracked after `git init`, the import of a tree, and a
+    # shallow clone, whose only commit shows every file as changed.
+    full = repo.parent / "full"
+    many = {f"pkg/f{i}.py": f"x = {i}\n" for i in range(recency_mod.SWEEPING_CHANGE + 1)}
+    full.mkdir()
+    git(full, "init", "-q")
+    for rel, text in many.items():
+        _write(full, rel, text)
+    assert recency_scores(full, set(many)) == {}
+    git(full, "add", "-A")
+    git(full, "commit", "-q", "-m", "import")
+    assert recency_scores(full, set(many)) == {}
+    _write(full, "pkg/f0.py", "x = 'fixed'\n")
+    git(full, "commit", "-q", "-am", "fix f0")
+    assert recency_scores(full, set(many)) == {"pkg/f0.py": 0.5}
+    shallow = repo.parent / "shallow"
+    git(repo.parent, "clone", "-q", "--depth", "1", f"file://{full}", str(shallow))
+    assert recency_scores(shallow, set(many)) == {}
+
+
+def test_scores_stored_by_another_version_are_recomputed(repo: Path, monkeypatch):
+    settings = load_settings(repo, {"embedder": "hash"})
+    build_index(settings)
+    with IndexStore.open(settings.index_dir, writer=False) as store:
+        stored = stored_recency(store, repo)
+    assert stored is not None and stored["app/m1.py"] == 0.5
+    monkeypatch.setattr(recency_mod, "RECENCY_VERSION", recency_mod.RECENCY_VERSION + 1)
+    with IndexStore.open(settings.index_dir, writer=False) as store:
+        assert stored_recency(store, repo) is None  # a query computes them live
+    build_index(settings)  # and the next index run stores them under the new key
+    with IndexStore.open(settings.index_dir, writer=False) as store:
+        assert stored_recency(store, repo) == stored
+
+
 def test_index_stores_them_and_queries_run_no_git_until_head_moves(repo: Path, monkeypatch):
     settings = load_settings(repo, {"embedder": "hash"})
     _write(repo, "app/m2.py", "def f2():\n    return 'edited'\n")
