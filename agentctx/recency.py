@@ -35,7 +35,8 @@ RECENCY_VERSION = 2
 def recency_scores(root: Path, paths: set[str], commits: int = RECENT_COMMITS) -> dict[str, float]:
     """Files of ``paths`` changed in the working tree or staged, untracked ones included
     (1.0), or changed by the last ``commits`` commits (0.5, decaying with age). A working
-    tree or a commit changing more than ``SWEEPING_CHANGE`` files counts for nothing."""
+    tree changing more than ``SWEEPING_CHANGE`` of ``paths``, or a commit changing more than
+    that many files, counts for nothing."""
     from .errors import NotARepositoryError
     from .gitutil import GitError, root_prefix, run_git
 
@@ -73,12 +74,15 @@ def recency_scores(root: Path, paths: set[str], commits: int = RECENT_COMMITS) -
         return path[len(prefix) :] if path.startswith(prefix) else None
 
     out: dict[str, float] = {}
-    changed = [entry[3:] for entry in status.stdout.split(b"\0") if len(entry) > 3]
+    # Of the working tree, only indexed files count: an untracked virtualenv or build output
+    # that is not ignored must not hide the files being edited.
+    changed = [
+        path
+        for entry in status.stdout.split(b"\0")
+        if len(entry) > 3 and (path := under_root(entry[3:])) is not None and path in paths
+    ]
     if len(changed) <= SWEEPING_CHANGE:
-        for raw in changed:
-            path = under_root(raw)
-            if path in paths:
-                out[path] = 1.0
+        out.update(dict.fromkeys(changed, 1.0))
     if log.returncode == 0:
         for age, block in enumerate(log.stdout.split(b"\x1e")[1:]):
             files = [raw for raw in block.split(b"\0") if raw.strip(b"\n")]

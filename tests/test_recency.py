@@ -70,6 +70,9 @@ def test_a_sweeping_commit_or_working_tree_counts_for_nothing(repo: Path, monkey
     git(repo, "checkout", "-q", "--", ".")
     _write(repo, "top.py", "def top():\n    return 1\n")  # one real edit counts again
     assert recency_scores(repo, paths) == {"top.py": 1.0, "app/m1.py": 0.5}
+    for i in range(5):  # untracked files that are not indexed (a virtualenv) do not hide it
+        _write(repo, f"venv/lib/x{i}.py", "x = 1\n")
+    assert recency_scores(repo, paths) == {"top.py": 1.0, "app/m1.py": 0.5}
     monkeypatch.undo()
     # At the real limit: everything untracked after `git init`, the import of a tree, and a
     # shallow clone, whose only commit shows every file as changed.
