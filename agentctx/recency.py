@@ -22,11 +22,11 @@ if TYPE_CHECKING:
 META_SCORES = "recency"  # JSON {path: score}
 META_KEY = "recency_key"  # "<HEAD>:<index generation>:v<version>" the scores were computed at
 RECENT_COMMITS = 20
-# A change of more files than this (one commit, or the whole working tree) says nothing about
-# what is being worked on: the import of a tree, a shallow clone's only commit, a formatter
-# run over the repository, a `git init` with everything untracked. Left out, as the history
-# signal leaves out its sweeping commits. On a single-commit Django (3,802 files) it had lifted
-# every file alike: the same ranks, a quarter of the query time spent on it.
+# A change of more files than this (one commit, or the indexed files the working tree changes)
+# says nothing about what is being worked on: the import of a tree, a shallow clone's only
+# commit, a formatter run over the repository, a `git init` with everything untracked. Left
+# out, as the history signal leaves out its sweeping commits. On a single-commit Django (3,802
+# files) it had lifted every file alike: the same ranks, half the query time spent on it.
 SWEEPING_CHANGE = 50
 # Bump when what the scores mean changes: stored scores of another version are recomputed.
 RECENCY_VERSION = 2
