@@ -13,6 +13,7 @@ helps it. All outputs keep the order of first appearance, so they are determinis
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -315,7 +316,13 @@ _VERSION_LINE = re.compile(
     r"^\s*[A-Za-z][\w.\-\[\]]*(?:\s*[:=]=?\s*|\s+|\s*[<>~!]=\s*)"
     r"(?:None|unknown|v?\d+(?:\.\d+)*[\w.+-]*)\s*(?:[(\[].*[)\]]|(?:[A-Za-z]:|~|\.)?[/\\]\S*)?\s*$"
 )
+# A heading of one word below the title ("Description" under a Trac ticket's title,
+# "Output:", "Environment"): a label, no words of the report's own.
+_HEADING_WORD = re.compile(r"^\s*[A-Z][a-z]+:?\s*$")
 _KV_LINE = re.compile(r"^\s*[A-Za-z][\w.\-]*\s*:\s+\S[^:]{0,60}$|^\s*\[[^\]]*\]\s*$")
+# A tracker's edit stamp ("(last modified by ...)" under a Trac ticket's description,
+# indented like code): no words of the report's own, wherever it stands.
+_EDIT_STAMP = re.compile(r"^\s*\((?:last )?(?:modified|edited|updated) by [^)]*\)\s*$")
 _NOISE_LINE = re.compile(
     r"""^\s*(?:[-=_*~+#.]{3,}\s*$|[=_]{3,}.*[=_]{3,}\s*$
     |(?:platform|rootdir|plugins|cachedir|configfile|collected|collecting|INSTALLED\ VERSIONS)\b
@@ -330,6 +337,34 @@ _CODE_HINT = re.compile(
 )
 _LOG_HINT = re.compile(r"\s*(?:\$ |>\s|E\s{2,}|\*{3,}|\[\d|\d{4}-\d\d-\d\d|INFO|DEBUG|WARN|ERROR)")
 _LINT_LINE = re.compile(r":\d+:\d+: [A-Z]\d{4}")
+# Code and tool output pasted as plain lines, with no fence around them (trackers without
+# Markdown: Trac, Bugzilla, mailing lists; see ``_Parser._unfenced``). A line of code: a
+# statement's keyword, an assignment, a call on its own; more keywords than ``_CODE_HINT``.
+_BARE_CODE = re.compile(
+    r"""\s*(?:(?:else|try|finally)\s*:|(?:elif|while|except|async\s+def|raise|assert|yield
+    |del|pass\b|break\b|continue\b|lambda\b)|(?:await\s+)?[A-Za-z_][\w.]*(?:\[[^\]]*\])?\(.*\)
+    [\s;,]*$)""",
+    re.X,
+)
+# A line of a tool's output: a linter's finding, pylint's module banner, a timestamp, a log
+# level, a test outcome, a progress mark, a shell prompt.
+_BARE_LOG = re.compile(
+    r"""\s*(?:\*{5,}\s*\w|\[?\d{4}-\d\d-\d\d[ T]\d\d:|(?:INFO|DEBUG|WARNING|WARN|ERROR|CRITICAL)
+    (?:\s*[:\]|-]|\s+\d)|(?:PASSED|FAILED|SKIPPED|XFAIL|XPASS)\b|\S+::\S+\s+(?:PASSED|FAILED
+    |SKIPPED|ERROR|XFAIL|XPASS)\b|.*\[\s*\d+%\]\s*$|\$\s+\S)""",
+    re.X,
+)
+# A line of a configuration file (INI, TOML, setup.cfg): a section header, `key = value`;
+# or data: a JSON or dict entry (`"version": "2.0.9",`, `{'units': 'degK',`).
+_BARE_CONFIG = re.compile(r"\[[\w.\-\" ]+\]$|[\w.-]+\s*=\s*\S|[{\[]?\s*(?:\"[^\"]*\"|'[^']*')\s*:")
+# A label before what it names: "Output:", "Session traceback:", "Expected result:".
+_LABEL = re.compile(r"[A-Z][A-Za-z]*(?: [A-Za-z]+){0,3}:$")
+# Code whatever words follow: an import, a definition, a decorator, a prompt.
+_STRONG_CODE = re.compile(
+    r"(?:import\s+[\w.]+(?:\s+as\s+\w+)?(?:\s*,\s*[\w.]+(?:\s+as\s+\w+)?)*\s*$"
+    r"|from\s+[\w.]+\s+import\s|(?:async\s+)?def\s+\w+\s*\(|class\s+\w+\s*[(:]|@[\w.]+|>>>\s)"
+)
+_OTHER = "other"  # neither prose nor clearly code or output: goes with its neighbours
 _CODE_LANGS = _words(
     """
     python py python3 py3 pycon ipython js javascript jsx ts typescript tsx go golang rust
@@ -823,6 +858,7 @@ class _Parser:
     def run(self) -> QuerySignals:
         self._regions()
         self._traces()
+        self._unfenced()
         self._noise()
         seen: set[str] = set()
         log_lines: dict[int, int] = {}
@@ -878,7 +914,34 @@ class _Parser:
         lo = self.starts[first]
         hi = lo + len(self.lines[first])
         names = [*self.dotted, *self.idents, *self.errors]
-        return _ordered([(pos, v) for pos, v in names if lo <= pos < hi])
+        found = [(pos, v) for pos, v in names if lo <= pos < hi]
+        # A plain word of the title that the report's code uses is that code's name (a
+        # tracker without inline code marks: "polyval with timedelta64 ..." and, below,
+        # `xr.polyval(...)`).
+        used = self._code_names()
+        if used:
+            for m in _IDENT.finditer(self.lines[first]):
+                word = m.group()
+                if (
+                    word in used
+                    and len(word) >= 3
+                    and word not in _CODE_STOP
+                    and word.lower() not in _CAP_STOP_LOWER
+                ):
+                    found.append((lo + m.start(), word))
+        return _ordered(found)
+
+    def _code_names(self) -> set[str]:
+        """Names the report's code lines use (identifiers, and the last part of dotted names)."""
+        code = {i for i, r in enumerate(self.region) if r == _CODE}
+        if not code:
+            return set()
+        starts = self.starts
+        return {
+            v.rsplit(".", 1)[-1]
+            for pos, v in [*self.idents, *self.dotted]
+            if bisect.bisect_right(starts, pos) - 1 in code
+        }
 
     def _title_scope(self) -> str | None:
         """The module the first line opens with as its scope (see ``_TITLE_SCOPE``)."""
@@ -1030,6 +1093,53 @@ class _Parser:
             elif stripped:
                 in_indented = False
             prev_blank = not stripped
+
+    def _unfenced(self) -> None:
+        """Runs of plain lines shaped like code or like a tool's output become code or log
+        blocks of their own, as a fenced block would: reports from trackers without Markdown
+        paste them with no fence. The title, a line with inline code (Markdown: prose), lines
+        of a trace and prose stay as they are; a code block goes on across blank lines to the
+        next code line, and inside open brackets whatever the lines look like."""
+        lines, region, kind = self.lines, self.region, self.kind
+        first = next((i for i, line in enumerate(lines) if line.strip()), None)
+        shapes: list[str] = []
+        for i, line in enumerate(lines):
+            free = i != first and region[i] == _PROSE and kind[i] is None
+            shapes.append(_bare_shape(line) if free and line.strip() else "")
+        current: str | None = None  # kind of the block being read
+        depth = 0  # open brackets of the code block being read
+        block = -1
+        n = len(lines)
+        for i in range(n):
+            shape = shapes[i]
+            if current == _CODE and depth > 0 and shape:
+                shape = _CODE
+            if not lines[i].strip():
+                if current is None:
+                    continue
+                j = i + 1
+                while j < n and not lines[j].strip():
+                    j += 1
+                nxt = shapes[j] if j < n else ""
+                indented = j < n and lines[j][:1] in (" ", "\t")
+                if nxt == current or (current == _CODE and nxt == _OTHER and indented):
+                    continue
+                current, depth = None, 0
+                continue
+            if shape in (_CODE, _LOG):
+                if shape != current:
+                    current, depth = shape, 0
+                    block = len(self.block_lang)
+                    self.block_lang.append("")
+            elif shape != _OTHER or current is None:
+                current, depth = None, 0
+                continue
+            region[i] = current
+            self.block[i] = block
+            if current == _CODE:
+                code = _STRING.sub(" ", lines[i])
+                opened = sum(code.count(c) for c in "([{")
+                depth = max(0, depth + opened - sum(code.count(c) for c in ")]}"))
 
     @staticmethod
     def _classify_block(body: list[str], lang: str) -> str:
@@ -1364,10 +1474,15 @@ class _Parser:
         lines, kind, region = self.lines, self.kind, self.region
         run: list[int] = []
         versions = 0
+        first = next((i for i, line in enumerate(lines) if line.strip()), None)
         for i, line in enumerate([*lines, "\x00"]):
             free = i < len(lines) and region[i] not in (_CODE, _FENCE_LINE) and kind[i] is None
             version = free and bool(_VERSION_LINE.match(line))
-            if free and (version or _NOISE_LINE.match(line)):
+            heading = free and i != first and bool(_HEADING_WORD.match(line))
+            if i < len(lines) and kind[i] is None and _EDIT_STAMP.match(line):
+                kind[i] = _NOISE
+                continue
+            if free and (version or heading or _NOISE_LINE.match(line)):
                 kind[i] = _NOISE
             if free and (version or not line.strip() or _KV_LINE.match(line) or kind[i]):
                 run.append(i)
@@ -1683,3 +1798,28 @@ def _ordered(items: list[tuple[int, str]]) -> tuple[str, ...]:
     for _, value in sorted(items, key=lambda item: item[0]):
         out.setdefault(value, None)
     return tuple(out)
+
+
+def _bare_shape(line: str) -> str:
+    """What a plain line of a report (outside fences) looks like: ``_CODE``, ``_LOG``,
+    ``_PROSE`` (words in a row, or inline code: Markdown), or ``_OTHER``."""
+    stripped = line.strip()
+    if "`" in stripped or _MD_QUOTE.match(stripped) or _LABEL.match(stripped):
+        return _PROSE
+    if _NOISE_LINE.match(line):
+        return _PROSE  # a banner or a session header: noise (``_noise``), in no block
+    if _LINT_LINE.search(stripped) or _BARE_LOG.match(stripped):
+        return _LOG
+    if _STRONG_CODE.match(stripped):
+        return _CODE
+    code = _STRING.sub(" ", stripped)
+    comment = _COMMENT.search(code)
+    if comment:
+        code = code[: comment.start()]
+    if _SENTENCE.search(code):
+        return _PROSE
+    if _DOCTEST.match(line) or _CODE_HINT.match(stripped) or _BARE_CODE.match(stripped):
+        return _CODE
+    if _BARE_CONFIG.match(stripped):
+        return _LOG
+    return _OTHER

@@ -1416,3 +1416,81 @@ def test_a_title_that_opens_with_a_module_names_it_as_its_scope():
     # Kinds of change, capitalised words and prose are no modules.
     for title in ("ENH: faster gcd", "fix: a crash", "Feature request: units", "Why is it slow"):
         assert parse_query(f"{title}\nbody").scope is None
+
+
+# ---------------------------------------------------------------------------------------
+# Reports without Markdown: code and output pasted as plain lines (Trac, Bugzilla, mail)
+
+TRAC_STYLE = """\
+weighted mean ignores skipna
+Description
+\t
+Computing a weighted mean drops the skipna argument on the floor.
+import numpy as np
+import xarray as xr
+
+da = xr.DataArray(
+\t[1.0, np.nan],
+\tdims="x",
+)
+da.weighted(xr.ones_like(da)).mean(skipna=False)
+I expected nan here, and got 1.0 instead.
+"""
+
+
+def test_unfenced_code_is_read_as_code():
+    q = parse_query(TRAC_STYLE)
+    # a keyword argument counts only in code: `skipna=` is a name there, a plain word in prose
+    assert "skipna" in q.identifiers
+    assert "weighted" in q.identifiers  # a method called in code
+    # the title's plain words that the code uses are names the title gives
+    assert "skipna" in q.title and "weighted" in q.title
+    assert "ignores" not in q.title
+    # the one-word heading under the title is no word of the report
+    assert "Description" not in q.clean_text
+    assert q.clean_text.startswith("weighted mean ignores skipna Computing a weighted mean")
+
+
+def test_unfenced_tool_output_is_a_log_block():
+    findings = "\n".join(
+        f"src/app/views.py:{n}:0: C0301: Line too long ({100 + n}/100) (line-too-long)"
+        for n in range(1, 21)
+    )
+    q = parse_query(
+        "Line length checker counts tabs as one column\n\n"
+        "Running the linter over the project prints:\n\n"
+        f"************* Module app.views\n{findings}\n\n"
+        "Tabs should count as the indent width.\n"
+    )
+    # a log block keeps its first lines in the dense text, as a fenced one would
+    assert "src/app/views.py:1:0" in q.clean_text
+    assert "src/app/views.py:20:0" not in q.clean_text
+    assert "…" in q.clean_text
+    assert q.clean_text.endswith("Tabs should count as the indent width.")
+
+
+def test_prose_stays_prose_without_fences():
+    q = parse_query(
+        "Plot is empty\n\n"
+        "with the default settings the plot is empty (see the attached image)\n"
+        "return values are wrong whenever the input holds a NaN\n"
+        "I ran `plot(data)` and nothing showed up.\n"
+    )
+    # prose lines are not code a report quotes, even when they start like a statement
+    assert q.quoted == ()
+    assert "with the default settings the plot is empty" in q.clean_text
+
+
+def test_a_one_word_query_is_kept():
+    assert parse_query("Retries").clean_text == "Retries"
+    assert parse_query("Retries\nDescription\nthey are not configurable").clean_text == (
+        "Retries they are not configurable"
+    )
+
+
+def test_a_trackers_edit_stamp_is_no_word_of_the_report():
+    q = parse_query(
+        "Retries are not configurable\nDescription\n\t \n\t\t(last modified by Jane Roe)\n"
+        "\t \nThe client gives up after three tries.\n"
+    )
+    assert q.clean_text == "Retries are not configurable The client gives up after three tries."
