@@ -306,6 +306,11 @@ def test_bm25_symbol_and_filter(bench_data: dict[str, object]):
     both = json.loads((out / "summary.json").read_text())
     assert set(both) == {"swebench-bm25-symbol-all", "swebench-bm25-symbol-lite"}
 
+    plain = _run(bench_data, "--method", "bm25-symbol", "--budgets", "100000", "--reports", "plain")
+    assert plain.exit_code == 0, plain.stderr
+    assert set(_records(out / "swebench-bm25-symbol-all-plain.jsonl")) == set(recs)
+    assert "swebench-bm25-symbol-all-plain" in json.loads((out / "summary.json").read_text())
+
 
 def test_agentctx_end_to_end(bench_data: dict[str, object]):
     result = _run(bench_data, "--budgets", "60000")
@@ -383,6 +388,8 @@ def test_resume_skips_done_instances(
 def test_cli_errors(bench_data: dict[str, object], tmp_path: Path):
     bad = _run(bench_data, "--method", "grep")
     assert bad.exit_code == ExitCode.USAGE and "unknown method" in bad.stderr
+    bad = _run(bench_data, "--reports", "html")
+    assert bad.exit_code == ExitCode.USAGE and "unknown report format" in bad.stderr
     bad = _run(bench_data, "--budgets", "4000,abc")
     assert bad.exit_code == ExitCode.USAGE and "invalid budget" in bad.stderr
     bad = _run(bench_data, "--instances", "acme__shop-9")
@@ -621,6 +628,17 @@ def test_bm25_by_hand():
     assert scores[2] == pytest.approx(term(3, 2, 4))
     assert [d for d, _ in bm.rank(["d"])] == [2]
     assert bm.rank(["zzz"]) == []
+
+
+def test_plain_report_drops_fences_and_inline_code_marks():
+    text = (
+        "`pairplot` fails on a MultiIndex\r\nCalling `sns.pairplot(df)` raises:\r\n\r\n"
+        "```python\r\nsns.pairplot(df)\r\n```\r\n~~~\r\nKeyError: 'A'\r\n~~~\r\n"
+    )
+    assert swebench.plain_report(text) == (
+        "pairplot fails on a MultiIndex\nDescription\n\n"
+        "Calling sns.pairplot(df) raises:\n\nsns.pairplot(df)\nKeyError: 'A'\n"
+    )
 
 
 def test_patch_lines_are_the_old_side_lines_a_patch_edits(tmp_path: Path):

@@ -21,7 +21,7 @@ import shutil
 import subprocess
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -38,6 +38,7 @@ from .baselines import BASELINES, build_baseline
 
 METHODS = ("agentctx", *BASELINES)
 FILTERS = ("lite", "verified", "all")
+REPORT_FORMATS = ("as-is", "plain")  # plain: see ``plain_report``
 DEFAULT_BUDGETS = (4000, 8000, 16000, 32000)
 ACC_KS = (1, 3, 5)
 TOP_FILES = 10
@@ -154,6 +155,20 @@ def patch_lines(patch: str, new_files: Iterable[str] = ()) -> tuple[tuple[str, i
             old, left_old, left_new = old + 1, left_old - 1, left_new - 1
         # "\ No newline at end of file": neither side
     return tuple((p, n, t) for (p, n), t in out.items())
+
+
+_FENCE_LINE = re.compile(r"^\s{0,3}(?:`{3,}|~{3,})")
+
+
+def plain_report(text: str) -> str:
+    """``text`` as a tracker without Markdown shows it (Trac, Bugzilla, mail): no code
+    fences, no inline code marks, and a one-word "Description" heading under the title, as
+    Trac tickets have. Code and output stay as plain lines where the fences were, so the
+    same report measures how the ranking reads a report that does not mark its code."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    title, _, body = text.partition("\n")
+    lines = [line.replace("`", "") for line in body.split("\n") if not _FENCE_LINE.match(line)]
+    return title.replace("`", "") + "\nDescription\n\n" + "\n".join(lines)
 
 
 def load_instances(
@@ -590,10 +605,12 @@ class BenchConfig:
     resume: bool = False
     work_dir: Path | None = None
     embedder: str | None = None
+    reports: str = "as-is"  # or "plain": the reports rewritten by ``plain_report``
 
     @property
     def name(self) -> str:
-        return f"swebench-{self.method}-{self.split}"
+        suffix = "" if self.reports == "as-is" else f"-{self.reports}"
+        return f"swebench-{self.method}-{self.split}{suffix}"
 
     @property
     def work(self) -> Path:
@@ -633,6 +650,11 @@ def _check(config: BenchConfig) -> None:
         raise UsageError("budgets must be positive token counts", hint="--budgets 4000,8000")
     if config.limit is not None and config.limit <= 0:
         raise UsageError("--limit must be positive")
+    if config.reports not in REPORT_FORMATS:
+        raise UsageError(
+            f"unknown report format {config.reports!r}",
+            hint=f"use one of: {', '.join(REPORT_FORMATS)}",
+        )
     if not config.repo_dir.is_dir():
         raise NotFoundError(f"no such directory: {config.repo_dir}")
     get_tokenizer(config.tokenizer)  # fail before any work on a bad name
@@ -647,6 +669,10 @@ def run_swebench(config: BenchConfig, progress: BenchProgress | None = None) -> 
     instances = load_instances(
         config.data, split=config.split, ids=config.ids or None, limit=config.limit
     )
+    if config.reports == "plain":
+        instances = [
+            replace(i, problem_statement=plain_report(i.problem_statement)) for i in instances
+        ]
     git_dirs: dict[str, Path] = {}
     for repo in sorted({i.repo for i in instances}):
         found = find_git_dir(config.repo_dir, repo)

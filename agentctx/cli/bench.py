@@ -145,11 +145,19 @@ def swebench_command(
     embedder: Annotated[
         str | None, typer.Option(help="Embedding backend: minilm (default) or hash.")
     ] = None,
+    reports: Annotated[
+        str,
+        typer.Option(
+            "--reports",
+            help="as-is, or plain: the issue texts without code fences and inline code marks, "
+            "as trackers without Markdown show them.",
+        ),
+    ] = "as-is",
 ) -> None:
     """Localization on SWE-bench: gold files and functions found in each bundle.
 
-    Writes OUT/swebench-METHOD-FILTER.jsonl (a line per instance), .md and OUT/summary.json;
-    prints the Markdown's path.
+    Writes OUT/swebench-METHOD-FILTER.jsonl (a line per instance; -plain appended with
+    --reports plain), .md and OUT/summary.json; prints the Markdown's path.
     """
     from ..bench.swebench import BenchConfig, run_swebench
 
@@ -166,6 +174,7 @@ def swebench_command(
         resume=resume,
         work_dir=work_dir,
         embedder=embedder,
+        reports=reports,
     )
     with BenchProgress(err_console) as progress:
         result = run_swebench(config, progress)
