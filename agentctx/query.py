@@ -915,10 +915,11 @@ class _Parser:
         hi = lo + len(self.lines[first])
         names = [*self.dotted, *self.idents, *self.errors]
         found = [(pos, v) for pos, v in names if lo <= pos < hi]
-        # A plain word of the title that the report's code uses is that code's name (a
-        # tracker without inline code marks: "polyval with timedelta64 ..." and, below,
-        # `xr.polyval(...)`).
-        used = self._code_names()
+        # In a report with no Markdown code marks at all (a tracker without them), a plain
+        # word of the title that the report's code uses is that code's name: "polyval with
+        # timedelta64 ..." and, below, xr.polyval(...). A report that marks its code has
+        # marked the title's too.
+        used = self._code_names() if "`" not in self.text else set()
         if used:
             for m in _IDENT.finditer(self.lines[first]):
                 word = m.group()

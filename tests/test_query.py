@@ -1446,6 +1446,9 @@ def test_unfenced_code_is_read_as_code():
     # the title's plain words that the code uses are names the title gives
     assert "skipna" in q.title and "weighted" in q.title
     assert "ignores" not in q.title
+    # a report that marks code (`...`) marked its title's code too: plain words stay words
+    marked = parse_query(TRAC_STYLE.replace("Computing", "Computing `da.weighted`:"))
+    assert "skipna" not in marked.title and "skipna" in marked.identifiers
     # the one-word heading under the title is no word of the report
     assert "Description" not in q.clean_text
     assert q.clean_text.startswith("weighted mean ignores skipna Computing a weighted mean")
