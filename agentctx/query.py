@@ -2,7 +2,8 @@
 
 A bug report names the code it is about far more precisely than its prose suggests:
 stack frames give files, lines and functions; the final error line gives the exception
-class; backticks and code blocks give identifiers. ``parse_query`` pulls these out so
+class; backticks and code blocks give identifiers (fenced, indented, or pasted as plain
+lines by a tracker without Markdown, ``_Parser._unfenced``). ``parse_query`` pulls these out so
 retrieval can boost exact matches, and gives a ``clean_text`` for embedding in which a
 100-line traceback is one line of function names plus its error.
 
