@@ -836,6 +836,8 @@ class _Parser:
             norm = _MD_DUNDER.sub(r"__\1__", norm)
         self.norm = norm
         self.lines = norm.split("\n")
+        # the first non-blank line: a report's title, or a one-line query
+        self.first = next((i for i, line in enumerate(self.lines) if line.strip()), None)
         self.starts: list[int] = []
         pos = 0
         for line in self.lines:
@@ -904,7 +906,7 @@ class _Parser:
 
     def _first_prose_line(self) -> int | None:
         """The first non-empty line, when it is prose (a title, or a one-line query)."""
-        first = next((i for i, line in enumerate(self.lines) if line.strip()), None)
+        first = self.first
         return first if first is not None and self.region[first] == _PROSE else None
 
     def _title_names(self) -> tuple[str, ...]:
@@ -1102,8 +1104,7 @@ class _Parser:
         paste them with no fence. The title, a line with inline code (Markdown: prose), lines
         of a trace and prose stay as they are; a code block goes on across blank lines to the
         next code line, and inside open brackets whatever the lines look like."""
-        lines, region, kind = self.lines, self.region, self.kind
-        first = next((i for i, line in enumerate(lines) if line.strip()), None)
+        lines, region, kind, first = self.lines, self.region, self.kind, self.first
         shapes: list[str] = []
         for i, line in enumerate(lines):
             free = i != first and region[i] == _PROSE and kind[i] is None
@@ -1476,7 +1477,7 @@ class _Parser:
         lines, kind, region = self.lines, self.kind, self.region
         run: list[int] = []
         versions = 0
-        first = next((i for i, line in enumerate(lines) if line.strip()), None)
+        first = self.first
         for i, line in enumerate([*lines, "\x00"]):
             free = i < len(lines) and region[i] not in (_CODE, _FENCE_LINE) and kind[i] is None
             version = free and bool(_VERSION_LINE.match(line))
