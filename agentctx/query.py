@@ -311,7 +311,8 @@ _RUBY_FRAME = re.compile(
 )
 _RUBY_ERROR = re.compile(r"\((?P<cls>[A-Z]\w*(?:::[A-Z]\w*)*)\)\s*$")
 
-_FENCE = re.compile(r"^\s{0,3}(?P<fence>`{3,}|~{3,})\s*(?P<lang>[\w+#.-]*)")
+# A Markdown code fence opening or closing a block (also how a bench rewrite drops them).
+CODE_FENCE = re.compile(r"^\s{0,3}(?P<fence>`{3,}|~{3,})\s*(?P<lang>[\w+#.-]*)")
 _BACKTICKS = re.compile(r"(`+)(?!`)(.+?)(?<!`)\1(?!`)")
 _VERSION_LINE = re.compile(
     r"^\s*[A-Za-z][\w.\-\[\]]*(?:\s*[:=]=?\s*|\s+|\s*[<>~!]=\s*)"
@@ -1061,7 +1062,7 @@ class _Parser:
         lines = self.lines
         i, n, block = 0, len(lines), 0
         while i < n:
-            m = _FENCE.match(lines[i])
+            m = CODE_FENCE.match(lines[i])
             if not m:
                 i += 1
                 continue

@@ -32,6 +32,7 @@ from ..githead import GIT_PATH_VARS
 from ..gitutil import HUNK_HEADER_TEXT
 from ..models import DETAILS, MODULE_SYMBOL, PackItem
 from ..pipeline import NullReporter, Reporter, build_index, pack, pack_many
+from ..query import CODE_FENCE
 from ..store import IndexStore
 from ..tokens import get_tokenizer
 from .baselines import BASELINES, build_baseline
@@ -157,9 +158,6 @@ def patch_lines(patch: str, new_files: Iterable[str] = ()) -> tuple[tuple[str, i
     return tuple((p, n, t) for (p, n), t in out.items())
 
 
-_FENCE_LINE = re.compile(r"^\s{0,3}(?:`{3,}|~{3,})")
-
-
 def plain_report(text: str) -> str:
     """``text`` as a tracker without Markdown shows it (Trac, Bugzilla, mail): no code
     fences, no inline code marks, and a one-word "Description" heading under the title, as
@@ -167,7 +165,7 @@ def plain_report(text: str) -> str:
     same report measures how the ranking reads a report that does not mark its code."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     title, _, body = text.partition("\n")
-    lines = [line.replace("`", "") for line in body.split("\n") if not _FENCE_LINE.match(line)]
+    lines = [line.replace("`", "") for line in body.split("\n") if not CODE_FENCE.match(line)]
     return title.replace("`", "") + "\nDescription\n\n" + "\n".join(lines)
 
 
