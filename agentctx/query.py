@@ -325,6 +325,21 @@ _KV_LINE = re.compile(r"^\s*[A-Za-z][\w.\-]*\s*:\s+\S[^:]{0,60}$|^\s*\[[^\]]*\]\
 # A tracker's edit stamp ("(last modified by ...)" under a Trac ticket's description,
 # indented like code): no words of the report's own, wherever it stands.
 _EDIT_STAMP = re.compile(r"^\s*\((?:last )?(?:modified|edited|updated) by [^)]*\)\s*$")
+# A line of courtesy below the title: a greeting ("Hi all,", "Hello @maintainer!"), thanks
+# ("Thanks!", "Thanks in advance.", "Thanks for the great library!") or a sign-off ("Best
+# regards,"). No words of the report's own: in the dense text they only move the vector (a
+# "Hi all," under every dev report's title moved seven ranks). "Thanks to ..." and "Thanks
+# for X, but Y ..." say more, and stay.
+_SOCIAL = re.compile(
+    r"""^\s*(?i:(?:hi|hello|hey|dear|greetings|good\ (?:morning|afternoon|evening))
+    (?:\s+(?:all|everyone|everybody|there|team|folks|guys|maintainers|devs|developers
+    |@[\w-]+)){0,2}\s*[,!.:]?
+    |(?:many\s+)?(?:thanks|thank\s+you|thx)(?:\s+(?:so\s+much|a\s+lot|again|in\s+advance
+    |all|everyone|guys|folks))*(?:\s+for\b[^.!?,;:]{0,60})?\s*[,!.:)]*
+    |(?:cheers|regards|kind\s+regards|best\s+regards|best\s+wishes|all\s+the\s+best|best
+    |sincerely|thanks\s+and\s+regards)\s*[,!.]*)\s*$""",
+    re.X,
+)
 _NOISE_LINE = re.compile(
     r"""^\s*(?:[-=_*~+#.]{3,}\s*$|[=_]{3,}.*[=_]{3,}\s*$
     |(?:platform|rootdir|plugins|cachedir|configfile|collected|collecting|INSTALLED\ VERSIONS)\b
@@ -1474,7 +1489,8 @@ class _Parser:
     # -- noise: version dumps, banners ---------------------------------------------------
 
     def _noise(self) -> None:
-        """Mark banners, version lines and environment dumps (runs of key: value lines)."""
+        """Mark banners, version lines, environment dumps (runs of key: value lines), and
+        below the title one-word headings and lines of courtesy (``_SOCIAL``)."""
         lines, kind, region = self.lines, self.kind, self.region
         run: list[int] = []
         versions = 0
@@ -1482,11 +1498,11 @@ class _Parser:
         for i, line in enumerate([*lines, "\x00"]):
             free = i < len(lines) and region[i] not in (_CODE, _FENCE_LINE) and kind[i] is None
             version = free and bool(_VERSION_LINE.match(line))
-            heading = free and i != first and bool(_HEADING_WORD.match(line))
+            label = free and i != first and bool(_HEADING_WORD.match(line) or _SOCIAL.match(line))
             if i < len(lines) and kind[i] is None and _EDIT_STAMP.match(line):
                 kind[i] = _NOISE
                 continue
-            if free and (version or heading or _NOISE_LINE.match(line)):
+            if free and (version or label or _NOISE_LINE.match(line)):
                 kind[i] = _NOISE
             if free and (version or not line.strip() or _KV_LINE.match(line) or kind[i]):
                 run.append(i)
@@ -1810,8 +1826,8 @@ def _bare_shape(line: str) -> str:
     stripped = line.strip()
     if "`" in stripped or _MD_QUOTE.match(stripped) or _LABEL.match(stripped):
         return _PROSE
-    if _NOISE_LINE.match(line):
-        return _PROSE  # a banner or a session header: noise (``_noise``), in no block
+    if _NOISE_LINE.match(line) or _SOCIAL.match(line):
+        return _PROSE  # a banner, a session header, a greeting: noise (``_noise``), in no block
     if _LINT_LINE.search(stripped) or _BARE_LOG.match(stripped):
         return _LOG
     if _STRONG_CODE.match(stripped):

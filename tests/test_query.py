@@ -1497,3 +1497,27 @@ def test_a_trackers_edit_stamp_is_no_word_of_the_report():
         "\t \nThe client gives up after three tries.\n"
     )
     assert q.clean_text == "Retries are not configurable The client gives up after three tries."
+
+
+def test_lines_of_courtesy_are_no_words_of_the_report():
+    body = "The client gives up after three tries.\n"
+    plain = parse_query("Retries are not configurable\n" + body)
+    polite = parse_query(
+        "Retries are not configurable\nHi all,\n\n" + body + "\nThanks for the great library!\n"
+        "Best regards,\n"
+    )
+    # greetings, thanks and sign-offs leave the dense text as the report without them
+    assert polite.clean_text == plain.clean_text
+    assert polite.terms() == plain.terms()
+
+
+def test_thanks_that_say_more_stay():
+    for line in (
+        "Thanks to the cache the second call never retries.",
+        "Thanks for looking, but the retry count is still ignored.",
+        "Hello world prints nothing when retries run out.",
+    ):
+        q = parse_query("Retries are not configurable\n" + line + "\n")
+        assert line in q.clean_text
+    # the title is never one: a one-line query is all the user wrote
+    assert parse_query("Thanks for the retry option").clean_text == "Thanks for the retry option"
