@@ -407,6 +407,8 @@ _CS_INNER = re.compile(r"--->\s+[A-Za-z_]")
 _ARROW = re.compile(r"^-*>\s*(\d+)\s")
 _ERR_PREFIX = re.compile(r"^\s*(?:E\s+|INTERNALERROR>\s*|>\s+)")
 _LIST_ITEM = re.compile(r"[-*+]\s|\d+\.\s")
+# A list item's bullet (not a task list's box): what follows is read as a line of its own.
+_BULLET = re.compile(r"^\s*(?:[-*+]|\d+\.)\s+(?!\[[ xX]\])")
 _COMMA = re.compile(r"\s*,\s*")
 _AS = re.compile(r"\s+as\s+")
 _BARE = re.compile(r"\.?([A-Za-z_]\w*(?:(?:\.|::)[A-Za-z_]\w*)*)(?:\(\))?")
@@ -1497,14 +1499,15 @@ class _Parser:
         first = self.first
         for i, line in enumerate([*lines, "\x00"]):
             free = i < len(lines) and region[i] not in (_CODE, _FENCE_LINE) and kind[i] is None
-            version = free and bool(_VERSION_LINE.match(line))
+            item = _BULLET.sub("", line, count=1)  # "- Python: 3.10.4" is a version line too
+            version = free and bool(_VERSION_LINE.match(item))
             label = free and i != first and bool(_HEADING_WORD.match(line) or _SOCIAL.match(line))
             if i < len(lines) and kind[i] is None and _EDIT_STAMP.match(line):
                 kind[i] = _NOISE
                 continue
             if free and (version or label or _NOISE_LINE.match(line)):
                 kind[i] = _NOISE
-            if free and (version or not line.strip() or _KV_LINE.match(line) or kind[i]):
+            if free and (version or not line.strip() or _KV_LINE.match(item) or kind[i]):
                 run.append(i)
                 versions += version
                 continue

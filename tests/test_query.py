@@ -1521,3 +1521,13 @@ def test_thanks_that_say_more_stay():
         assert line in q.clean_text
     # the title is never one: a one-line query is all the user wrote
     assert parse_query("Thanks for the retry option").clean_text == "Thanks for the retry option"
+
+
+def test_a_version_line_in_a_list_is_a_version_line():
+    bare = parse_query("Retries are not configurable\nThe client gives up.\n\nPython: 3.10.4\n")
+    listed = parse_query("Retries are not configurable\nThe client gives up.\n\n- Python: 3.10.4\n")
+    assert "3.10.4" not in listed.clean_text
+    assert listed.clean_text == bare.clean_text
+    # a task list's item is not a plain list item
+    boxed = parse_query("Retries are not configurable\n- [x] requests: 2.31.0\n")
+    assert "requests: 2.31.0" in boxed.clean_text
