@@ -1,0 +1,135 @@
+"""How much lines that say nothing of the bug move the ranking: neutral edits of each report.
+
+Usage: python benchmarks/neutral_edits.py --data ../shared/eval/dev.jsonl --work-dir DIR
+                                          [--filter all|lite] [--edits greeting,thanks,...]
+                                          [--out report.json]
+
+``DIR`` is the ``--work-dir`` of an ``agentctx bench swebench`` run: one indexed snapshot per
+instance (instances without one are passed over; nothing is indexed or refreshed here). Each
+report is ranked as it is and once per edit, with the ranking code of this checkout; printed
+per edit: file Acc@1/3/5 (Lite and all) and the instances whose gold files' rank moved. A
+ranking that reads reports well moves little for these; the Acc@1 gap that one moved
+instance makes is the measure's resolution on 41 Lite reports (see retrieval-log.md, row 39).
+
+Edits (each what real reports carry): ``greeting`` ("Hi all," under the title), ``thanks``
+("Thanks for the great library!" at the end), ``release`` ("I am on the latest release." at
+the end), ``environment`` (a bulleted OS / Python / install list at the end), ``checklist`` (a
+two-item task list under the title, as a template no longer in the repository leaves).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+
+def _under_title(extra: str) -> Callable[[str], str]:
+    def edit(text: str) -> str:
+        title, sep, body = text.partition("\n")
+        return f"{title}\n{extra}\n{body}" if sep else f"{title}\n{extra}\n"
+
+    return edit
+
+
+def _at_end(extra: str) -> Callable[[str], str]:
+    return lambda text: f"{text.rstrip()}\n\n{extra}\n"
+
+
+EDITS: dict[str, Callable[[str], str]] = {
+    "greeting": _under_title("Hi all,"),
+    "thanks": _at_end("Thanks for the great library!"),
+    "release": _at_end("I am on the latest release."),
+    "environment": _at_end(
+        "**Environment**\n- OS: macOS 12.1\n- Python: 3.10.4\n- Installed via pip"
+    ),
+    "checklist": _under_title(
+        "### Checklist\n\n- [x] I have checked that this issue has not already been reported.\n"
+        "- [x] I have confirmed this bug exists on the latest version of the package.\n"
+    ),
+}
+KS = (1, 3, 5)
+
+
+def _gold_rank(files: list[str], gold: list[str]) -> int | None:
+    """Rank of the worst-placed gold file (None: one is not ranked)."""
+    ranks = [files.index(g) + 1 if g in files else None for g in gold]
+    return None if not ranks or None in ranks else max(r for r in ranks if r is not None)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--data", required=True, type=Path)
+    parser.add_argument("--work-dir", required=True, type=Path)
+    parser.add_argument("--filter", default="all", choices=("all", "lite"))
+    parser.add_argument("--edits", default=",".join(EDITS))
+    parser.add_argument("--embedder", default="minilm")
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args()
+    unknown = [e for e in args.edits.split(",") if e not in EDITS]
+    if unknown:
+        parser.error(f"unknown edit {unknown[0]!r}; known: {', '.join(EDITS)}")
+    edits = ["as-is", *args.edits.split(",")]
+
+    from agentctx import pipeline
+    from agentctx.bench.swebench import acc_at_k, load_instances, ranked_files_of
+    from agentctx.config import load_settings
+    from agentctx.embed import get_embedder
+
+    emb = get_embedder(args.embedder)
+    insts = [
+        i
+        for i in load_instances(args.data, split=args.filter)
+        if (args.work_dir / i.id / ".agentctx").is_dir()
+    ]
+    if not insts:
+        sys.exit(f"no indexed snapshot of these instances under {args.work_dir}")
+    ranked: dict[str, dict[str, list[str]]] = {e: {} for e in edits}
+    t0 = time.perf_counter()
+    for n, inst in enumerate(insts, 1):
+        settings = load_settings(args.work_dir / inst.id, {"embedder": args.embedder})
+        for edit in edits:
+            report = inst.problem_statement
+            text = report if edit == "as-is" else EDITS[edit](report)
+            found = pipeline.search(settings, text, refresh=False, embedder=emb)
+            ranked[edit][inst.id] = ranked_files_of(h.path for h in found.hits)
+        print(f"[{n}/{len(insts)}] {inst.id}", file=sys.stderr)
+
+    def acc(edit: str, lite: bool) -> dict[str, float]:
+        out: dict[str, float] = {}
+        for k in KS:
+            hits = [acc_at_k(ranked[edit][i.id], i.scored_files, k) for i in insts]
+            kept = [
+                h
+                for h, i in zip(hits, insts, strict=True)
+                if h is not None and (i.in_lite or not lite)
+            ]
+            out[f"acc@{k}"] = round(100 * sum(kept) / len(kept), 1) if kept else 0.0
+        return out
+
+    report: dict[str, Any] = {"instances": len(insts), "seconds": round(time.perf_counter() - t0)}
+    for edit in edits:
+        moved: dict[str, list[int | None]] = {}
+        for i in insts:
+            before = _gold_rank(ranked["as-is"][i.id], i.scored_files)
+            after = _gold_rank(ranked[edit][i.id], i.scored_files)
+            if before != after:
+                moved[i.id] = [before, after]
+        lite, alls = acc(edit, True), acc(edit, False)
+        report[edit] = {"lite": lite, "all": alls, "moved": moved}
+        print(
+            f"{edit:12s} Lite Acc@1/3/5 {lite['acc@1']}/{lite['acc@3']}/{lite['acc@5']}"
+            f"  all {alls['acc@1']}/{alls['acc@3']}/{alls['acc@5']}  ranks moved: {len(moved)}"
+        )
+        for iid, (before, after) in sorted(moved.items()):
+            print(f"    {iid}: {before} -> {after}")
+    if args.out:
+        args.out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
