@@ -340,6 +340,11 @@ _SOCIAL = re.compile(
     |sincerely|thanks\s+and\s+regards)\s*[,!.]*)\s*$""",
     re.X,
 )
+# A reporter's checked statement about the report ("- [x] I have checked that this issue has
+# not already been reported."): a template's checklist, when the template is not in the
+# repository to be recognized (an organisation-wide one). First person, no code: a to-do
+# list's items ("- [ ] Support `x` in `y`") stay.
+_PLEDGE = re.compile(r"^\s*[-*+]\s+\[[ xX]\]\s+(?:I\b|I'|My\b)[^`]*$")
 _NOISE_LINE = re.compile(
     r"""^\s*(?:[-=_*~+#.]{3,}\s*$|[=_]{3,}.*[=_]{3,}\s*$
     |(?:platform|rootdir|plugins|cachedir|configfile|collected|collecting|INSTALLED\ VERSIONS)\b
@@ -1492,7 +1497,8 @@ class _Parser:
 
     def _noise(self) -> None:
         """Mark banners, version lines, environment dumps (runs of key: value lines), and
-        below the title one-word headings and lines of courtesy (``_SOCIAL``)."""
+        below the title one-word headings, lines of courtesy (``_SOCIAL``) and a reporter's
+        checked statements about the report (``_PLEDGE``)."""
         lines, kind, region = self.lines, self.kind, self.region
         run: list[int] = []
         versions = 0
@@ -1501,7 +1507,11 @@ class _Parser:
             free = i < len(lines) and region[i] not in (_CODE, _FENCE_LINE) and kind[i] is None
             item = _BULLET.sub("", line, count=1)  # "- Python: 3.10.4" is a version line too
             version = free and bool(_VERSION_LINE.match(item))
-            label = free and i != first and bool(_HEADING_WORD.match(line) or _SOCIAL.match(line))
+            label = (
+                free
+                and i != first
+                and bool(_HEADING_WORD.match(line) or _SOCIAL.match(line) or _PLEDGE.match(line))
+            )
             if i < len(lines) and kind[i] is None and _EDIT_STAMP.match(line):
                 kind[i] = _NOISE
                 continue

@@ -1533,3 +1533,18 @@ def test_a_version_line_in_a_list_is_a_version_line():
     # a task list's item is not a plain list item
     boxed = parse_query("Retries are not configurable\n- [x] requests: 2.31.0\n")
     assert "requests: 2.31.0" in boxed.clean_text
+
+
+def test_a_reporters_checked_statements_are_no_words_of_the_report():
+    q = parse_query(
+        "Retries are not configurable\n"
+        "- [x] I have checked that this issue has not already been reported.\n"
+        "- [X] I've confirmed this bug exists on the latest version.\n"
+        "- [ ] Support `max_retries` in `Session`\n"
+        "- [ ] Add a retry option\n"
+        "The client gives up.\n"
+    )
+    assert "checked" not in q.clean_text and "confirmed" not in q.clean_text
+    # a to-do list's items say what the report is about
+    assert "Add a retry option" in q.clean_text
+    assert "max_retries" in q.identifiers
