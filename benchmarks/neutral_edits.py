@@ -93,8 +93,8 @@ def main() -> None:
     for n, inst in enumerate(insts, 1):
         settings = load_settings(args.work_dir / inst.id, {"embedder": args.embedder})
         for edit in edits:
-            report = inst.problem_statement
-            text = report if edit == "as-is" else EDITS[edit](report)
+            statement = inst.problem_statement
+            text = statement if edit == "as-is" else EDITS[edit](statement)
             found = pipeline.search(settings, text, refresh=False, embedder=emb)
             ranked[edit][inst.id] = ranked_files_of(h.path for h in found.hits)
         print(f"[{n}/{len(insts)}] {inst.id}", file=sys.stderr)
