@@ -321,6 +321,9 @@ _VERSION_LINE = re.compile(
 # A heading of one word below the title ("Description" under a Trac ticket's title,
 # "Output:", "Environment"): a label, no words of the report's own.
 _HEADING_WORD = re.compile(r"^\s*[A-Z][a-z]+:?\s*$")
+# A section label of a tool's environment dump ("System:", "Python dependencies:"; one or two
+# words): part of the run. A reporter's own line ("Result of pylint --version output:") is not.
+_DUMP_LABEL = re.compile(r"^\s*[A-Za-z][\w.\-]*(?: [\w.\-]+)?:\s*$")
 _KV_LINE = re.compile(r"^\s*[A-Za-z][\w.\-]*\s*:\s+\S[^:]{0,60}$|^\s*\[[^\]]*\]\s*$")
 # A tracker's edit stamp ("(last modified by ...)" under a Trac ticket's description,
 # indented like code): no words of the report's own, wherever it stands.
@@ -348,7 +351,8 @@ _PLEDGE = re.compile(r"^\s*[-*+]\s+\[[ xX]\]\s+(?:I\b|I'|My\b)[^`]*$")
 _NOISE_LINE = re.compile(
     r"""^\s*(?:[-=_*~+#.]{3,}\s*$|[=_]{3,}.*[=_]{3,}\s*$
     |(?:platform|rootdir|plugins|cachedir|configfile|collected|collecting|INSTALLED\ VERSIONS)\b
-    |</?(?:details|summary|br|p|tt|sub|sup|b|i|code|pre)\b[^>]*>\s*$)""",
+    |</?(?:details|summary|br|p|tt|sub|sup|b|i|code|pre)\b[^>]*>\s*$
+    |_No\ response_\s*$)""",
     re.X,
 )
 _CODE_HINT = re.compile(
@@ -1517,7 +1521,13 @@ class _Parser:
                 continue
             if free and (version or label or _NOISE_LINE.match(line)):
                 kind[i] = _NOISE
-            if free and (version or not line.strip() or _KV_LINE.match(item) or kind[i]):
+            if free and (
+                version
+                or not line.strip()
+                or _KV_LINE.match(item)
+                or _DUMP_LABEL.match(item)
+                or kind[i]
+            ):
                 run.append(i)
                 versions += version
                 continue

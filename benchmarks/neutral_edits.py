@@ -14,7 +14,10 @@ instance makes is the measure's resolution on 41 Lite reports (see retrieval-log
 Edits (each what real reports carry): ``greeting`` ("Hi all," under the title), ``thanks``
 ("Thanks for the great library!" at the end), ``release`` ("I am on the latest release." at
 the end), ``environment`` (a bulleted OS / Python / install list at the end), ``checklist`` (a
-two-item task list under the title, as a template no longer in the repository leaves).
+two-item task list under the title, as a template no longer in the repository leaves),
+``versions`` (a ``show_versions()``-style dump of the platform and dependencies in a fence at the
+end), ``form`` (the last fields of a GitHub issue form: one left empty, ``_No response_``, and two
+short answers).
 """
 
 from __future__ import annotations
@@ -50,6 +53,17 @@ EDITS: dict[str, Callable[[str], str]] = {
     "checklist": _under_title(
         "### Checklist\n\n- [x] I have checked that this issue has not already been reported.\n"
         "- [x] I have confirmed this bug exists on the latest version of the package.\n"
+    ),
+    "versions": _at_end(
+        "### Versions\n\n```\nSystem:\n    python: 3.9.7 (default, Sep 16 2021, 13:09:58)  "
+        "[GCC 7.5.0]\nexecutable: /usr/local/bin/python3\n   machine: "
+        "Linux-5.15.0-56-generic-x86_64-with-glibc2.35\n\nPython dependencies:\n"
+        "          pip: 22.3.1\n   setuptools: 65.5.0\n        numpy: 1.23.5\n"
+        "        scipy: 1.9.3\n       pandas: 1.5.2\n```"
+    ),
+    "form": _at_end(
+        "### Additional information\n\n_No response_\n\n### Operating system\n\n"
+        "Ubuntu 22.04\n\n### Installation\n\npip"
     ),
 }
 KS = (1, 3, 5)

@@ -1548,3 +1548,33 @@ def test_a_reporters_checked_statements_are_no_words_of_the_report():
     # a to-do list's items say what the report is about
     assert "Add a retry option" in q.clean_text
     assert "max_retries" in q.identifiers
+
+
+def test_an_unanswered_form_field_says_nothing():
+    body = "The client gives up after three tries.\n"
+    plain = parse_query("Retries are not configurable\n" + body)
+    form = parse_query(
+        "Retries are not configurable\n" + body + "\n### Additional information\n\n_No response_\n"
+    )
+    # GitHub's placeholder for an optional field left empty: no words of the report (the
+    # field's heading stays: a section's heading is read whatever it holds)
+    assert "response" not in form.clean_text
+    assert set(query_terms(form)) - set(query_terms(plain)) == {"additional", "information"}
+    # the words themselves in a sentence stay
+    said = parse_query("Retries are not configurable\nNo response arrives after three tries.\n")
+    assert "No response arrives" in said.clean_text
+
+
+def test_the_labels_of_an_environment_dump_are_part_of_it():
+    q = parse_query(
+        "Retries are not configurable\nThe client gives up after three tries.\n\n"
+        "```\nSystem:\n    python: 3.9.7 (default, Sep 16 2021, 13:09:58)  [GCC 7.5.0]\n"
+        "executable: /usr/local/bin/python3\n   machine: Linux-5.15.0-56-generic-x86_64\n\n"
+        "Python dependencies:\n          pip: 22.3.1\n   setuptools: 65.5.0\n"
+        "        numpy: 1.23.5\n```\n"
+    )
+    for word in ("System", "executable", "machine", "dependencies", "numpy"):
+        assert word not in q.clean_text
+    # a label beside fewer than three version lines is not a dump
+    short = parse_query("Retries are not configurable\nSteps to reproduce:\nrequests: 2.31.0\n")
+    assert "Steps to reproduce" in short.clean_text
