@@ -314,8 +314,10 @@ _RUBY_ERROR = re.compile(r"\((?P<cls>[A-Z]\w*(?:::[A-Z]\w*)*)\)\s*$")
 # A Markdown code fence opening or closing a block (also how a bench rewrite drops them).
 CODE_FENCE = re.compile(r"^\s{0,3}(?P<fence>`{3,}|~{3,})\s*(?P<lang>[\w+#.-]*)")
 _BACKTICKS = re.compile(r"(`+)(?!`)(.+?)(?<!`)\1(?!`)")
+# A package and its version: "pytest 7.1.2", "numpy==1.23.5", "python: 3.9.7 (default, ...)",
+# and with a key of two or three words before a colon ("Python version: 3.9.7").
 _VERSION_LINE = re.compile(
-    r"^\s*[A-Za-z][\w.\-\[\]]*(?:\s*[:=]=?\s*|\s+|\s*[<>~!]=\s*)"
+    r"^\s*[A-Za-z][\w.\-\[\]]*(?:\s*[:=]=?\s*|\s+|\s*[<>~!]=\s*|(?:\ [A-Za-z][\w.\-]*){1,2}:\s*)"
     r"(?:None|unknown|v?\d+(?:\.\d+)*[\w.+-]*)\s*(?:[(\[].*[)\]]|(?:[A-Za-z]:|~|\.)?[/\\]\S*)?\s*$"
 )
 # A heading of one word below the title ("Description" under a Trac ticket's title,
@@ -324,7 +326,10 @@ _HEADING_WORD = re.compile(r"^\s*[A-Z][a-z]+:?\s*$")
 # A section label of a tool's environment dump ("System:", "Python dependencies:"; one or two
 # words): part of the run. A reporter's own line ("Result of pylint --version output:") is not.
 _DUMP_LABEL = re.compile(r"^\s*[A-Za-z][\w.\-]*(?: [\w.\-]+)?:\s*$")
-_KV_LINE = re.compile(r"^\s*[A-Za-z][\w.\-]*\s*:\s+\S[^:]{0,60}$|^\s*\[[^\]]*\]\s*$")
+# A key and a short value ("OS: Linux", "Extra tools: none"): noise in a run of version lines.
+_KV_LINE = re.compile(
+    r"^\s*[A-Za-z][\w.\-]*(?: [A-Za-z][\w.\-]*){0,2}\s*:\s+\S[^:]{0,60}$|^\s*\[[^\]]*\]\s*$"
+)
 # A tracker's edit stamp ("(last modified by ...)" under a Trac ticket's description,
 # indented like code): no words of the report's own, wherever it stands.
 _EDIT_STAMP = re.compile(r"^\s*\((?:last )?(?:modified|edited|updated) by [^)]*\)\s*$")

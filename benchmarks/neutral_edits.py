@@ -15,9 +15,10 @@ Edits (each what real reports carry): ``greeting`` ("Hi all," under the title), 
 ("Thanks for the great library!" at the end), ``release`` ("I am on the latest release." at
 the end), ``environment`` (a bulleted OS / Python / install list at the end), ``checklist`` (a
 two-item task list under the title, as a template no longer in the repository leaves),
-``versions`` (a ``show_versions()``-style dump of the platform and dependencies in a fence at the
-end), ``form`` (the last fields of a GitHub issue form: one left empty, ``_No response_``, and two
-short answers).
+``versions`` (a ``show_versions()``-style dump of the platform and dependencies in a fence at
+the end), ``env-info`` (a bulleted list at the end with keys of two words: ``- Python version:
+3.9.7``), ``form`` (the last fields of a GitHub issue form: one left empty, ``_No response_``,
+and two short answers).
 """
 
 from __future__ import annotations
@@ -60,6 +61,10 @@ EDITS: dict[str, Callable[[str], str]] = {
         "Linux-5.15.0-56-generic-x86_64-with-glibc2.35\n\nPython dependencies:\n"
         "          pip: 22.3.1\n   setuptools: 65.5.0\n        numpy: 1.23.5\n"
         "        scipy: 1.9.3\n       pandas: 1.5.2\n```"
+    ),
+    "env-info": _at_end(
+        "**Environment info**\n- OS: Linux\n- Python version: 3.9.7\n- Package version: 2.0.1\n"
+        "- Extra tools: none"
     ),
     "form": _at_end(
         "### Additional information\n\n_No response_\n\n### Operating system\n\n"

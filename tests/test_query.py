@@ -1578,3 +1578,14 @@ def test_the_labels_of_an_environment_dump_are_part_of_it():
     # a label beside fewer than three version lines is not a dump
     short = parse_query("Retries are not configurable\nSteps to reproduce:\nrequests: 2.31.0\n")
     assert "Steps to reproduce" in short.clean_text
+
+
+def test_a_version_line_with_a_key_of_two_or_three_words():
+    q = parse_query(
+        "Retries are not configurable\nThe client gives up after three tries.\n\n"
+        "**Environment info**\n- OS: Linux\n- Python version: 3.9.7\n- Requests version: 2.31.0\n"
+    )
+    assert "3.9.7" not in q.clean_text and "Requests version" not in q.clean_text
+    # a line with more words before its colon is prose
+    said = parse_query("Retries are not configurable\nIt broke when we upgraded to: 3.1\n")
+    assert "It broke when we upgraded to" in said.clean_text
