@@ -316,9 +316,12 @@ CODE_FENCE = re.compile(r"^\s{0,3}(?P<fence>`{3,}|~{3,})\s*(?P<lang>[\w+#.-]*)")
 _BACKTICKS = re.compile(r"(`+)(?!`)(.+?)(?<!`)\1(?!`)")
 # A package and its version: "pytest 7.1.2", "numpy==1.23.5", "python: 3.9.7 (default, ...)",
 # and with a key of two or three words before a colon ("Python version: 3.9.7").
+# A package manager's table row, in columns two spaces apart or more: `conda list`'s name,
+# version, build and channel ("numpy    1.23.5    py310h5f9d8c6_0    conda-forge").
 _VERSION_LINE = re.compile(
     r"^\s*[A-Za-z][\w.\-\[\]]*(?:\s*[:=]=?\s*|\s+|\s*[<>~!]=\s*|(?:\ [A-Za-z][\w.\-]*){1,2}:\s*)"
     r"(?:None|unknown|v?\d+(?:\.\d+)*[\w.+-]*)\s*(?:[(\[].*[)\]]|(?:[A-Za-z]:|~|\.)?[/\\]\S*)?\s*$"
+    r"|^\s*[A-Za-z_][\w.\-]*\ {2,}v?\d+(?:\.\d+)*[\w.+\-]*(?:\ {2,}[\w.+\-/:]+){1,2}\s*$"
 )
 # A heading of one word below the title ("Description" under a Trac ticket's title,
 # "Output:", "Environment"): a label, no words of the report's own.
@@ -357,7 +360,10 @@ _NOISE_LINE = re.compile(
     r"""^\s*(?:[-=_*~+#.]{3,}\s*$|[=_]{3,}.*[=_]{3,}\s*$
     |(?:platform|rootdir|plugins|cachedir|configfile|collected|collecting|INSTALLED\ VERSIONS)\b
     |</?(?:details|summary|br|p|tt|sub|sup|b|i|code|pre)\b[^>]*>\s*$
-    |_No\ response_\s*$)""",
+    |_No\ response_\s*$
+    |\#\s*$|\#\s*packages\ in\ environment\ at\b|\#\s*Name\s+Version\s+Build\b|Package\s+Version\s*$
+    |(?:[$>%]\s*)?(?:python[\d.]*\s+-m\s+)?(?:pip\d?|conda|mamba|poetry|pipenv)\s+(?:freeze|list|show|info)\b
+    [^|;&]*$)""",
     re.X,
 )
 _CODE_HINT = re.compile(

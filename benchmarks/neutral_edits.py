@@ -17,8 +17,8 @@ the end), ``environment`` (a bulleted OS / Python / install list at the end), ``
 two-item task list under the title, as a template no longer in the repository leaves),
 ``versions`` (a ``show_versions()``-style dump of the platform and dependencies in a fence at
 the end), ``env-info`` (a bulleted list at the end with keys of two words: ``- Python version:
-3.9.7``), ``form`` (the last fields of a GitHub issue form: one left empty, ``_No response_``,
-and two short answers).
+3.9.7``), ``conda`` (``conda list`` and its table in a fence at the end), ``form`` (the last
+fields of a GitHub issue form: one left empty, ``_No response_``, and two short answers).
 """
 
 from __future__ import annotations
@@ -65,6 +65,13 @@ EDITS: dict[str, Callable[[str], str]] = {
     "env-info": _at_end(
         "**Environment info**\n- OS: Linux\n- Python version: 3.9.7\n- Package version: 2.0.1\n"
         "- Extra tools: none"
+    ),
+    "conda": _at_end(
+        "```\n$ conda list\n# packages in environment at /opt/conda:\n#\n"
+        "# Name                    Version                   Build  Channel\n"
+        "numpy                     1.23.5          py310h5f9d8c6_0\n"
+        "pandas                    1.5.2           py310h1128e8f_0\n"
+        "scipy                     1.9.3           py310hd5efca6_0\n```"
     ),
     "form": _at_end(
         "### Additional information\n\n_No response_\n\n### Operating system\n\n"

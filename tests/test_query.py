@@ -1589,3 +1589,25 @@ def test_a_version_line_with_a_key_of_two_or_three_words():
     # a line with more words before its colon is prose
     said = parse_query("Retries are not configurable\nIt broke when we upgraded to: 3.1\n")
     assert "It broke when we upgraded to" in said.clean_text
+
+
+def test_a_package_managers_listing_is_an_environment_dump():
+    body = "Retries are not configurable\nThe client gives up after three tries.\n"
+    plain = parse_query(body)
+    for listing in (
+        "```\n$ conda list\n# packages in environment at /opt/conda:\n#\n"
+        "# Name                    Version                   Build  Channel\n"
+        "numpy                     1.23.5          py310h5f9d8c6_0\n"
+        "pandas                    1.5.2           py310h1128e8f_0    conda-forge\n```\n",
+        "```\n$ python -m pip list\nPackage    Version\n---------- -------\n"
+        "idna       3.4\nurllib3    1.26.14\n```\n",
+        "```\n$ pip freeze\ncertifi==2022.12.7\nidna==3.4\n```\n",
+    ):
+        q = parse_query(body + "\n" + listing)
+        # no build string is an identifier, no package name a lexical term
+        assert q.identifiers == plain.identifiers
+        assert query_terms(q) == query_terms(plain)
+    # columns one space apart are prose, and so is a sentence that names the command
+    said = parse_query(body + "Python 3.9 is broken\nI ran pip show requests and it said nothing\n")
+    assert "Python 3.9 is broken" in said.clean_text
+    assert "pip show requests" in said.clean_text
