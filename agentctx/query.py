@@ -356,14 +356,34 @@ _SOCIAL = re.compile(
 # repository to be recognized (an organisation-wide one). First person, no code: a to-do
 # list's items ("- [ ] Support `x` in `y`") stay.
 _PLEDGE = re.compile(r"^\s*[-*+]\s+\[[ xX]\]\s+(?:I\b|I'|My\b)[^`]*$")
+# A command that lists or installs a Python environment (`$ pip freeze`, `conda list`,
+# `python -m pip install -e .`), with no pipe or second command after it.
+_ENV_COMMAND_RE = (
+    r"(?:[$>%]\s*)?(?:python[\d.]*\s+-m\s+)?(?:pip\d?|conda|mamba|poetry|pipenv)\s+"
+    r"(?:freeze|list|show|info|install|uninstall)\b[^|;&]*$"
+)
+_ENV_COMMAND = re.compile(r"^\s*" + _ENV_COMMAND_RE)
+# Lines that say nothing of the bug wherever they stand: rules and banners, pytest's session
+# header, lone HTML tags, an issue form's empty field (`_No response_`), `conda list`'s and
+# `pip list`'s headers, a command that lists or installs the environment (`$ pip freeze`,
+# `conda list`, `pip install -e .`), and pip's own output while it installs.
 _NOISE_LINE = re.compile(
     r"""^\s*(?:[-=_*~+#.]{3,}\s*$|[=_]{3,}.*[=_]{3,}\s*$
     |(?:platform|rootdir|plugins|cachedir|configfile|collected|collecting|INSTALLED\ VERSIONS)\b
     |</?(?:details|summary|br|p|tt|sub|sup|b|i|code|pre)\b[^>]*>\s*$
     |_No\ response_\s*$
     |\#\s*$|\#\s*packages\ in\ environment\ at\b|\#\s*Name\s+Version\s+Build\b|Package\s+Version\s*$
-    |(?:[$>%]\s*)?(?:python[\d.]*\s+-m\s+)?(?:pip\d?|conda|mamba|poetry|pipenv)\s+(?:freeze|list|show|info)\b
-    [^|;&]*$)""",
+    |"""
+    + _ENV_COMMAND_RE
+    + r"""
+    |(?:Collecting|Obtaining)\ [^\s(]+(?:\ \(from\ [^)]*\))?\s*$
+    |(?:Downloading|Using\ cached)\ \S+(?:\ \([\d.]+\ ?[kMG]?B\))?\s*$|Uninstalling\ \S+:\s*$
+    |(?:Requirement\ already\ satisfied|Installing\ collected\ packages|Stored\ in\ directory
+    |Attempting\ uninstall|Found\ existing\ installation|Looking\ in\ indexes):\s
+    |Successfully\ (?:installed|built|uninstalled)(?:\ [\w.\-]+-\d[\w.+\-]*)+\s*$
+    |(?:Building\ wheels?\ for|Created\ wheel\ for|Running\ setup\.py\ (?:develop|install)\ for)\s
+    |(?:Preparing\ metadata|Installing\ build\ dependencies|Getting\ requirements\ to\ build)\b.*
+    (?:done|finished|error)\s*$)""",
     re.X,
 )
 _CODE_HINT = re.compile(
@@ -1000,10 +1020,17 @@ class _Parser:
         return tuple(dict.fromkeys(_LONG_OPTION.findall(self.lines[first])))
 
     def _commands(self) -> tuple[tuple[str, str], ...]:
-        """Programs and subcommands of prompt lines and of lines of shell-script blocks."""
+        """Programs and subcommands of prompt lines and of lines of shell-script blocks.
+
+        A line that is noise for the text still runs its command: `$ pip install -e .` says
+        nothing of a bug in most projects, but in pip's own it names the code that runs."""
         found: list[tuple[str, str]] = []
         for i, line in enumerate(self.lines):
-            if self.region[i] == _FENCE_LINE or self.kind[i] is not None:
+            if self.region[i] == _FENCE_LINE:
+                continue
+            if self.kind[i] is not None and not (
+                self.kind[i] == _NOISE and _ENV_COMMAND.match(line)
+            ):
                 continue
             m = _PROMPT.match(line)
             if m:

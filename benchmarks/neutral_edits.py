@@ -17,7 +17,8 @@ the end), ``environment`` (a bulleted OS / Python / install list at the end), ``
 two-item task list under the title, as a template no longer in the repository leaves),
 ``versions`` (a ``show_versions()``-style dump of the platform and dependencies in a fence at
 the end), ``env-info`` (a bulleted list at the end with keys of two words: ``- Python version:
-3.9.7``), ``conda`` (``conda list`` and its table in a fence at the end), ``form`` (the last
+3.9.7``), ``conda`` (``conda list`` and its table in a fence at the end), ``pip-install`` (a
+``pip install`` command and its output in a fence at the end), ``form`` (the last
 fields of a GitHub issue form: one left empty, ``_No response_``, and two short answers).
 """
 
@@ -72,6 +73,12 @@ EDITS: dict[str, Callable[[str], str]] = {
         "numpy                     1.23.5          py310h5f9d8c6_0\n"
         "pandas                    1.5.2           py310h1128e8f_0\n"
         "scipy                     1.9.3           py310hd5efca6_0\n```"
+    ),
+    "pip-install": _at_end(
+        "```\n$ pip install -U mypkg\nCollecting numpy>=1.21\n  Downloading numpy-1.23.5-cp310-cp310-"
+        "manylinux_2_17_x86_64.manylinux2014_x86_64.whl (17.1 MB)\nRequirement already satisfied: "
+        "packaging in ./venv/lib/python3.10/site-packages (23.0)\nInstalling collected packages: "
+        "numpy\nSuccessfully installed numpy-1.23.5\n```"
     ),
     "form": _at_end(
         "### Additional information\n\n_No response_\n\n### Operating system\n\n"

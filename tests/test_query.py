@@ -1611,3 +1611,25 @@ def test_a_package_managers_listing_is_an_environment_dump():
     said = parse_query(body + "Python 3.9 is broken\nI ran pip show requests and it said nothing\n")
     assert "Python 3.9 is broken" in said.clean_text
     assert "pip show requests" in said.clean_text
+
+
+def test_pips_install_output_is_no_words_of_the_report():
+    body = "Retries are not configurable\nThe client gives up after three tries.\n"
+    plain = parse_query(body)
+    q = parse_query(
+        body + "\n```\n$ pip install -U mypkg\nCollecting numpy>=1.21\n"
+        "  Downloading numpy-1.23.5-cp310-cp310-manylinux_2_17_x86_64.whl (17.1 MB)\n"
+        "Requirement already satisfied: packaging in ./venv/lib/python3.10/site-packages (23.0)\n"
+        "Installing collected packages: numpy\nSuccessfully installed numpy-1.23.5\n```\n"
+    )
+    assert q.clean_text == plain.clean_text
+    assert not q.paths and not q.identifiers
+    # the command still runs: pip's own repository finds its install command by it
+    assert q.commands == (("pip", "install"),)
+    # the same verbs in the reporter's sentences stay
+    for line in (
+        "Collecting the results takes forever when retries are on.",
+        "Downloading a file with stream=True never finishes.",
+        "Successfully installed it but the import fails.",
+    ):
+        assert line in parse_query(body + line + "\n").clean_text
