@@ -315,9 +315,9 @@ _RUBY_ERROR = re.compile(r"\((?P<cls>[A-Z]\w*(?:::[A-Z]\w*)*)\)\s*$")
 CODE_FENCE = re.compile(r"^\s{0,3}(?P<fence>`{3,}|~{3,})\s*(?P<lang>[\w+#.-]*)")
 _BACKTICKS = re.compile(r"(`+)(?!`)(.+?)(?<!`)\1(?!`)")
 # A package and its version: "pytest 7.1.2", "numpy==1.23.5", "python: 3.9.7 (default, ...)",
-# and with a key of two or three words before a colon ("Python version: 3.9.7").
-# A package manager's table row, in columns two spaces apart or more: `conda list`'s name,
-# version, build and channel ("numpy    1.23.5    py310h5f9d8c6_0    conda-forge").
+# with a key of two or three words before a colon ("Python version: 3.9.7"); or a package
+# manager's table row, columns two spaces apart or more (`conda list`'s name, version, build
+# and channel: "numpy    1.23.5    py310h5f9d8c6_0    conda-forge").
 _VERSION_LINE = re.compile(
     r"^\s*[A-Za-z][\w.\-\[\]]*(?:\s*[:=]=?\s*|\s+|\s*[<>~!]=\s*|(?:\ [A-Za-z][\w.\-]*){1,2}:\s*)"
     r"(?:None|unknown|v?\d+(?:\.\d+)*[\w.+-]*)\s*(?:[(\[].*[)\]]|(?:[A-Za-z]:|~|\.)?[/\\]\S*)?\s*$"

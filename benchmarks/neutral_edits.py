@@ -18,8 +18,8 @@ two-item task list under the title, as a template no longer in the repository le
 ``versions`` (a ``show_versions()``-style dump of the platform and dependencies in a fence at
 the end), ``env-info`` (a bulleted list at the end with keys of two words: ``- Python version:
 3.9.7``), ``conda`` (``conda list`` and its table in a fence at the end), ``pip-install`` (a
-``pip install`` command and its output in a fence at the end), ``form`` (the last
-fields of a GitHub issue form: one left empty, ``_No response_``, and two short answers).
+``pip install`` command and its output in a fence at the end), ``form`` (the last fields of a
+GitHub issue form: one left empty, ``_No response_``, and two short answers).
 """
 
 from __future__ import annotations
