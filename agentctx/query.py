@@ -1547,7 +1547,8 @@ class _Parser:
         first = self.first
         for i, line in enumerate([*lines, "\x00"]):
             free = i < len(lines) and region[i] not in (_CODE, _FENCE_LINE) and kind[i] is None
-            item = _BULLET.sub("", line, count=1)  # "- Python: 3.10.4" is a version line too
+            # "- Python: 3.10.4" is a version line too (only free lines are read below)
+            item = _BULLET.sub("", line, count=1) if free else line
             version = free and bool(_VERSION_LINE.match(item))
             label = (
                 free
