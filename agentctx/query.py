@@ -317,11 +317,14 @@ _BACKTICKS = re.compile(r"(`+)(?!`)(.+?)(?<!`)\1(?!`)")
 # A package and its version: "pytest 7.1.2", "numpy==1.23.5", "python: 3.9.7 (default, ...)",
 # with a key of two or three words before a colon ("Python version: 3.9.7"); or a package
 # manager's table row, columns two spaces apart or more (`conda list`'s name, version, build
-# and channel: "numpy    1.23.5    py310h5f9d8c6_0    conda-forge").
+# and channel: "numpy    1.23.5    py310h5f9d8c6_0    conda-forge"); or the platform string
+# `platform.platform()` prints ("Linux-5.15.0-56-generic-x86_64-with-glibc2.35").
 _VERSION_LINE = re.compile(
     r"^\s*[A-Za-z][\w.\-\[\]]*(?:\s*[:=]=?\s*|\s+|\s*[<>~!]=\s*|(?:\ [A-Za-z][\w.\-]*){1,2}:\s*)"
     r"(?:None|unknown|v?\d+(?:\.\d+)*[\w.+-]*)\s*(?:[(\[].*[)\]]|(?:[A-Za-z]:|~|\.)?[/\\]\S*)?\s*$"
     r"|^\s*[A-Za-z_][\w.\-]*\ {2,}v?\d+(?:\.\d+)*[\w.+\-]*(?:\ {2,}[\w.+\-/:]+){1,2}\s*$"
+    r"|^\s*(?:Linux|macOS|Darwin|Windows|FreeBSD|OpenBSD|NetBSD|SunOS|AIX|CYGWIN_NT|MSYS_NT"
+    r"|MINGW\d*_NT)-\d[\w.\-]*\s*$"
 )
 # A heading of one word below the title ("Description" under a Trac ticket's title,
 # "Output:", "Environment"): a label, no words of the report's own.
@@ -386,6 +389,33 @@ _NOISE_LINE = re.compile(
     (?:done|finished|error)\s*$)""",
     re.X,
 )
+# A line of code that only prints the versions of the reporter's environment, as issue
+# templates ask (`import numpy; print("Numpy", numpy.__version__)`, `print(sys.version)`,
+# `platform.platform()`, `xr.show_versions()`, `astropy.system_info()`, at a prompt or in
+# `python -c`): statements split by `;`, each an import, or a print of (or a bare) version
+# expression and string literals. Its names (`platform`, `version`, `sys`) are the
+# environment's, not the bug's.
+_VERSION_EXPR = (
+    r"(?:[A-Za-z_]\w*+\.)++(?:__version__|(?<=\bversion\.)(?:full_)?version\b"
+    r"|(?<=\bsys\.)version(?:_info)?\b|show_versions\(\)|system_info\(\)|(?<=\bplatform\.)(?:platform"
+    r"|python_version|system|release|version|machine|uname|python_implementation|architecture"
+    r"|mac_ver|win32_ver)\(\))"
+)
+_PRINT_ARG = rf"""(?:{_VERSION_EXPR}|[fFrRuU]?"[^"\n]*"|[fFrRuU]?'[^'\n]*')"""
+_VERSION_STATEMENT = (
+    rf"(?:(?:from\s+[\w.]+\s+)?import\s+[\w.]+(?:\s+as\s+\w+)?(?:\s*,\s*[\w.]+(?:\s+as\s+\w+)?)*"
+    rf"|print\(\s*{_PRINT_ARG}(?:\s*,\s*{_PRINT_ARG})*\s*(?:,\s*sep\s*=\s*\S+\s*)?\)"
+    rf"|{_VERSION_EXPR})"
+)
+_VERSION_STATEMENTS = rf"{_VERSION_STATEMENT}(?:\s*;\s*{_VERSION_STATEMENT})*\s*;?"
+_VERSION_PROBE = re.compile(
+    rf"^\s*(?:(?:>>>|\.\.\.)\s*|In\s*\[\d*\]:\s*)?{_VERSION_STATEMENTS}\s*$"
+    rf"|^\s*(?:[$>%]\s*)?python[\d.]*\s+-c\s+(?P<q>[\"']){_VERSION_STATEMENTS}(?P=q)\s*$"
+)
+_VERSION_CALL = re.compile(  # one of them, found in linear time (a cheap check first)
+    r"\.__version__|\bsys\.version|\.version\.(?:full_)?version\b|\.(?:show_versions|system_info)\(\)"
+    r"|\bplatform\.\w+\(\)"
+)
 _CODE_HINT = re.compile(
     r"""\s*(?:>>>|import\s|from\s+\S+\s+import\s|def\s|class\s|return\b|if\s.*:$|for\s.*:$
     |with\s|@\w|func\s|fn\s|let\s|const\s|var\s|public\s|private\s|\#include|package\s
@@ -440,6 +470,13 @@ _DIFF_LANGS = _words("diff patch")
 _STRING = re.compile(r"\"(?:[^\"\\\n]|\\.)*\"|'(?:[^'\\\n]|\\.)*'")
 _MD_PREFIX = re.compile(r"^\s{0,3}(?:#{1,6}\s+|>(?!>)\s?|[-*+]\s+\[[ xX]\]\s+)")
 _EMPTY_LINK = re.compile(r"\]\(\s*\)")
+# A pasted image whose alt text is the placeholder a code host gives it ("image", a
+# screenshot's default name "Screen Shot 2023-01-05 at 2.32.10 PM"): no words of the report.
+_PLACEHOLDER_IMAGE = re.compile(
+    r"!\[\s*(?:image|img|screenshot|screen\s?shot|capture|grafik|bildschirmfoto|imagen|untitled)"
+    r"(?![a-z])[^\]\n]*\]\([^)\n]*\)",
+    re.I,
+)
 _WS = re.compile(r"\s+")
 _GENERIC_ERRORS = _words("Error Exception Warning BaseException Throwable")
 _EXCEPTION_LIKE = re.compile(r"(?:Error|Exception|Warning|Interrupt|Exit|Iteration)$")
@@ -892,6 +929,8 @@ class _Parser:
             norm = _HTML_COMMENT.sub(_blank, norm)
         if ".**" in norm:
             norm = _MD_DUNDER.sub(r"__\1__", norm)
+        if "![" in norm:
+            norm = _PLACEHOLDER_IMAGE.sub(_blank, norm)
         self.norm = norm
         self.lines = norm.split("\n")
         # the first non-blank line: a report's title, or a one-line query
@@ -1084,6 +1123,8 @@ class _Parser:
         for i, line in enumerate(raw):
             if self.kind[i] is not None or self.region[i] == _FENCE_LINE:
                 continue
+            if not self.lines[i].strip():
+                continue  # blanked whole: an HTML comment, a pasted image's placeholder
             if self.block[i] >= 0 and self.block_lang[self.block[i]] in _DIFF_LANGS:
                 line = line[1:] if line[:1] in "+- " else ""
             stripped = _QUOTE_PREFIX.sub("", line.strip()).strip()
@@ -1557,6 +1598,16 @@ class _Parser:
             )
             if i < len(lines) and kind[i] is None and _EDIT_STAMP.match(line):
                 kind[i] = _NOISE
+                continue
+            if (
+                i < len(lines)
+                and kind[i] is None
+                and region[i] != _FENCE_LINE
+                and ("version" in line or "platform." in line or "system_info" in line)
+                and _VERSION_PROBE.match(line)
+                and _VERSION_CALL.search(line)
+            ):
+                kind[i] = _NOISE  # prints the environment's versions, in code or not
                 continue
             if free and (version or label or _NOISE_LINE.match(line)):
                 kind[i] = _NOISE

@@ -19,7 +19,10 @@ two-item task list under the title, as a template no longer in the repository le
 the end), ``env-info`` (a bulleted list at the end with keys of two words: ``- Python version:
 3.9.7``), ``conda`` (``conda list`` and its table in a fence at the end), ``pip-install`` (a
 ``pip install`` command and its output in a fence at the end), ``form`` (the last fields of a
-GitHub issue form: one left empty, ``_No response_``, and two short answers).
+GitHub issue form: one left empty, ``_No response_``, and two short answers), ``print-versions``
+(the code an issue template asks to run for the versions, ``import numpy;
+print("Numpy", numpy.__version__)``, and what it printed, at the end), ``screenshot`` (two pasted
+images as GitHub writes them, an ``<img>`` tag and ``![image](...)``, at the end).
 """
 
 from __future__ import annotations
@@ -79,6 +82,18 @@ EDITS: dict[str, Callable[[str], str]] = {
         "manylinux_2_17_x86_64.manylinux2014_x86_64.whl (17.1 MB)\nRequirement already satisfied: "
         "packaging in ./venv/lib/python3.10/site-packages (23.0)\nInstalling collected packages: "
         "numpy\nSuccessfully installed numpy-1.23.5\n```"
+    ),
+    "print-versions": _at_end(
+        "### Versions\n\n```python\nimport platform; print(platform.platform())\n"
+        'import sys; print("Python", sys.version)\nimport numpy; print("Numpy", numpy.__version__)\n'
+        'import scipy; print("Scipy", scipy.__version__)\n```\n```\n'
+        "Linux-5.15.0-56-generic-x86_64-with-glibc2.35\n"
+        "Python 3.9.7 (default, Sep 16 2021, 13:09:58) [GCC 7.5.0]\nNumpy 1.23.5\nScipy 1.9.3\n```"
+    ),
+    "screenshot": _at_end(
+        '<img width="612" alt="Screen Shot 2023-01-05 at 2 32 10 PM" src="https://user-images.'
+        'githubusercontent.com/1234567/210123456-0a1b2c3d.png">\n\n![image](https://user-images.'
+        "githubusercontent.com/1234567/210123457-9f8e7d6c.png)"
     ),
     "form": _at_end(
         "### Additional information\n\n_No response_\n\n### Operating system\n\n"

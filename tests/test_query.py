@@ -1633,3 +1633,47 @@ def test_pips_install_output_is_no_words_of_the_report():
         "Successfully installed it but the import fails.",
     ):
         assert line in parse_query(body + line + "\n").clean_text
+
+
+def test_code_that_prints_the_environments_versions_is_no_code_of_the_report():
+    body = "Retries are not configurable\nThe client gives up after three tries.\n"
+    plain = parse_query(body)
+    for probe in (
+        "```python\nimport platform; print(platform.platform())\n"
+        'import sys; print("Python", sys.version)\n'
+        'import numpy; print("Numpy", numpy.__version__)\n```\n'
+        "```\nLinux-5.15.0-56-generic-x86_64-with-glibc2.35\n"
+        "Python 3.9.7 (default, Sep 16 2021, 13:09:58) [GCC 7.5.0]\nNumpy 1.23.5\n```\n",
+        ">>> import numpy as np; np.__version__\n'1.23.5'\n",
+        '```\n$ python -c "import xarray; xarray.show_versions()"\n```\n',
+        ">>> import astropy; astropy.system_info()\n",
+    ):
+        q = parse_query(body + "\n" + probe)
+        # no name of the probe is an identifier, a dotted name, a quoted line or a term
+        assert q.identifiers == plain.identifiers and not q.dotted and not q.quoted
+        assert query_terms(q) == query_terms(plain)
+        assert "platform" not in q.clean_text and "show_versions" not in q.clean_text
+    # code that uses a version, or prints anything else, is the report's own
+    for line in (
+        "if numpy.__version__ >= '1.20': arr = arr.astype(int)",
+        "print(session.get_adapter(url).max_retries)",
+        "import numpy as np",
+    ):
+        q = parse_query(body + "\n```python\n" + line + "\n```\n")
+        assert line.split("(")[0].split()[0] in q.clean_text
+
+
+def test_a_pasted_images_placeholder_alt_text_is_no_words_of_the_report():
+    body = "Bars are drawn twice\nThe legend shows every bar two times.\n"
+    plain = parse_query(body)
+    for image in (
+        "![image](https://user-images.githubusercontent.com/1234567/210123456-0a1b2c3d.png)",
+        "![Screen Shot 2023-01-05 at 2.32.10 PM](https://user-images.githubusercontent.com/1/2.png)",
+        "![Screenshot_20230105](https://example.org/shot.png)",
+    ):
+        q = parse_query(body + "\n" + image + "\n")
+        assert q.clean_text == plain.clean_text
+        assert query_terms(q) == query_terms(plain)
+    # an alt text of the reporter's own words stays
+    q = parse_query(body + "\n![legend with doubled bars](https://example.org/legend.png)\n")
+    assert "legend with doubled bars" in q.clean_text
