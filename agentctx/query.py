@@ -341,9 +341,10 @@ _KV_LINE = re.compile(
 _EDIT_STAMP = re.compile(r"^\s*\((?:last )?(?:modified|edited|updated) by [^)]*\)\s*$")
 # A line of courtesy below the title: a greeting ("Hi all,", "Hello @maintainer!"), thanks
 # ("Thanks!", "Thanks in advance.", "Thanks for the great library!") or a sign-off ("Best
-# regards,"). No words of the report's own: in the dense text they only move the vector (a
-# "Hi all," under every dev report's title moved seven ranks). "Thanks to ..." and "Thanks
-# for X, but Y ..." say more, and stay.
+# regards,"), a plea ("Any help is appreciated.") or people called in ("cc @jdoe @asmith"). No
+# words of the report's own: in the dense text they only move the vector (a "Hi all," under
+# every dev report's title moved seven ranks). "Thanks to ..." and "Thanks for X, but Y ..."
+# say more, and stay.
 _SOCIAL = re.compile(
     r"""^\s*(?i:(?:hi|hello|hey|dear|greetings|good\ (?:morning|afternoon|evening))
     (?:\s+(?:all|everyone|everybody|there|team|folks|guys|maintainers|devs|developers
@@ -351,7 +352,11 @@ _SOCIAL = re.compile(
     |(?:many\s+)?(?:thanks|thank\s+you|thx)(?:\s+(?:so\s+much|a\s+lot|again|in\s+advance
     |all|everyone|guys|folks))*(?:\s+for\b[^.!?,;:]{0,60})?\s*[,!.:)]*
     |(?:cheers|regards|kind\s+regards|best\s+regards|best\s+wishes|all\s+the\s+best|best
-    |sincerely|thanks\s+and\s+regards)\s*[,!.]*)\s*$""",
+    |sincerely|thanks\s+and\s+regards)\s*[,!.]*
+    |any\s+(?:help|ideas?|hints?|pointers?|advice|feedback|suggestions?)(?:\s+(?:is|are
+    |would\s+be|will\s+be))?(?:\s+(?:much|greatly|highly|really|very\s+much))?\s+appreciated
+    \s*[,!.]*
+    |/?cc:?(?:\s+(?:and\s+)?@[\w-]+,?)+\s*[.!]?)\s*$""",
     re.X,
 )
 # A reporter's checked statement about the report ("- [x] I have checked that this issue has
@@ -375,7 +380,8 @@ _NOISE_LINE = re.compile(
     |(?:platform|rootdir|plugins|cachedir|configfile|collected|collecting|INSTALLED\ VERSIONS)\b
     |</?(?:details|summary|br|p|tt|sub|sup|b|i|code|pre)\b[^>]*>\s*$
     |_No\ response_\s*$
-    |\#\s*$|\#\s*packages\ in\ environment\ at\b|\#\s*Name\s+Version\s+Build\b|Package\s+Version\s*$
+    |\#\s*$|\#\s*packages\ in\ environment\ at\b|\#\s*Name\s+Version\s+Build\b
+    |(?:Package|Name|Library|Module)\s+Version\s*$
     |"""
     + _ENV_COMMAND_RE
     + r"""
@@ -470,6 +476,19 @@ _DIFF_LANGS = _words("diff patch")
 _STRING = re.compile(r"\"(?:[^\"\\\n]|\\.)*\"|'(?:[^'\\\n]|\\.)*'")
 _MD_PREFIX = re.compile(r"^\s{0,3}(?:#{1,6}\s+|>(?!>)\s?|[-*+]\s+\[[ xX]\]\s+)")
 _EMPTY_LINK = re.compile(r"\]\(\s*\)")
+_TABLE_RULE = re.compile(r":?-{3,}:?")
+_DOTTED_NUMBER = re.compile(r"\d\.\d")
+# GitHub's emoji shortcodes standing alone (`:+1:`, `:tada:`, `:white_check_mark:`): no words
+# of the report (a reST field such as `:returns:` is no emoji's name, and stays).
+_EMOJI = re.compile(
+    r"(?<!\S):(?:\+1|-1|thumbsup|thumbsdown|tada|pray|smile|smiley|slightly_smiling_face|grin"
+    r"|grinning|laughing|joy|sweat_smile|wink|blush|heart|heavy_heart_exclamation_mark_ornament"
+    r"|rocket|eyes|confused|thinking|thinking_face|sob|cry|disappointed|worried|ok_hand|clap"
+    r"|raised_hands|muscle|point_right|point_up|point_down|white_check_mark|heavy_check_mark"
+    r"|x|exclamation|question|bulb|boom|zap|sparkles|star|fire|100|facepalm|shrug|man_shrugging"
+    r"|woman_shrugging|upside_down_face|partying_face|hugs|hugging_face|relieved|smirk"
+    r"|stuck_out_tongue|sunglasses|see_no_evil|warning|construction|memo|wave):(?!\S)"
+)
 # A pasted image whose alt text is the placeholder a code host gives it ("image", a
 # screenshot's default name "Screen Shot 2023-01-05 at 2.32.10 PM"): no words of the report.
 _PLACEHOLDER_IMAGE = re.compile(
@@ -721,6 +740,35 @@ def module_to_paths(dotted: str) -> list[str]:
 # Helpers
 
 
+def _table_row(line: str) -> str | None:
+    """A Markdown table's row as its cells two spaces apart ("| numpy | 1.23.5 |" ->
+    "numpy  1.23.5"); its rule ("|---|:---:|") as a rule; None for any other line."""
+    stripped = line.strip()
+    if len(stripped) < 3 or stripped[0] != "|" or stripped[-1] != "|":
+        return None
+    cells = [c.strip() for c in stripped[1:-1].split("|")]
+    if all(_TABLE_RULE.fullmatch(c) for c in cells):
+        return "---"
+    return "  ".join(cells)
+
+
+def _blank_in_line(pattern: re.Pattern[str], text: str) -> str:
+    """``text`` with ``pattern``'s matches (within a line) blanked, each line as long as it was
+    and indented as it was: what a line started with is gone, not turned into indentation
+    (four spaces would make a line of prose an indented code block)."""
+
+    def line(m: re.Match[str]) -> str:
+        old = m.group()
+        new = pattern.sub(_blank, old)
+        indent = len(old) - len(old.lstrip(" "))
+        extra = len(new) - len(new.lstrip(" ")) - indent
+        if extra > 0 and new.strip():
+            new = new[:indent] + new.lstrip(" ") + " " * extra
+        return new
+
+    return re.sub(r"[^\n]+", line, text)
+
+
 def _blank(match: re.Match[str]) -> str:
     """Same-length spaces (newlines kept) so offsets and line numbers survive blanking."""
     return re.sub(r"[^\n]", " ", match.group())
@@ -930,7 +978,9 @@ class _Parser:
         if ".**" in norm:
             norm = _MD_DUNDER.sub(r"__\1__", norm)
         if "![" in norm:
-            norm = _PLACEHOLDER_IMAGE.sub(_blank, norm)
+            norm = _blank_in_line(_PLACEHOLDER_IMAGE, norm)
+        if ":" in norm:
+            norm = _blank_in_line(_EMOJI, norm)
         self.norm = norm
         self.lines = norm.split("\n")
         # the first non-blank line: a report's title, or a one-line query
@@ -1588,8 +1638,13 @@ class _Parser:
         first = self.first
         for i, line in enumerate([*lines, "\x00"]):
             free = i < len(lines) and region[i] not in (_CODE, _FENCE_LINE) and kind[i] is None
-            # "- Python: 3.10.4" is a version line too (only free lines are read below)
-            item = _BULLET.sub("", line, count=1) if free else line
+            # "- Python: 3.10.4" is a version line too (only free lines are read below), and so
+            # is a Markdown table's row "| numpy | 1.23.5 |", read as its cells
+            row = _table_row(line) if free and "|" in line else None
+            if row is not None and (row == "---" or _DOTTED_NUMBER.search(row)):
+                item = row  # ("| retries | 3 |" is a setting, not a version)
+            else:
+                item = _BULLET.sub("", line, count=1) if free else line
             version = free and bool(_VERSION_LINE.match(item))
             label = (
                 free
@@ -1609,7 +1664,9 @@ class _Parser:
             ):
                 kind[i] = _NOISE  # prints the environment's versions, in code or not
                 continue
-            if free and (version or label or _NOISE_LINE.match(line)):
+            if free and (
+                version or label or _NOISE_LINE.match(line) or (row and _NOISE_LINE.match(row))
+            ):
                 kind[i] = _NOISE
             if free and (
                 version

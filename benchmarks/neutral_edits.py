@@ -22,7 +22,10 @@ the end), ``env-info`` (a bulleted list at the end with keys of two words: ``- P
 GitHub issue form: one left empty, ``_No response_``, and two short answers), ``print-versions``
 (the code an issue template asks to run for the versions, ``import numpy;
 print("Numpy", numpy.__version__)``, and what it printed, at the end), ``screenshot`` (two pasted
-images as GitHub writes them, an ``<img>`` tag and ``![image](...)``, at the end).
+images as GitHub writes them, an ``<img>`` tag and ``![image](...)``, at the end),
+``md-versions`` (a Markdown table of packages and versions at the end), ``plea`` ("Any help
+would be greatly appreciated!" between emoji at the end), ``mentions`` ("cc @jdoe @asmith" at
+the end).
 """
 
 from __future__ import annotations
@@ -95,6 +98,12 @@ EDITS: dict[str, Callable[[str], str]] = {
         'githubusercontent.com/1234567/210123456-0a1b2c3d.png">\n\n![image](https://user-images.'
         "githubusercontent.com/1234567/210123457-9f8e7d6c.png)"
     ),
+    "md-versions": _at_end(
+        "| Package | Version |\n|---|---|\n| python | 3.10.4 |\n| numpy | 1.23.5 |\n"
+        "| pandas | 1.5.2 |"
+    ),
+    "plea": _at_end(":+1: Any help would be greatly appreciated! :pray:"),
+    "mentions": _at_end("cc @jdoe @asmith"),
     "form": _at_end(
         "### Additional information\n\n_No response_\n\n### Operating system\n\n"
         "Ubuntu 22.04\n\n### Installation\n\npip"

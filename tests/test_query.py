@@ -1677,3 +1677,37 @@ def test_a_pasted_images_placeholder_alt_text_is_no_words_of_the_report():
     # an alt text of the reporter's own words stays
     q = parse_query(body + "\n![legend with doubled bars](https://example.org/legend.png)\n")
     assert "legend with doubled bars" in q.clean_text
+
+
+def test_pleas_mentions_and_emoji_are_no_words_of_the_report():
+    body = "Retries are not configurable\nThe client gives up after three tries.\n"
+    plain = parse_query(body)
+    for line in (
+        "cc @jdoe @asmith",
+        "/cc @jdoe, @asmith and @ghost",
+        "Any help would be greatly appreciated!",
+        ":+1: :tada: Any help appreciated :pray:",
+    ):
+        q = parse_query(body + "\n" + line + "\n")
+        assert q.clean_text == plain.clean_text, line
+        assert query_terms(q) == query_terms(plain)
+    # a reST field is no emoji; what follows an emoji at a line's start stays prose
+    q = parse_query(body + "\nThe :returns: field is dropped.\n:tada: it works with `retries=3`\n")
+    assert ":returns: field" in q.clean_text and "it works with" in q.clean_text
+    assert "retries" in q.identifiers
+    # a sentence that asks for more than help, or names people with its own words, stays
+    said = parse_query(body + "Any help with the adapter's retry loop is appreciated.\n")
+    assert "adapter's retry loop" in said.clean_text
+
+
+def test_a_markdown_table_of_versions_is_an_environment_dump():
+    body = "Retries are not configurable\nThe client gives up after three tries.\n"
+    plain = parse_query(body)
+    q = parse_query(
+        body + "\n| Package | Version |\n|---|:---:|\n| python | 3.10.4 |\n| numpy | 1.23.5 |\n"
+    )
+    assert q.clean_text == plain.clean_text
+    assert query_terms(q) == query_terms(plain)
+    # a table of settings is the report's own
+    q = parse_query(body + "\n| option | default |\n|---|---|\n| max_retries | 3 |\n")
+    assert "max_retries" in q.clean_text and "option" in q.clean_text
