@@ -766,6 +766,8 @@ def _blank_in_line(pattern: re.Pattern[str], text: str) -> str:
             new = new[:indent] + new.lstrip(" ") + " " * extra
         return new
 
+    if not pattern.search(text):
+        return text
     return re.sub(r"[^\n]+", line, text)
 
 
