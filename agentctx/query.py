@@ -326,6 +326,23 @@ _VERSION_LINE = re.compile(
     r"|^\s*(?:Linux|macOS|Darwin|Windows|FreeBSD|OpenBSD|NetBSD|SunOS|AIX|CYGWIN_NT|MSYS_NT"
     r"|MINGW\d*_NT)-\d[\w.\-]*\s*$"
 )
+# A statement of the reporter's environment, bulleted or not: the operating system ("OS: macOS
+# 12.1", "Operating system: Ubuntu 22.04"), how the package was installed ("Installed via pip",
+# "Installation: conda"), or that it is the latest release ("I am on the latest release.",
+# "Tested on the latest main."). Read as a version line.
+_OS_NAME = (
+    r"(?:linux|ubuntu|debian|fedora|centos|rhel|red\s?hat|arch(?:\s?linux)?|manjaro|alpine"
+    r"|opensuse|suse|mint|mac\s?os(?:\s?x)?|osx|os\s?x|darwin|windows|win\d*|wsl\d?|freebsd)"
+)
+_ENV_STATEMENT = re.compile(
+    rf"""^\s*(?i:(?:os|operating\ system|platform|system|distro|distribution)\s*:\s*{_OS_NAME}
+    (?![\w])[\w.\ ()/,+-]{{0,40}}
+    |(?:installed|installation)(?:\s+(?:via|with|from|using|through))?\s*:?\s*(?:pip3?|conda
+    |mamba|conda-forge|poetry|pipenv|uv|source|git|apt|brew|homebrew)(?![\w-])[\w.\ ()-]{{0,20}}
+    |(?:i\s+am|i'm|i\s+was|tested|reproduced|this\s+happens)\s+(?:on|using|running|with)\s+(?:the\s+)?
+    (?:latest|newest|current|most\s+recent)\s+(?:release|version|master|main|commit)[.!]?)\s*$""",
+    re.X,
+)
 # A heading of one word below the title ("Description" under a Trac ticket's title,
 # "Output:", "Environment"): a label, no words of the report's own.
 _HEADING_WORD = re.compile(r"^\s*[A-Z][a-z]+:?\s*$")
@@ -1647,7 +1664,7 @@ class _Parser:
                 item = row  # ("| retries | 3 |" is a setting, not a version)
             else:
                 item = _BULLET.sub("", line, count=1) if free else line
-            version = free and bool(_VERSION_LINE.match(item))
+            version = free and bool(_VERSION_LINE.match(item) or _ENV_STATEMENT.match(item))
             label = (
                 free
                 and i != first

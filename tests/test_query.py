@@ -1711,3 +1711,24 @@ def test_a_markdown_table_of_versions_is_an_environment_dump():
     # a table of settings is the report's own
     q = parse_query(body + "\n| option | default |\n|---|---|\n| max_retries | 3 |\n")
     assert "max_retries" in q.clean_text and "option" in q.clean_text
+
+
+def test_statements_of_the_environment_are_version_lines():
+    body = "Retries are not configurable\nThe client gives up after three tries.\n"
+    plain = parse_query(body)
+    for lines in (
+        "- OS: macOS 12.1\n- Python: 3.10.4\n- Installed via pip",
+        "Operating system: Ubuntu 22.04 LTS\nInstallation: conda-forge",
+        "I am on the latest release.",
+        "Tested on the latest main.",
+    ):
+        q = parse_query(body + "\n" + lines + "\n")
+        assert q.clean_text == plain.clean_text, lines
+        assert query_terms(q) == query_terms(plain)
+    # a sentence that goes on about the code is the report's own
+    for line in (
+        "OS: not relevant, the retry loop in the adapter ignores max_retries",
+        "Installed with pip, the adapter breaks on import.",
+        "I am on the latest release and the adapter still ignores max_retries.",
+    ):
+        assert line.split(",")[0] in parse_query(body + line + "\n").clean_text
