@@ -68,6 +68,9 @@ class QuerySignals:
     # (ref, path, line) of links to a line of a file on a code host (`.../blob/<ref>/<path>#L42`):
     # the most explicit pointer a report has. Retrieval finds that line in today's code.
     anchors: tuple[tuple[str, str, int], ...] = ()
+    # Scripts the report runs by a bare name and names nowhere else (`python repro.py`): the
+    # reporter's own, or a file at the repository's root; a nested file of that name is not it.
+    scripts: tuple[str, ...] = ()
     # Issues and pull requests the report refers to, as history terms (`ref_1234`): the files
     # of the change that fixed or made it. With the linked repository's name ("" for a bare
     # `#1234`): a link to another project's pull request (`netcdf-c/pull/1317`) is not one.
@@ -384,10 +387,15 @@ _PLEDGE = re.compile(r"^\s*[-*+]\s+\[[ xX]\]\s+(?:I\b|I'|My\b)[^`]*$")
 # A command that lists or installs a Python environment (`$ pip freeze`, `conda list`,
 # `python -m pip install -e .`), with no pipe or second command after it.
 _ENV_COMMAND_RE = (
-    r"(?:[$>%]\s*)?(?:python[\d.]*\s+-m\s+)?(?:pip\d?|conda|mamba|poetry|pipenv)\s+"
-    r"(?:freeze|list|show|info|install|uninstall)\b[^|;&]*$"
+    r"(?:[$>%]\s*)?(?:(?:python[\d.]*\s+-m\s+)?(?:pip\d?|conda|mamba|poetry|pipenv)\s+"
+    r"(?:freeze|list|show|info|install|uninstall)|(?:python[\d.]*\s+)?(?:\./)?setup\.py\s+"
+    r"(?:develop|install|build_ext|build|sdist|bdist_wheel|egg_info))\b[^|;&]*$"
 )
 _ENV_COMMAND = re.compile(r"^\s*" + _ENV_COMMAND_RE)
+# A script run by a bare name: `python repro.py`, `python3 -u run.py`, `py bug.py`.
+_SCRIPT_RUN = re.compile(
+    r"(?<![\w./\\-])(?:python[\d.]*|py)(?:\.exe)?(?:\s+-[A-Za-z]+)*\s+([\w-][\w.-]*\.py)(?![\w/\\.-])"
+)
 # Lines that say nothing of the bug wherever they stand: rules and banners, pytest's session
 # header, lone HTML tags, an issue form's empty field (`_No response_`), `conda list`'s and
 # `pip list`'s headers, a command that lists or installs the environment (`$ pip freeze`,
@@ -492,6 +500,10 @@ _TEXT_LANGS = _words(
 _DIFF_LANGS = _words("diff patch")
 _STRING = re.compile(r"\"(?:[^\"\\\n]|\\.)*\"|'(?:[^'\\\n]|\\.)*'")
 _MD_PREFIX = re.compile(r"^\s{0,3}(?:#{1,6}\s+|>(?!>)\s?|[-*+]\s+\[[ xX]\]\s+)")
+# A Markdown heading ("### Operating system") or a bold line standing as one ("**OS**").
+_FIELD_HEADING = re.compile(
+    r"^\s{0,3}(?:#{1,6}\s+(?P<h>[^#\n]+?)\s*#*|\*\*(?P<b>[^*\n]+?)\*\*)\s*$"
+)
 _EMPTY_LINK = re.compile(r"\]\(\s*\)")
 _TABLE_RULE = re.compile(r":?-{3,}:?")
 _DOTTED_NUMBER = re.compile(r"\d\.\d")
@@ -1066,6 +1078,7 @@ class _Parser:
             quoted=self._quoted(),
             messages=self._messages(),
             anchors=tuple(dict.fromkeys(self.anchors)),
+            scripts=self._scripts(),
             references=references,
             commits=commits,
         )
@@ -1126,6 +1139,20 @@ class _Parser:
         if first is None:
             return ()
         return tuple(dict.fromkeys(_LONG_OPTION.findall(self.lines[first])))
+
+    def _scripts(self) -> tuple[str, ...]:
+        """Script files the report only ever runs, by a bare name (``python repro.py``,
+        ``python3 -u run.py``): each mention of the name is such a run."""
+        if ".py" not in self.text:
+            return ()
+        runs: dict[str, int] = {}
+        for m in _SCRIPT_RUN.finditer(self.text):
+            runs[m.group(1)] = runs.get(m.group(1), 0) + 1
+        return tuple(
+            name
+            for name, n in runs.items()
+            if len(re.findall(rf"(?<![\w/\\.-]){re.escape(name)}(?![\w-])", self.text)) == n
+        )
 
     def _commands(self) -> tuple[tuple[str, str], ...]:
         """Programs and subcommands of prompt lines and of lines of shell-script blocks.
@@ -1701,6 +1728,34 @@ class _Parser:
                 for k in run:
                     kind[k] = _NOISE
             run, versions = [], 0
+        self._form_fields()
+
+    def _form_fields(self) -> None:
+        """An issue form's field answered in one line, as GitHub renders it: a heading, then
+        its answer alone ("### Operating system" / "Ubuntu 22.04", "### Installation" / "pip").
+        Read together ("Operating system: Ubuntu 22.04"), a version line or a statement of the
+        environment is noise, heading and answer."""
+        lines, kind, region = self.lines, self.kind, self.region
+        n = len(lines)
+        for i, line in enumerate(lines):
+            if kind[i] is not None or region[i] != _PROSE or ("#" not in line and "**" not in line):
+                continue
+            m = _FIELD_HEADING.match(line)
+            if not m:
+                continue
+            j = i + 1
+            while j < n and not lines[j].strip():
+                j += 1
+            k = j + 1
+            while k < n and not lines[k].strip():
+                k += 1
+            if j >= n or kind[j] not in (None, _NOISE) or region[j] != _PROSE:
+                continue  # (an answer that is noise alone may still be a field's)
+            if k < n and not _FIELD_HEADING.match(lines[k]):
+                continue  # more than one line of answer
+            pair = f"{m.group('h') or m.group('b')}: {lines[j].strip()}"
+            if _VERSION_LINE.match(pair) or _ENV_STATEMENT.match(pair):
+                kind[i] = kind[j] = _NOISE
 
     # -- paths -------------------------------------------------------------------------------
 

@@ -956,6 +956,7 @@ def path_scores(
         return {}
     queries = [(w.strip("./").split("/"), weight, need) for (w, need), weight in wanted.items()]
     names = {q[-1] for q, _, _ in queries}  # a path shares at least its file name with one
+    scripts = set(signals.scripts)  # a bare script name names a file at the root, or none
     out: dict[str, float] = {}
     for path in paths:
         if path.rsplit("/", 1)[-1] not in names:
@@ -964,7 +965,7 @@ def path_scores(
         best = 0.0
         for qparts, weight, need in queries:
             match = _tail_match(parts, qparts)
-            if match == 0:
+            if match == 0 or (len(qparts) == 1 < len(parts) and qparts[0] in scripts):
                 continue
             score = match * weight
             if (

@@ -25,7 +25,9 @@ print("Numpy", numpy.__version__)``, and what it printed, at the end), ``screens
 images as GitHub writes them, an ``<img>`` tag and ``![image](...)``, at the end),
 ``md-versions`` (a Markdown table of packages and versions at the end), ``plea`` ("Any help
 would be greatly appreciated!" between emoji at the end), ``mentions`` ("cc @jdoe @asmith" at
-the end).
+the end), ``run-script`` (``$ python run.py`` in a fence at the end: a script of the
+reporter's, named like a nested file of pylint's), ``setup-develop`` (``git clone``, ``cd`` and
+``python setup.py develop`` in a fence at the end).
 """
 
 from __future__ import annotations
@@ -104,6 +106,11 @@ EDITS: dict[str, Callable[[str], str]] = {
     ),
     "plea": _at_end(":+1: Any help would be greatly appreciated! :pray:"),
     "mentions": _at_end("cc @jdoe @asmith"),
+    "run-script": _at_end("```\n$ python run.py\n```"),
+    "setup-develop": _at_end(
+        "```\n$ git clone https://github.com/someone/example\n$ cd example\n"
+        "$ python setup.py develop\n```"
+    ),
     "form": _at_end(
         "### Additional information\n\n_No response_\n\n### Operating system\n\n"
         "Ubuntu 22.04\n\n### Installation\n\npip"

@@ -1732,3 +1732,37 @@ def test_statements_of_the_environment_are_version_lines():
         "I am on the latest release and the adapter still ignores max_retries.",
     ):
         assert line.split(",")[0] in parse_query(body + line + "\n").clean_text
+
+
+def test_an_issue_forms_one_line_field_of_the_environment_is_noise():
+    body = "Retries are not configurable\nThe client gives up after three tries.\n"
+    plain = parse_query(body)
+    form = (
+        "\n### Operating system\n\nUbuntu 22.04\n\n### Library Version\n\n3.5.1\n\n"
+        "### Installation\n\npip\n\n**OS**\nWindows 10\n"
+    )
+    q = parse_query(body + form)
+    assert q.clean_text == plain.clean_text
+    assert query_terms(q) == query_terms(plain)
+    # a field whose answer is no version or environment, or is more than a line, stays
+    q = parse_query(
+        body + "\n### Backend\n\nQtAgg\n\n### Installation\n\npip, then the adapter from git\n"
+        "\n### Steps\n\nRun it twice.\nThen retry.\n"
+    )
+    for kept in ("Backend", "QtAgg", "Installation", "adapter from git", "Run it twice"):
+        assert kept in q.clean_text
+
+
+def test_setup_py_installing_the_package_is_an_environment_command():
+    body = "Retries are not configurable\nThe client gives up after three tries.\n"
+    plain = parse_query(body)
+    for line in (
+        "$ python setup.py develop",
+        "python3 setup.py install --user",
+        "./setup.py build_ext -i",
+    ):
+        q = parse_query(body + "\n```\n" + line + "\n```\n")
+        assert q.clean_text == plain.clean_text and not q.paths, line
+    # running the project's own setup.py for anything else is the report's own
+    q = parse_query(body + "\n```\n$ python setup.py check_retries\n```\n")
+    assert "setup.py" in q.paths

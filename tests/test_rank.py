@@ -315,6 +315,24 @@ def test_a_bare_file_name_names_a_top_level_or_code_file_clearly_not_a_nested_ex
     assert scores("see examples/pyproject.toml")["examples/pyproject.toml"] >= CLEARLY_NAMED
 
 
+def test_a_script_run_by_a_bare_name_is_the_reporters_or_at_the_root():
+    from agentctx.query import parse_query
+    from agentctx.rank import CLEARLY_NAMED
+    from agentctx.retrieve import path_scores
+
+    paths = ["manage.py", "pkg/lint/run.py", "tests/proj/manage.py"]
+
+    def scores(query: str) -> dict[str, float]:
+        return path_scores(parse_query(query), paths)
+
+    ran = scores("Retries fail\n```\n$ python run.py\n$ python3 -u manage.py migrate\n```\n")
+    assert "pkg/lint/run.py" not in ran and "tests/proj/manage.py" not in ran
+    assert ran["manage.py"] >= CLEARLY_NAMED  # the project's own, at the root
+    # named otherwise too ("the bug is in run.py"), or by its path, the file is meant
+    assert scores("Retries fail\n$ python run.py\nThe bug is in run.py.")["pkg/lint/run.py"] > 0
+    assert scores("Retries fail\n$ python pkg/lint/run.py\n")["pkg/lint/run.py"] >= CLEARLY_NAMED
+
+
 def test_a_vendored_file_that_is_not_code_is_both_someone_elses_and_not_code():
     from agentctx.rank import CATEGORY_FACTORS, category_factor
 
