@@ -405,6 +405,7 @@ _NOISE_LINE = re.compile(
     |(?:platform|rootdir|plugins|cachedir|configfile|collected|collecting|INSTALLED\ VERSIONS)\b
     |</?(?:details|summary|br|p|tt|sub|sup|b|i|code|pre)\b[^>]*>\s*$
     |_No\ response_\s*$
+    |[>\s]*[_*]?Originally\ posted\ by\ @[\w-]+(?:\ in\ \S+?)?[_*]?\s*$
     |\#\s*$|\#\s*packages\ in\ environment\ at\b|\#\s*Name\s+Version\s+Build\b
     |(?:Package|Name|Library|Module)\s+Version\s*$
     |"""
@@ -506,6 +507,11 @@ _FIELD_HEADING = re.compile(
 )
 _EMPTY_LINK = re.compile(r"\]\(\s*\)")
 _TABLE_RULE = re.compile(r":?-{3,}:?")
+# Markdown's underscore emphasis around words (`_Originally posted by ..._`, `_really_ slow`):
+# the marks are no part of a word; `_private` and `snake_case` names have no space inside.
+_UNDERSCORE_EMPHASIS = re.compile(
+    r"(?<![\w`])_(?=[^\s_])([^_`\n]*?\s[^_`\n]*?)(?<=[^\s_])_(?![\w`])"
+)
 _DOTTED_NUMBER = re.compile(r"\d\.\d")
 # GitHub's emoji shortcodes standing alone (`:+1:`, `:tada:`, `:white_check_mark:`): no words
 # of the report (a reST field such as `:returns:` is no emoji's name, and stays).
@@ -1041,6 +1047,9 @@ class _Parser:
         self._traces()
         self._unfenced()
         self._noise()
+        for i, line in enumerate(self.lines):  # the marks of `_emphasis_` in prose: blanked
+            if "_" in line and self.region[i] == _PROSE and self.kind[i] is None:
+                self.lines[i] = _UNDERSCORE_EMPHASIS.sub(r" \1 ", line)
         seen: set[str] = set()
         log_lines: dict[int, int] = {}
         for i, line in enumerate(self.lines):

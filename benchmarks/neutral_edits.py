@@ -27,7 +27,8 @@ images as GitHub writes them, an ``<img>`` tag and ``![image](...)``, at the end
 would be greatly appreciated!" between emoji at the end), ``mentions`` ("cc @jdoe @asmith" at
 the end), ``run-script`` (``$ python run.py`` in a fence at the end: a script of the
 reporter's, named like a nested file of pylint's), ``setup-develop`` (``git clone``, ``cd`` and
-``python setup.py develop`` in a fence at the end).
+``python setup.py develop`` in a fence at the end), ``originally`` (GitHub's
+"_Originally posted by @jdoe in <link>_" line of an issue made from a comment, at the end).
 """
 
 from __future__ import annotations
@@ -110,6 +111,10 @@ EDITS: dict[str, Callable[[str], str]] = {
     "setup-develop": _at_end(
         "```\n$ git clone https://github.com/someone/example\n$ cd example\n"
         "$ python setup.py develop\n```"
+    ),
+    "originally": _at_end(
+        "_Originally posted by @jdoe in https://github.com/owner/project/issues/1234"
+        "#issuecomment-987654321_"
     ),
     "form": _at_end(
         "### Additional information\n\n_No response_\n\n### Operating system\n\n"

@@ -1766,3 +1766,18 @@ def test_setup_py_installing_the_package_is_an_environment_command():
     # running the project's own setup.py for anything else is the report's own
     q = parse_query(body + "\n```\n$ python setup.py check_retries\n```\n")
     assert "setup.py" in q.paths
+
+
+def test_underscore_emphasis_and_a_comments_origin_are_no_words_of_the_report():
+    body = "Retries are not configurable\nThe client gives up after three tries.\n"
+    plain = parse_query(body)
+    q = parse_query(
+        body + "\n_Originally posted by @jdoe in "
+        "https://github.com/psf/requests/issues/1234#issuecomment-987654321_\n"
+    )
+    assert q.clean_text == plain.clean_text
+    assert query_terms(q) == query_terms(plain)
+    assert q.references == (("requests", "ref_1234"),)  # the issue it came from still counts
+    q = parse_query(body + "It is _really slow_ with `_private_attr_` and _foo_bar_ set.\n")
+    assert "really slow" in q.clean_text and "_really" not in query_terms(q)
+    assert {"_private_attr_", "_foo_bar_"} <= set(q.identifiers)  # names keep their marks
