@@ -1663,34 +1663,40 @@ def test_code_that_prints_the_environments_versions_is_no_code_of_the_report():
         assert line.split("(")[0].split()[0] in q.clean_text
 
 
+_RETRIES = "Retries are not configurable\nThe client gives up after three tries.\n"
+
+
+def _says_nothing(extra: str, body: str = _RETRIES) -> QuerySignals:
+    """``extra`` below ``body`` leaves the query's text and terms as ``body`` alone has them."""
+    plain = parse_query(body)
+    q = parse_query(body + "\n" + extra + "\n")
+    assert q.clean_text == plain.clean_text, extra
+    assert query_terms(q) == query_terms(plain), extra
+    return q
+
+
 def test_a_pasted_images_placeholder_alt_text_is_no_words_of_the_report():
     body = "Bars are drawn twice\nThe legend shows every bar two times.\n"
-    plain = parse_query(body)
     for image in (
         "![image](https://user-images.githubusercontent.com/1234567/210123456-0a1b2c3d.png)",
         "![Screen Shot 2023-01-05 at 2.32.10 PM](https://user-images.githubusercontent.com/1/2.png)",
         "![Screenshot_20230105](https://example.org/shot.png)",
     ):
-        q = parse_query(body + "\n" + image + "\n")
-        assert q.clean_text == plain.clean_text
-        assert query_terms(q) == query_terms(plain)
+        _says_nothing(image, body)
     # an alt text of the reporter's own words stays
     q = parse_query(body + "\n![legend with doubled bars](https://example.org/legend.png)\n")
     assert "legend with doubled bars" in q.clean_text
 
 
 def test_pleas_mentions_and_emoji_are_no_words_of_the_report():
-    body = "Retries are not configurable\nThe client gives up after three tries.\n"
-    plain = parse_query(body)
+    body = _RETRIES
     for line in (
         "cc @jdoe @asmith",
         "/cc @jdoe, @asmith and @ghost",
         "Any help would be greatly appreciated!",
         ":+1: :tada: Any help appreciated :pray:",
     ):
-        q = parse_query(body + "\n" + line + "\n")
-        assert q.clean_text == plain.clean_text, line
-        assert query_terms(q) == query_terms(plain)
+        _says_nothing(line)
     # a reST field is no emoji; what follows an emoji at a line's start stays prose
     q = parse_query(body + "\nThe :returns: field is dropped.\n:tada: it works with `retries=3`\n")
     assert ":returns: field" in q.clean_text and "it works with" in q.clean_text
@@ -1701,30 +1707,22 @@ def test_pleas_mentions_and_emoji_are_no_words_of_the_report():
 
 
 def test_a_markdown_table_of_versions_is_an_environment_dump():
-    body = "Retries are not configurable\nThe client gives up after three tries.\n"
-    plain = parse_query(body)
-    q = parse_query(
-        body + "\n| Package | Version |\n|---|:---:|\n| python | 3.10.4 |\n| numpy | 1.23.5 |\n"
-    )
-    assert q.clean_text == plain.clean_text
-    assert query_terms(q) == query_terms(plain)
+    body = _RETRIES
+    _says_nothing("| Package | Version |\n|---|:---:|\n| python | 3.10.4 |\n| numpy | 1.23.5 |")
     # a table of settings is the report's own
     q = parse_query(body + "\n| option | default |\n|---|---|\n| max_retries | 3 |\n")
     assert "max_retries" in q.clean_text and "option" in q.clean_text
 
 
 def test_statements_of_the_environment_are_version_lines():
-    body = "Retries are not configurable\nThe client gives up after three tries.\n"
-    plain = parse_query(body)
+    body = _RETRIES
     for lines in (
         "- OS: macOS 12.1\n- Python: 3.10.4\n- Installed via pip",
         "Operating system: Ubuntu 22.04 LTS\nInstallation: conda-forge",
         "I am on the latest release.",
         "Tested on the latest main.",
     ):
-        q = parse_query(body + "\n" + lines + "\n")
-        assert q.clean_text == plain.clean_text, lines
-        assert query_terms(q) == query_terms(plain)
+        _says_nothing(lines)
     # a sentence that goes on about the code is the report's own
     for line in (
         "OS: not relevant, the retry loop in the adapter ignores max_retries",
@@ -1735,15 +1733,11 @@ def test_statements_of_the_environment_are_version_lines():
 
 
 def test_an_issue_forms_one_line_field_of_the_environment_is_noise():
-    body = "Retries are not configurable\nThe client gives up after three tries.\n"
-    plain = parse_query(body)
-    form = (
-        "\n### Operating system\n\nUbuntu 22.04\n\n### Library Version\n\n3.5.1\n\n"
-        "### Installation\n\npip\n\n**OS**\nWindows 10\n"
+    body = _RETRIES
+    _says_nothing(
+        "### Operating system\n\nUbuntu 22.04\n\n### Library Version\n\n3.5.1\n\n"
+        "### Installation\n\npip\n\n**OS**\nWindows 10"
     )
-    q = parse_query(body + form)
-    assert q.clean_text == plain.clean_text
-    assert query_terms(q) == query_terms(plain)
     # a field whose answer is no version or environment, or is more than a line, stays
     q = parse_query(
         body + "\n### Backend\n\nQtAgg\n\n### Installation\n\npip, then the adapter from git\n"
@@ -1754,29 +1748,24 @@ def test_an_issue_forms_one_line_field_of_the_environment_is_noise():
 
 
 def test_setup_py_installing_the_package_is_an_environment_command():
-    body = "Retries are not configurable\nThe client gives up after three tries.\n"
-    plain = parse_query(body)
+    body = _RETRIES
     for line in (
         "$ python setup.py develop",
         "python3 setup.py install --user",
         "./setup.py build_ext -i",
     ):
-        q = parse_query(body + "\n```\n" + line + "\n```\n")
-        assert q.clean_text == plain.clean_text and not q.paths, line
+        assert not _says_nothing("```\n" + line + "\n```").paths
     # running the project's own setup.py for anything else is the report's own
     q = parse_query(body + "\n```\n$ python setup.py check_retries\n```\n")
     assert "setup.py" in q.paths
 
 
 def test_underscore_emphasis_and_a_comments_origin_are_no_words_of_the_report():
-    body = "Retries are not configurable\nThe client gives up after three tries.\n"
-    plain = parse_query(body)
-    q = parse_query(
-        body + "\n_Originally posted by @jdoe in "
-        "https://github.com/psf/requests/issues/1234#issuecomment-987654321_\n"
+    body = _RETRIES
+    q = _says_nothing(
+        "_Originally posted by @jdoe in "
+        "https://github.com/psf/requests/issues/1234#issuecomment-987654321_"
     )
-    assert q.clean_text == plain.clean_text
-    assert query_terms(q) == query_terms(plain)
     assert q.references == (("requests", "ref_1234"),)  # the issue it came from still counts
     q = parse_query(body + "It is _really slow_ with `_private_attr_` and _foo_bar_ set.\n")
     assert "really slow" in q.clean_text and "_really" not in query_terms(q)
