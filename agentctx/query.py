@@ -392,6 +392,9 @@ _ENV_COMMAND_RE = (
     r"(?:develop|install|build_ext|build|sdist|bdist_wheel|egg_info))\b[^|;&]*$"
 )
 _ENV_COMMAND = re.compile(r"^\s*" + _ENV_COMMAND_RE)
+# A list item of one package-like word (`- pip`, `- conda-forge` of an `environment.yml`):
+# part of a run of version lines it stands in, as a key-value line is.
+_BARE_ITEM = re.compile(r"^\s*[-*]\s+[A-Za-z][\w.\-]*\s*$")
 # A script run by a bare name: `python repro.py`, `python3 -u run.py`, `py bug.py`.
 _SCRIPT_RUN = re.compile(
     r"(?<![\w./\\-])(?:python[\d.]*|py)(?:\.exe)?(?:\s+-[A-Za-z]+)*\s+([\w-][\w.-]*\.py)(?![\w/\\.-])"
@@ -1728,11 +1731,21 @@ class _Parser:
                 or not line.strip()
                 or _KV_LINE.match(item)
                 or _DUMP_LABEL.match(item)
+                or _BARE_ITEM.match(line)
                 or kind[i]
             ):
                 run.append(i)
                 versions += version
                 continue
+            if (
+                i + 1 < len(lines)
+                and region[i] == _FENCE_LINE
+                and run
+                and self.block[i + 1] >= 0
+                and region[i + 1] != _FENCE_LINE
+                and (i == 0 or self.block[i - 1] != self.block[i + 1])
+            ):
+                continue  # a fence that opens a dump: its label above and its lines are one run
             if versions >= 3:
                 for k in run:
                     kind[k] = _NOISE

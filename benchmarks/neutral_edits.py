@@ -28,7 +28,9 @@ would be greatly appreciated!" between emoji at the end), ``mentions`` ("cc @jdo
 the end), ``run-script`` (``$ python run.py`` in a fence at the end: a script of the
 reporter's, named like a nested file of pylint's), ``setup-develop`` (``git clone``, ``cd`` and
 ``python setup.py develop`` in a fence at the end), ``originally`` (GitHub's
-"_Originally posted by @jdoe in <link>_" line of an issue made from a comment, at the end).
+"_Originally posted by @jdoe in <link>_" line of an issue made from a comment, at the end),
+``env-yaml`` (a conda ``environment.yml`` in a fence at the end), ``requirements``
+("requirements.txt:" over a fenced listing of pinned packages, at the end).
 """
 
 from __future__ import annotations
@@ -115,6 +117,13 @@ EDITS: dict[str, Callable[[str], str]] = {
     "originally": _at_end(
         "_Originally posted by @jdoe in https://github.com/owner/project/issues/1234"
         "#issuecomment-987654321_"
+    ),
+    "env-yaml": _at_end(
+        "```yaml\nname: bug-env\nchannels:\n  - conda-forge\ndependencies:\n  - python=3.10\n"
+        "  - numpy=1.23.5\n  - pandas=1.5.2\n  - pip\n```"
+    ),
+    "requirements": _at_end(
+        "requirements.txt:\n```\nnumpy==1.23.5\npandas>=1.5.2\nscipy~=1.9\n```"
     ),
     "form": _at_end(
         "### Additional information\n\n_No response_\n\n### Operating system\n\n"

@@ -1770,3 +1770,17 @@ def test_underscore_emphasis_and_a_comments_origin_are_no_words_of_the_report():
     q = parse_query(body + "It is _really slow_ with `_private_attr_` and _foo_bar_ set.\n")
     assert "really slow" in q.clean_text and "_really" not in query_terms(q)
     assert {"_private_attr_", "_foo_bar_"} <= set(q.identifiers)  # names keep their marks
+
+
+def test_an_environment_file_or_requirements_listing_is_an_environment_dump():
+    _says_nothing(
+        "```yaml\nname: bug-env\nchannels:\n  - conda-forge\ndependencies:\n  - python=3.10\n"
+        "  - numpy=1.23.5\n  - pandas=1.5.2\n  - pip\n```"
+    )
+    q = _says_nothing("requirements.txt:\n```\nnumpy==1.23.5\npandas>=1.5.2\nscipy~=1.9\n```")
+    assert not q.paths  # the reporter's requirements file, not the project's
+    # a label over a block that is not a dump names its file; a list of words stays
+    q = parse_query(_RETRIES + "\nconfig.py:\n```python\nMAX_RETRIES = 5\n```\n")
+    assert "config.py" in q.paths
+    q = parse_query(_RETRIES + "\nTried:\n- backoff\n- jitter\n")
+    assert "backoff" in q.clean_text and "jitter" in q.clean_text
