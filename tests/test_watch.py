@@ -82,8 +82,12 @@ def test_create_modify_delete_rename(sample_repo: Path) -> None:
     with watched(sample_repo) as (w, _updates):
         new = sample_repo / "src" / "shop" / "coupons.py"
         new.write_text("def apply_coupon(total):\n    return total * 0.9\n")
-        wait_for(lambda: "src/shop/coupons.py" in manifest(sample_repo), "the created file")
-        assert "apply_coupon" in symbols(sample_repo, "src/shop/coupons.py")
+        # (the file may be seen first as created and still empty, then written: wait for both)
+        wait_for(
+            lambda: "apply_coupon" in symbols(sample_repo, "src/shop/coupons.py"),
+            "the created file's symbol",
+        )
+        assert "src/shop/coupons.py" in manifest(sample_repo)
 
         new.write_text("def apply_coupon(total):\n    return total * 0.8\n")
         wait_for(
