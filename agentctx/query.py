@@ -400,7 +400,9 @@ _SCRIPT_RUN = re.compile(
     r"(?<![\w./\\-])(?:python[\d.]*|py)(?:\.exe)?(?:\s+-[A-Za-z]+)*\s+([\w-][\w.-]*\.py)(?![\w/\\.-])"
 )
 # Lines that say nothing of the bug wherever they stand: rules and banners, pytest's session
-# header, lone HTML tags, an issue form's empty field (`_No response_`), `conda list`'s and
+# header, lone HTML tags, an issue form's empty field (`_No response_`), a link with only a
+# lead-in ("See also <url>", "Related: <url>"; a linked issue still counts, and a link to a file
+# of a repository is no such line), `conda list`'s and
 # `pip list`'s headers, a command that lists or installs the environment (`$ pip freeze`,
 # `conda list`, `pip install -e .`), and pip's own output while it installs.
 _NOISE_LINE = re.compile(
@@ -409,6 +411,11 @@ _NOISE_LINE = re.compile(
     |</?(?:details|summary|br|p|tt|sub|sup|b|i|code|pre)\b[^>]*>\s*$
     |_No\ response_\s*$
     |[>\s]*[_*]?Originally\ posted\ by\ @[\w-]+(?:\ in\ \S+?)?[_*]?\s*$
+    |(?i:(?!.*/(?:blob|blame|tree|raw|src)/)(?:[-*+>]\s*)?(?:see(?:\ also)?|also\ see
+    |related(?:\ to)?|(?:possibly|maybe|probably)\ related(?:\ to)?|similar\ to|refs?
+    |references?|cf\.?|source
+    |links?|more\ (?:info|details)|xref|x-ref|upstream|discussion)\s*:?\s*
+    (?:(?:https?://|www\.)\S+[\s,]*)+)$
     |\#\s*$|\#\s*packages\ in\ environment\ at\b|\#\s*Name\s+Version\s+Build\b
     |(?:Package|Name|Library|Module)\s+Version\s*$
     |"""

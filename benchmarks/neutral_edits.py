@@ -30,7 +30,8 @@ reporter's, named like a nested file of pylint's), ``setup-develop`` (``git clon
 ``python setup.py develop`` in a fence at the end), ``originally`` (GitHub's
 "_Originally posted by @jdoe in <link>_" line of an issue made from a comment, at the end),
 ``env-yaml`` (a conda ``environment.yml`` in a fence at the end), ``requirements``
-("requirements.txt:" over a fenced listing of pinned packages, at the end).
+("requirements.txt:" over a fenced listing of pinned packages, at the end), ``see-also``
+("See also <a Stack Overflow link>" at the end).
 """
 
 from __future__ import annotations
@@ -124,6 +125,9 @@ EDITS: dict[str, Callable[[str], str]] = {
     ),
     "requirements": _at_end(
         "requirements.txt:\n```\nnumpy==1.23.5\npandas>=1.5.2\nscipy~=1.9\n```"
+    ),
+    "see-also": _at_end(
+        "See also https://stackoverflow.com/questions/12345678/how-to-do-this-thing"
     ),
     "form": _at_end(
         "### Additional information\n\n_No response_\n\n### Operating system\n\n"

@@ -1784,3 +1784,17 @@ def test_an_environment_file_or_requirements_listing_is_an_environment_dump():
     assert "config.py" in q.paths
     q = parse_query(_RETRIES + "\nTried:\n- backoff\n- jitter\n")
     assert "backoff" in q.clean_text and "jitter" in q.clean_text
+
+
+def test_a_link_with_only_a_lead_in_is_no_words_of_the_report():
+    q = _says_nothing("See also https://stackoverflow.com/questions/12345678/how-to-retry")
+    assert not q.references
+    q = _says_nothing("Related: https://github.com/psf/requests/issues/1234")
+    assert q.references == (("requests", "ref_1234"),)  # the linked issue still counts
+    # a link to a file of the repository names it; a sentence around a link stays
+    q = parse_query(
+        _RETRIES + "See https://github.com/psf/requests/blob/v2.31.0/requests/adapters.py#L42\n"
+    )
+    assert "requests/adapters.py" in q.paths
+    q = parse_query(_RETRIES + "Introduced with https://github.com/psf/requests/pull/2844\n")
+    assert "Introduced with" in q.clean_text
