@@ -400,9 +400,9 @@ _SCRIPT_RUN = re.compile(
     r"(?<![\w./\\-])(?:python[\d.]*|py)(?:\.exe)?(?:\s+-[A-Za-z]+)*\s+([\w-][\w.-]*\.py)(?![\w/\\.-])"
 )
 # Lines that say nothing of the bug wherever they stand: rules and banners, pytest's session
-# header, lone HTML tags, an issue form's empty field (`_No response_`), a link with only a
-# lead-in ("See also <url>", "Related: <url>"; a linked issue still counts, and a link to a file
-# of a repository is no such line), `conda list`'s and
+# header, lone HTML tags, an issue form's empty field (`_No response_`), GitHub's "Originally
+# posted by" line, a link with only a lead-in ("See also <url>", "Related: <url>"; a linked
+# issue still counts, and a link to a file of a repository is no such line), `conda list`'s and
 # `pip list`'s headers, a command that lists or installs the environment (`$ pip freeze`,
 # `conda list`, `pip install -e .`), and pip's own output while it installs.
 _NOISE_LINE = re.compile(
@@ -783,6 +783,18 @@ def module_to_paths(dotted: str) -> list[str]:
 
 # ---------------------------------------------------------------------------------------
 # Helpers
+
+
+def _is_version_line(text: str) -> bool:
+    """A package and its version, or a statement of the environment (``_ENV_STATEMENT``)."""
+    return bool(_VERSION_LINE.match(text) or _ENV_STATEMENT.match(text))
+
+
+def _next_filled(lines: list[str], start: int) -> int:
+    """The index of the first non-blank line at or after ``start`` (``len(lines)``: none)."""
+    while start < len(lines) and not lines[start].strip():
+        start += 1
+    return start
 
 
 def _table_row(line: str) -> str | None:
@@ -1341,9 +1353,7 @@ class _Parser:
             if not lines[i].strip():
                 if current is None:
                     continue
-                j = i + 1
-                while j < n and not lines[j].strip():
-                    j += 1
+                j = _next_filled(lines, i + 1)
                 nxt = shapes[j] if j < n else ""
                 indented = j < n and lines[j][:1] in (" ", "\t")
                 if nxt == current or (current == _CODE and nxt == _OTHER and indented):
@@ -1710,7 +1720,7 @@ class _Parser:
                 item = row  # ("| retries | 3 |" is a setting, not a version)
             else:
                 item = _BULLET.sub("", line, count=1) if free else line
-            version = free and bool(_VERSION_LINE.match(item) or _ENV_STATEMENT.match(item))
+            version = free and _is_version_line(item)
             label = (
                 free
                 and i != first
@@ -1772,18 +1782,14 @@ class _Parser:
             m = _FIELD_HEADING.match(line)
             if not m:
                 continue
-            j = i + 1
-            while j < n and not lines[j].strip():
-                j += 1
-            k = j + 1
-            while k < n and not lines[k].strip():
-                k += 1
+            j = _next_filled(lines, i + 1)
+            k = _next_filled(lines, j + 1)
             if j >= n or kind[j] not in (None, _NOISE) or region[j] != _PROSE:
                 continue  # (an answer that is noise alone may still be a field's)
             if k < n and not _FIELD_HEADING.match(lines[k]):
                 continue  # more than one line of answer
             pair = f"{m.group('h') or m.group('b')}: {lines[j].strip()}"
-            if _VERSION_LINE.match(pair) or _ENV_STATEMENT.match(pair):
+            if _is_version_line(pair):
                 kind[i] = kind[j] = _NOISE
 
     # -- paths -------------------------------------------------------------------------------
