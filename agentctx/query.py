@@ -19,6 +19,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from .textutil import LazyPattern as _lazy
 from .textutil import reference_terms
 
 CLEAN_TEXT_LIMIT = 2000
@@ -183,7 +184,7 @@ _BRANDS = frozenset(
     )
 )
 _ARCH = _words("x86_64 x86 amd64 arm64 aarch64 i386 i686 win32 win_amd64 linux_x86_64")
-_HASHY = re.compile(r"\d{5}|^g?(?=[0-9a-f]*\d)(?=[0-9a-f]*[a-f])[0-9a-f]{7,}$")
+_HASHY = _lazy(r"\d{5}|^g?(?=[0-9a-f]*\d)(?=[0-9a-f]*[a-f])[0-9a-f]{7,}$")
 _TLDS = _words("com org net edu gov info local localhost")
 _JS_LIBS = _words(
     "node.js vue.js next.js nuxt.js d3.js three.js chart.js express.js react.js angular.js"
@@ -223,33 +224,31 @@ _SPECIAL_FILES = _words(
 # ---------------------------------------------------------------------------------------
 # Regular expressions
 
-_IDENT_FULL = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
-_IDENT = re.compile(r"(?<![\w$])[A-Za-z_][\w$]*")
-_URL = re.compile(r"\b(?:https?|ftp|file|webpack)://[^\s<>\"'`)\]]*|\bwww\.[^\s<>\"'`)\]]+")
-_EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
-_HTML_COMMENT = re.compile(r"<!--.*?(?:-->|\Z)", re.S)
-_CODE_HOST = re.compile(r"https?://(?:www\.)?(?:github|gitlab|bitbucket)\.")
-_MD_DUNDER = re.compile(r"(?<=\.)\*\*(\w+)\*\*")  # "Request.**init**" is a mangled __init__
-_GITHUB_BLOB = re.compile(r"/(?:blob|blame|tree|raw|src)/(?P<ref>[^/\s]+)/(?P<path>[^\s#?]+)")
-_LINE_ANCHOR = re.compile(r"#L(\d{1,7})(?:-L?\d+)?$")
-_PATH_TOKEN = re.compile(r"[^\s\"'`()<>\[\]{},;|*=]+")
-_PATH_SUFFIX = re.compile(r"(?::(?:line|\d+))+:?$|:$")
-_PATH_COMPONENT = re.compile(r"[\w@+.~-]+\Z")
-_DOTTED = re.compile(
+_IDENT_FULL = _lazy(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+_IDENT = _lazy(r"(?<![\w$])[A-Za-z_][\w$]*")
+_URL = _lazy(r"\b(?:https?|ftp|file|webpack)://[^\s<>\"'`)\]]*|\bwww\.[^\s<>\"'`)\]]+")
+_EMAIL = _lazy(r"(?<![\w.+-])[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+_HTML_COMMENT = _lazy(r"<!--.*?(?:-->|\Z)", re.S)
+_CODE_HOST = _lazy(r"https?://(?:www\.)?(?:github|gitlab|bitbucket)\.")
+_MD_DUNDER = _lazy(r"(?<=\.)\*\*(\w+)\*\*")  # "Request.**init**" is a mangled __init__
+_GITHUB_BLOB = _lazy(r"/(?:blob|blame|tree|raw|src)/(?P<ref>[^/\s]+)/(?P<path>[^\s#?]+)")
+_LINE_ANCHOR = _lazy(r"#L(\d{1,7})(?:-L?\d+)?$")
+_PATH_TOKEN = _lazy(r"[^\s\"'`()<>\[\]{},;|*=]+")
+_PATH_SUFFIX = _lazy(r"(?::(?:line|\d+))+:?$|:$")
+_PATH_COMPONENT = _lazy(r"[\w@+.~-]+\Z")
+_DOTTED = _lazy(
     r"(?<![\w.$/\\@:-])[A-Za-z_][\w]*(?:\.[A-Za-z_][\w]*)+(?![\w$/\\-]|\.\d|\.[A-Za-z_])"
 )
-_ERROR_NAME = re.compile(
-    r"(?<![\w.])((?:[A-Za-z_]\w*\.)*([A-Z]\w*(?:Error|Exception|Warning)))(?!\w)"
-)
-_ERROR_LINE = re.compile(
+_ERROR_NAME = _lazy(r"(?<![\w.])((?:[A-Za-z_]\w*\.)*([A-Z]\w*(?:Error|Exception|Warning)))(?!\w)")
+_ERROR_LINE = _lazy(
     r"""^\s*(?:E\s+|INTERNALERROR>\s*|>\s+)?
     (?:Caused\ by:\s*|Exception\ in\ thread\ "[^"]*"\s+|Unhandled\ exception\.\s*
       |Uncaught\s+(?:\(in\ promise\)\s+)?|--->\s*|raise\s+)?
     (?P<full>(?:[A-Za-z_]\w*\.)*(?P<cls>[A-Z]\w*))(?:\s*:(?:\s(?P<msg>.*))?)?\s*$""",
     re.X,
 )
-_IPY_HEADER = re.compile(r"^(?P<cls>[A-Z]\w*)\s{2,}Traceback \(most recent call last\)")
-_TRACE_HEAD = re.compile(
+_IPY_HEADER = _lazy(r"^(?P<cls>[A-Z]\w*)\s{2,}Traceback \(most recent call last\)")
+_TRACE_HEAD = _lazy(
     r"""^\s*(?:INTERNALERROR>\s*|\+\s*|\|\s*)*(?:
       Traceback\ \(most\ recent\ call\ last\):?
     | (?:\w+\ )?Exception\ Group\ Traceback
@@ -262,67 +261,65 @@ _TRACE_HEAD = re.compile(
     )""",
     re.X,
 )
-_TRACE_CTX = re.compile(
+_TRACE_CTX = _lazy(
     r"""^(?:\s*(?:\.\.\.\ \d+\ more|---\ End\ of|\(\.\.\.\)|\?\?\?|[~^\s]*\^[~^\s]*$
       |-*>\s*\d+\s|\d+\s|Suppressed:)|-{5,}\s*$)""",
     re.X,
 )
 
 # Python: File "x.py", line 3, in f   (anywhere on the line: INTERNALERROR>, | prefixes)
-_PY_FRAME = re.compile(r'File "(?P<path>[^"]+)", line (?P<line>\d+)(?:, in (?P<func>\S+))?')
+_PY_FRAME = _lazy(r'File "(?P<path>[^"]+)", line (?P<line>\d+)(?:, in (?P<func>\S+))?')
 # IPython 8: File ~/x/y.py:2110, in Dataset.chunks(self)
-_IPY_FRAME = re.compile(
-    r"^\s*File (?P<path>[^\s,]+?|<[^>]*>):(?P<line>\d+)(?:, in (?P<func>[\w.<>]+))?"
-)
+_IPY_FRAME = _lazy(r"^\s*File (?P<path>[^\s,]+?|<[^>]*>):(?P<line>\d+)(?:, in (?P<func>[\w.<>]+))?")
 # pdb: > /x/y.py(10)tearDown()
-_PDB_FRAME = re.compile(r"^>\s+(?P<path>\S+?\.py)\((?P<line>\d+)\)(?P<func>[\w<>]+)\(\)")
+_PDB_FRAME = _lazy(r"^>\s+(?P<path>\S+?\.py)\((?P<line>\d+)\)(?P<func>[\w<>]+)\(\)")
 # IPython 7: ~/x/y.py in _lookup_single(self, key)
-_IPY_OLD_FRAME = re.compile(
+_IPY_OLD_FRAME = _lazy(
     r"^(?P<path>\S+\.pyx?|<ipython-input-[^>]*>) in (?P<func>[\w<>.]+)(?:\(|\s*$)"
 )
 # pytest: src/_pytest/python.py:123: in pytest_pyfunc_call | path/test_x.py:45: AssertionError
-_PYTEST_FRAME = re.compile(
+_PYTEST_FRAME = _lazy(
     r"^\s*(?P<path>(?:[A-Za-z]:)?[^\s:]+|<[^>]+>):(?P<line>\d+): "
     r"(?:in (?P<func>\S+)|(?P<err>[A-Z]\w*))\s*$"
 )
 # Java / Kotlin / C#: at com.x.Foo.bar(Foo.java:42) | at N.C.M(String s) in C:\x\F.cs:line 42
-_AT_QUAL_FRAME = re.compile(
+_AT_QUAL_FRAME = _lazy(
     r"^\s*at (?P<qual>[^\s(]+)\((?P<inner>[^)]*)\)"
     r"(?:\s+in\s+(?P<cspath>.+?):line\s+(?P<csline>\d+))?\s*(?:~?\[[^\]]*\])?\s*$"
 )
-_JAVA_LOC = re.compile(r"(?P<file>[\w$.-]+\.[A-Za-z]+):(?P<line>\d+)\Z")
+_JAVA_LOC = _lazy(r"(?P<file>[\w$.-]+\.[A-Za-z]+):(?P<line>\d+)\Z")
 # JavaScript (V8): at Object.fn (/app/x.js:10:5) | at /app/x.js:10:5 | at async fn (file:///x.mjs:3:9)
-_JS_FRAME = re.compile(
+_JS_FRAME = _lazy(
     r"^\s*at (?:async )?(?:new )?(?:(?P<func>[^\s(][^(]*?)\s+(?:\[as [^\]]+\]\s+)?"
     r"\((?P<loc>[^()]*)\)|(?P<bare>\S+:\d+(?::\d+)?))\s*$"
 )
-_JS_LOC = re.compile(r"^(?P<path>.+?):(?P<line>\d+)(?::\d+)?\Z")
+_JS_LOC = _lazy(r"^(?P<path>.+?):(?P<line>\d+)(?::\d+)?\Z")
 # JavaScript (Firefox/Safari): fn@http://host/y.js:1:2
-_JS_AT_FRAME = re.compile(
+_JS_AT_FRAME = _lazy(
     r"^\s*(?P<func>[\w$.<>/]*)@(?P<loc>(?:[a-z][\w+.-]*:)?[^\s@]+?):(?P<line>\d+):\d+\s*$"
 )
 # Go: a function line followed by "\t/path/x.go:42 +0x1d"
-_GO_PATH = re.compile(r"^\s+(?P<path>\S+\.go):(?P<line>\d+)(?: \+0x[0-9a-fA-F]+)?\s*$")
+_GO_PATH = _lazy(r"^\s+(?P<path>\S+\.go):(?P<line>\d+)(?: \+0x[0-9a-fA-F]+)?\s*$")
 # Rust
-_RUST_PANIC = re.compile(r"panicked at (?:'.*', |\".*\", )?(?P<path>[^\s:'\"]+\.rs):(?P<line>\d+)")
-_RUST_FRAME = re.compile(r"^\s*(?P<n>\d+):\s+(?:0x[0-9a-fA-F]+ - )?(?P<func>[\w<][^\s]*)\s*$")
-_RUST_AT = re.compile(r"^\s+at (?P<path>\S+?):(?P<line>\d+)(?::\d+)?\s*$")
+_RUST_PANIC = _lazy(r"panicked at (?:'.*', |\".*\", )?(?P<path>[^\s:'\"]+\.rs):(?P<line>\d+)")
+_RUST_FRAME = _lazy(r"^\s*(?P<n>\d+):\s+(?:0x[0-9a-fA-F]+ - )?(?P<func>[\w<][^\s]*)\s*$")
+_RUST_AT = _lazy(r"^\s+at (?P<path>\S+?):(?P<line>\d+)(?::\d+)?\s*$")
 # Ruby: app/models/user.rb:10:in `save'   | from app/x.rb:3:in 'User#save': msg (NoMethodError)
-_RUBY_FRAME = re.compile(
+_RUBY_FRAME = _lazy(
     r"^\s*(?:from\s+)?(?P<path>[^\s:]+):(?P<line>\d+):in"
     r" [`'](?P<func>[^']+)'(?::\s*(?P<msg>.*))?$"
 )
-_RUBY_ERROR = re.compile(r"\((?P<cls>[A-Z]\w*(?:::[A-Z]\w*)*)\)\s*$")
+_RUBY_ERROR = _lazy(r"\((?P<cls>[A-Z]\w*(?:::[A-Z]\w*)*)\)\s*$")
 
 # A Markdown code fence opening or closing a block (also how a bench rewrite drops them).
-CODE_FENCE = re.compile(r"^\s{0,3}(?P<fence>`{3,}|~{3,})\s*(?P<lang>[\w+#.-]*)")
-_BACKTICKS = re.compile(r"(`+)(?!`)(.+?)(?<!`)\1(?!`)")
+CODE_FENCE = _lazy(r"^\s{0,3}(?P<fence>`{3,}|~{3,})\s*(?P<lang>[\w+#.-]*)")
+_BACKTICKS = _lazy(r"(`+)(?!`)(.+?)(?<!`)\1(?!`)")
 # A package and its version: "pytest 7.1.2", "numpy==1.23.5", "python: 3.9.7 (default, ...)",
 # with a key of two or three words before a colon ("Python version: 3.9.7"); or a package
 # manager's table row, columns two spaces apart or more (`conda list`'s name, version, build
 # and channel: "numpy    1.23.5    py310h5f9d8c6_0    conda-forge"); or the platform string
 # `platform.platform()` prints ("Linux-5.15.0-56-generic-x86_64-with-glibc2.35").
-_VERSION_LINE = re.compile(
+_VERSION_LINE = _lazy(
     r"^\s*[A-Za-z][\w.\-\[\]]*(?:\s*[:=]=?\s*|\s+|\s*[<>~!]=\s*|(?:\ [A-Za-z][\w.\-]*){1,2}:\s*)"
     r"(?:None|unknown|v?\d+(?:\.\d+)*[\w.+-]*)\s*(?:[(\[].*[)\]]|(?:[A-Za-z]:|~|\.)?[/\\]\S*)?\s*$"
     r"|^\s*[A-Za-z_][\w.\-]*\ {2,}v?\d+(?:\.\d+)*[\w.+\-]*(?:\ {2,}[\w.+\-/:]+){1,2}\s*$"
@@ -337,7 +334,7 @@ _OS_NAME = (
     r"(?:linux|ubuntu|debian|fedora|centos|rhel|red\s?hat|arch(?:\s?linux)?|manjaro|alpine"
     r"|opensuse|suse|mint|mac\s?os(?:\s?x)?|osx|os\s?x|darwin|windows|win\d*|wsl\d?|freebsd)"
 )
-_ENV_STATEMENT = re.compile(
+_ENV_STATEMENT = _lazy(
     rf"""^\s*(?i:(?:os|operating\ system|platform|system|distro|distribution)\s*:\s*{_OS_NAME}
     (?![\w])[\w.\ ()/,+-]{{0,40}}
     |(?:installed|installation)(?:\s+(?:via|with|from|using|through))?\s*:?\s*(?:pip3?|conda
@@ -348,24 +345,24 @@ _ENV_STATEMENT = re.compile(
 )
 # A heading of one word below the title ("Description" under a Trac ticket's title,
 # "Output:", "Environment"): a label, no words of the report's own.
-_HEADING_WORD = re.compile(r"^\s*[A-Z][a-z]+:?\s*$")
+_HEADING_WORD = _lazy(r"^\s*[A-Z][a-z]+:?\s*$")
 # A section label of a tool's environment dump ("System:", "Python dependencies:"; one or two
 # words): part of the run. A reporter's own line ("Result of pylint --version output:") is not.
-_DUMP_LABEL = re.compile(r"^\s*[A-Za-z][\w.\-]*(?: [\w.\-]+)?:\s*$")
+_DUMP_LABEL = _lazy(r"^\s*[A-Za-z][\w.\-]*(?: [\w.\-]+)?:\s*$")
 # A key and a short value ("OS: Linux", "Extra tools: none"): noise in a run of version lines.
-_KV_LINE = re.compile(
+_KV_LINE = _lazy(
     r"^\s*[A-Za-z][\w.\-]*(?: [A-Za-z][\w.\-]*){0,2}\s*:\s+\S[^:]{0,60}$|^\s*\[[^\]]*\]\s*$"
 )
 # A tracker's edit stamp ("(last modified by ...)" under a Trac ticket's description,
 # indented like code): no words of the report's own, wherever it stands.
-_EDIT_STAMP = re.compile(r"^\s*\((?:last )?(?:modified|edited|updated) by [^)]*\)\s*$")
+_EDIT_STAMP = _lazy(r"^\s*\((?:last )?(?:modified|edited|updated) by [^)]*\)\s*$")
 # A line of courtesy below the title: a greeting ("Hi all,", "Hello @maintainer!"), thanks
 # ("Thanks!", "Thanks in advance.", "Thanks for the great library!") or a sign-off ("Best
 # regards,"), a plea ("Any help is appreciated.") or people called in ("cc @jdoe @asmith"). No
 # words of the report's own: in the dense text they only move the vector (a "Hi all," under
 # every dev report's title moved seven ranks). "Thanks to ..." and "Thanks for X, but Y ..."
 # say more, and stay.
-_SOCIAL = re.compile(
+_SOCIAL = _lazy(
     r"""^\s*(?i:(?:hi|hello|hey|dear|greetings|good\ (?:morning|afternoon|evening))
     (?:\s+(?:all|everyone|everybody|there|team|folks|guys|maintainers|devs|developers
     |@[\w-]+)){0,2}\s*[,!.:]?
@@ -383,7 +380,7 @@ _SOCIAL = re.compile(
 # not already been reported."): a template's checklist, when the template is not in the
 # repository to be recognized (an organisation-wide one). First person, no code: a to-do
 # list's items ("- [ ] Support `x` in `y`") stay.
-_PLEDGE = re.compile(r"^\s*[-*+]\s+\[[ xX]\]\s+(?:I\b|I'|My\b)[^`]*$")
+_PLEDGE = _lazy(r"^\s*[-*+]\s+\[[ xX]\]\s+(?:I\b|I'|My\b)[^`]*$")
 # A command that lists or installs a Python environment (`$ pip freeze`, `conda list`,
 # `python -m pip install -e .`), with no pipe or second command after it.
 _ENV_COMMAND_RE = (
@@ -391,12 +388,12 @@ _ENV_COMMAND_RE = (
     r"(?:freeze|list|show|info|install|uninstall)|(?:python[\d.]*\s+)?(?:\./)?setup\.py\s+"
     r"(?:develop|install|build_ext|build|sdist|bdist_wheel|egg_info))\b[^|;&]*$"
 )
-_ENV_COMMAND = re.compile(r"^\s*" + _ENV_COMMAND_RE)
+_ENV_COMMAND = _lazy(r"^\s*" + _ENV_COMMAND_RE)
 # A list item of one package-like word (`- pip`, `- conda-forge` of an `environment.yml`):
 # part of a run of version lines it stands in, as a key-value line is.
-_BARE_ITEM = re.compile(r"^\s*[-*]\s+[A-Za-z][\w.\-]*\s*$")
+_BARE_ITEM = _lazy(r"^\s*[-*]\s+[A-Za-z][\w.\-]*\s*$")
 # A script run by a bare name: `python repro.py`, `python3 -u run.py`, `py bug.py`.
-_SCRIPT_RUN = re.compile(
+_SCRIPT_RUN = _lazy(
     r"(?<![\w./\\-])(?:python[\d.]*|py)(?:\.exe)?(?:\s+-[A-Za-z]+)*\s+([\w-][\w.-]*\.py)(?![\w/\\.-])"
 )
 # Lines that say nothing of the bug wherever they stand: rules and banners, pytest's session
@@ -405,7 +402,7 @@ _SCRIPT_RUN = re.compile(
 # issue still counts, and a link to a file of a repository is no such line), `conda list`'s and
 # `pip list`'s headers, a command that lists or installs the environment (`$ pip freeze`,
 # `conda list`, `pip install -e .`), and pip's own output while it installs.
-_NOISE_LINE = re.compile(
+_NOISE_LINE = _lazy(
     r"""^\s*(?:[-=_*~+#.]{3,}\s*$|[=_]{3,}.*[=_]{3,}\s*$
     |(?:platform|rootdir|plugins|cachedir|configfile|collected|collecting|INSTALLED\ VERSIONS)\b
     |</?(?:details|summary|br|p|tt|sub|sup|b|i|code|pre)\b[^>]*>\s*$
@@ -450,26 +447,26 @@ _VERSION_STATEMENT = (
     rf"|{_VERSION_EXPR})"
 )
 _VERSION_STATEMENTS = rf"{_VERSION_STATEMENT}(?:\s*;\s*{_VERSION_STATEMENT})*\s*;?"
-_VERSION_PROBE = re.compile(
+_VERSION_PROBE = _lazy(
     rf"^\s*(?:(?:>>>|\.\.\.)\s*|In\s*\[\d*\]:\s*)?{_VERSION_STATEMENTS}\s*$"
     rf"|^\s*(?:[$>%]\s*)?python[\d.]*\s+-c\s+(?P<q>[\"']){_VERSION_STATEMENTS}(?P=q)\s*$"
 )
-_VERSION_CALL = re.compile(  # one of them, found in linear time (a cheap check first)
+_VERSION_CALL = _lazy(  # one of them, found in linear time (a cheap check first)
     r"\.__version__|\bsys\.version|\.version\.(?:full_)?version\b|\.(?:show_versions|system_info)\(\)"
     r"|\bplatform\.\w+\(\)"
 )
-_CODE_HINT = re.compile(
+_CODE_HINT = _lazy(
     r"""\s*(?:>>>|import\s|from\s+\S+\s+import\s|def\s|class\s|return\b|if\s.*:$|for\s.*:$
     |with\s|@\w|func\s|fn\s|let\s|const\s|var\s|public\s|private\s|\#include|package\s
     |[\w.\[\]]+\s*[-+*/]?=[^=])""",
     re.X,
 )
-_LOG_HINT = re.compile(r"\s*(?:\$ |>\s|E\s{2,}|\*{3,}|\[\d|\d{4}-\d\d-\d\d|INFO|DEBUG|WARN|ERROR)")
-_LINT_LINE = re.compile(r":\d+:\d+: [A-Z]\d{4}")
+_LOG_HINT = _lazy(r"\s*(?:\$ |>\s|E\s{2,}|\*{3,}|\[\d|\d{4}-\d\d-\d\d|INFO|DEBUG|WARN|ERROR)")
+_LINT_LINE = _lazy(r":\d+:\d+: [A-Z]\d{4}")
 # Code and tool output pasted as plain lines, with no fence around them (trackers without
 # Markdown: Trac, Bugzilla, mailing lists; see ``_Parser._unfenced``). A line of code: a
 # statement's keyword, an assignment, a call on its own; more keywords than ``_CODE_HINT``.
-_BARE_CODE = re.compile(
+_BARE_CODE = _lazy(
     r"""\s*(?:(?:else|try|finally)\s*:|(?:elif|while|except|async\s+def|raise|assert|yield
     |del|pass\b|break\b|continue\b|lambda\b)|(?:await\s+)?[A-Za-z_][\w.]*(?:\[[^\]]*\])?\(.*\)
     [\s;,]*$)""",
@@ -477,7 +474,7 @@ _BARE_CODE = re.compile(
 )
 # A line of a tool's output: a linter's finding, pylint's module banner, a timestamp, a log
 # level, a test outcome, a progress mark, a shell prompt.
-_BARE_LOG = re.compile(
+_BARE_LOG = _lazy(
     r"""\s*(?:\*{5,}\s*\w|\[?\d{4}-\d\d-\d\d[ T]\d\d:|(?:INFO|DEBUG|WARNING|WARN|ERROR|CRITICAL)
     (?:\s*[:\]|-]|\s+\d)|(?:PASSED|FAILED|SKIPPED|XFAIL|XPASS)\b|\S+::\S+\s+(?:PASSED|FAILED
     |SKIPPED|ERROR|XFAIL|XPASS)\b|.*\[\s*\d+%\]\s*$|\$\s+\S)""",
@@ -485,11 +482,11 @@ _BARE_LOG = re.compile(
 )
 # A line of a configuration file (INI, TOML, setup.cfg): a section header, `key = value`;
 # or data: a JSON or dict entry (`"version": "2.0.9",`, `{'units': 'degK',`).
-_BARE_CONFIG = re.compile(r"\[[\w.\-\" ]+\]$|[\w.-]+\s*=\s*\S|[{\[]?\s*(?:\"[^\"]*\"|'[^']*')\s*:")
+_BARE_CONFIG = _lazy(r"\[[\w.\-\" ]+\]$|[\w.-]+\s*=\s*\S|[{\[]?\s*(?:\"[^\"]*\"|'[^']*')\s*:")
 # A label before what it names: "Output:", "Session traceback:", "Expected result:".
-_LABEL = re.compile(r"[A-Z][A-Za-z]*(?: [A-Za-z]+){0,3}:$")
+_LABEL = _lazy(r"[A-Z][A-Za-z]*(?: [A-Za-z]+){0,3}:$")
 # Code whatever words follow: an import, a definition, a decorator, a prompt.
-_STRONG_CODE = re.compile(
+_STRONG_CODE = _lazy(
     r"(?:import\s+[\w.]+(?:\s+as\s+\w+)?(?:\s*,\s*[\w.]+(?:\s+as\s+\w+)?)*\s*$"
     r"|from\s+[\w.]+\s+import\s|(?:async\s+)?def\s+\w+\s*\(|class\s+\w+\s*[(:]|@[\w.]+|>>>\s)"
 )
@@ -509,23 +506,19 @@ _TEXT_LANGS = _words(
     """
 )
 _DIFF_LANGS = _words("diff patch")
-_STRING = re.compile(r"\"(?:[^\"\\\n]|\\.)*\"|'(?:[^'\\\n]|\\.)*'")
-_MD_PREFIX = re.compile(r"^\s{0,3}(?:#{1,6}\s+|>(?!>)\s?|[-*+]\s+\[[ xX]\]\s+)")
+_STRING = _lazy(r"\"(?:[^\"\\\n]|\\.)*\"|'(?:[^'\\\n]|\\.)*'")
+_MD_PREFIX = _lazy(r"^\s{0,3}(?:#{1,6}\s+|>(?!>)\s?|[-*+]\s+\[[ xX]\]\s+)")
 # A Markdown heading ("### Operating system") or a bold line standing as one ("**OS**").
-_FIELD_HEADING = re.compile(
-    r"^\s{0,3}(?:#{1,6}\s+(?P<h>[^#\n]+?)\s*#*|\*\*(?P<b>[^*\n]+?)\*\*)\s*$"
-)
-_EMPTY_LINK = re.compile(r"\]\(\s*\)")
-_TABLE_RULE = re.compile(r":?-{3,}:?")
+_FIELD_HEADING = _lazy(r"^\s{0,3}(?:#{1,6}\s+(?P<h>[^#\n]+?)\s*#*|\*\*(?P<b>[^*\n]+?)\*\*)\s*$")
+_EMPTY_LINK = _lazy(r"\]\(\s*\)")
+_TABLE_RULE = _lazy(r":?-{3,}:?")
 # Markdown's underscore emphasis around words (`_Originally posted by ..._`, `_really_ slow`):
 # the marks are no part of a word; `_private` and `snake_case` names have no space inside.
-_UNDERSCORE_EMPHASIS = re.compile(
-    r"(?<![\w`])_(?=[^\s_])([^_`\n]*?\s[^_`\n]*?)(?<=[^\s_])_(?![\w`])"
-)
-_DOTTED_NUMBER = re.compile(r"\d\.\d")
+_UNDERSCORE_EMPHASIS = _lazy(r"(?<![\w`])_(?=[^\s_])([^_`\n]*?\s[^_`\n]*?)(?<=[^\s_])_(?![\w`])")
+_DOTTED_NUMBER = _lazy(r"\d\.\d")
 # GitHub's emoji shortcodes standing alone (`:+1:`, `:tada:`, `:white_check_mark:`): no words
 # of the report (a reST field such as `:returns:` is no emoji's name, and stays).
-_EMOJI = re.compile(
+_EMOJI = _lazy(
     r"(?<!\S):(?:\+1|-1|thumbsup|thumbsdown|tada|pray|smile|smiley|slightly_smiling_face|grin"
     r"|grinning|laughing|joy|sweat_smile|wink|blush|heart|heavy_heart_exclamation_mark_ornament"
     r"|rocket|eyes|confused|thinking|thinking_face|sob|cry|disappointed|worried|ok_hand|clap"
@@ -536,38 +529,38 @@ _EMOJI = re.compile(
 )
 # A pasted image whose alt text is the placeholder a code host gives it ("image", a
 # screenshot's default name "Screen Shot 2023-01-05 at 2.32.10 PM"): no words of the report.
-_PLACEHOLDER_IMAGE = re.compile(
+_PLACEHOLDER_IMAGE = _lazy(
     r"!\[\s*(?:image|img|screenshot|screen\s?shot|capture|grafik|bildschirmfoto|imagen|untitled)"
     r"(?![a-z])[^\]\n]*\]\([^)\n]*\)",
     re.I,
 )
-_WS = re.compile(r"\s+")
+_WS = _lazy(r"\s+")
 _GENERIC_ERRORS = _words("Error Exception Warning BaseException Throwable")
-_EXCEPTION_LIKE = re.compile(r"(?:Error|Exception|Warning|Interrupt|Exit|Iteration)$")
-_CS_INNER = re.compile(r"--->\s+[A-Za-z_]")
-_ARROW = re.compile(r"^-*>\s*(\d+)\s")
-_ERR_PREFIX = re.compile(r"^\s*(?:E\s+|INTERNALERROR>\s*|>\s+)")
-_LIST_ITEM = re.compile(r"[-*+]\s|\d+\.\s")
+_EXCEPTION_LIKE = _lazy(r"(?:Error|Exception|Warning|Interrupt|Exit|Iteration)$")
+_CS_INNER = _lazy(r"--->\s+[A-Za-z_]")
+_ARROW = _lazy(r"^-*>\s*(\d+)\s")
+_ERR_PREFIX = _lazy(r"^\s*(?:E\s+|INTERNALERROR>\s*|>\s+)")
+_LIST_ITEM = _lazy(r"[-*+]\s|\d+\.\s")
 # A list item's bullet (not a task list's box): what follows is read as a line of its own.
-_BULLET = re.compile(r"^\s*(?:[-*+]|\d+\.)\s+(?!\[[ xX]\])")
-_COMMA = re.compile(r"\s*,\s*")
-_AS = re.compile(r"\s+as\s+")
-_BARE = re.compile(r"\.?([A-Za-z_]\w*(?:(?:\.|::)[A-Za-z_]\w*)*)(?:\(\))?")
-_SCOPE_SEP = re.compile(r"\.|::")
-_OPTION = re.compile(r"--?([A-Za-z][\w-]*)(?:[= ].*)?")
+_BULLET = _lazy(r"^\s*(?:[-*+]|\d+\.)\s+(?!\[[ xX]\])")
+_COMMA = _lazy(r"\s*,\s*")
+_AS = _lazy(r"\s+as\s+")
+_BARE = _lazy(r"\.?([A-Za-z_]\w*(?:(?:\.|::)[A-Za-z_]\w*)*)(?:\(\))?")
+_SCOPE_SEP = _lazy(r"\.|::")
+_OPTION = _lazy(r"--?([A-Za-z][\w-]*)(?:[= ].*)?")
 # A long option in running text: not part of a word, path or flag-like run (`a--b`, `---`).
-_LONG_OPTION = re.compile(r"(?<![\w/.\\-])--[A-Za-z][A-Za-z0-9_]*(?:-[A-Za-z0-9_]+)*(?![\w-])")
-_WIN_PATH = re.compile(r"[A-Za-z]:\\|[\w.~-]+\\[\w.~-]")
-_DRIVE = re.compile(r"[A-Za-z]:\Z")
-_HAS_ALPHA = re.compile(r"[A-Za-z_]")
-_CAMEL = re.compile(r"[a-z0-9][A-Z]|[A-Z]{2,}[a-z]{2,}")
-_HEXISH = re.compile(r"[0-9a-fA-F_]*\d[0-9a-fA-F_]*")
-_VERSIONISH = re.compile(r"(?:v|py|python)\d+\w*")
-_DIFF_MARK = re.compile(r"^[+-](?![+-])")
-_DOCTEST = re.compile(r"^\s*(?:>>>|\.\.\.)\s")
-_COMMENT = re.compile(r"(?:^|\s)(?:#|//)")
-_IMPORT = re.compile(r"^\s*(?:from\s+([\w.]+)\s+)?import\s+(.*)$")
-_TAG = re.compile(r"</?\w+[^>]*>")
+_LONG_OPTION = _lazy(r"(?<![\w/.\\-])--[A-Za-z][A-Za-z0-9_]*(?:-[A-Za-z0-9_]+)*(?![\w-])")
+_WIN_PATH = _lazy(r"[A-Za-z]:\\|[\w.~-]+\\[\w.~-]")
+_DRIVE = _lazy(r"[A-Za-z]:\Z")
+_HAS_ALPHA = _lazy(r"[A-Za-z_]")
+_CAMEL = _lazy(r"[a-z0-9][A-Z]|[A-Z]{2,}[a-z]{2,}")
+_HEXISH = _lazy(r"[0-9a-fA-F_]*\d[0-9a-fA-F_]*")
+_VERSIONISH = _lazy(r"(?:v|py|python)\d+\w*")
+_DIFF_MARK = _lazy(r"^[+-](?![+-])")
+_DOCTEST = _lazy(r"^\s*(?:>>>|\.\.\.)\s")
+_COMMENT = _lazy(r"(?:^|\s)(?:#|//)")
+_IMPORT = _lazy(r"^\s*(?:from\s+([\w.]+)\s+)?import\s+(.*)$")
+_TAG = _lazy(r"</?\w+[^>]*>")
 # The kinds of change of Conventional Commits (`fix(parser): ...`, `feat!: ...`).
 _CHANGE_KINDS = (
     *("feat", "fix", "docs", "style", "refactor", "perf", "test", "tests", "build", "ci"),
@@ -575,11 +568,11 @@ _CHANGE_KINDS = (
 )
 _CHANGE_KIND = "(?:" + "|".join(_CHANGE_KINDS) + ")"
 # Such a prefix opening a line: the kind of a change, not a call of a function named `fix`.
-_COMMIT_TYPE = re.compile(rf"\s*{_CHANGE_KIND}(?:\([^()\n]*\))?!?:\s")
+_COMMIT_TYPE = _lazy(rf"\s*{_CHANGE_KIND}(?:\([^()\n]*\))?!?:\s")
 # A title that opens with the module it is about: `latex: ...`, `fix(autodoc): ...`. Lowercase
 # only (`ENH:`, `BUG:`, `REGRESSION:` are kinds of change), and not a word a title opens
 # with for other reasons.
-_TITLE_SCOPE = re.compile(rf"\s*(?:{_CHANGE_KIND}\(([a-z_][a-z0-9_]*)\)|([a-z_][a-z0-9_]*))!?:\s")
+_TITLE_SCOPE = _lazy(rf"\s*(?:{_CHANGE_KIND}\(([a-z_][a-z0-9_]*)\)|([a-z_][a-z0-9_]*))!?:\s")
 _NOT_SCOPES = frozenset(
     {
         *_CHANGE_KINDS,
@@ -589,7 +582,7 @@ _NOT_SCOPES = frozenset(
     }
 )
 # Prose words worth a closer look: snake/_private/dunder, CamelCase, calls.
-_PROSE_CAND = re.compile(
+_PROSE_CAND = _lazy(
     r"""(?<![\w$])(?:
       _\w+
     | [A-Za-z][A-Za-z0-9]*_\w*
@@ -602,19 +595,19 @@ _PROSE_CAND = re.compile(
 
 REFERENCES_MAX = 5  # issues and pull requests looked up per report
 COMMITS_MAX = 3  # commits read per report (one git process each)
-_COMMIT_LINK = re.compile(r"/commits?/([0-9a-fA-F]{7,40})\b")
+_COMMIT_LINK = _lazy(r"/commits?/([0-9a-fA-F]{7,40})\b")
 # Words that name a commit as the cause, then (within the sentence) its SHA: hex with a
 # letter and a digit, 7 to 40 long.
-_CAUSE_HINT = re.compile(
+_CAUSE_HINT = _lazy(
     r"(?i)regress|introduc|caus|broke|bisect|first bad|culprit|since commit|after commit"
 )
-_CAUSE = re.compile(
+_CAUSE = _lazy(
     r"(?i)(?:regress(?:ed|ion)?|introduced|caused|broken|broke|bisect(?:ed|ing)?|first bad"
     r"|culprit|since|after)\b[^.\n]{0,60}?(?<![\w/])((?=[0-9a-f]*\d)(?=[0-9a-f]*[a-f])"
     r"[0-9a-f]{7,40})\b"
 )
 # A URL on a code host: the repository's name, then the rest (`/pull/1746`, `/blob/...`).
-_HOSTED = re.compile(
+_HOSTED = _lazy(
     r"https?://(?:www\.)?(?:github\.com|gitlab\.com|bitbucket\.org)/[\w.-]+/([\w.-]+)(/[^\s)>\]]*)?"
 )
 # A quoted line: this long, with a call, an assignment, an index or a colon of a block or
@@ -631,20 +624,20 @@ QUOTED_MAX_LINES = 20  # a huge paste: its first lines (each is one search, 1-4 
 # prints (`error: ...`, rustc's `error[E0308]: ...`, `FATAL: ...`), also after a
 # `path:line:` prefix (Sphinx's `index.rst:3: WARNING: ...`, a compiler's `x.c:4:2: error:`),
 # or is a Rust panic.
-_MESSAGE_LINE = re.compile(
+_MESSAGE_LINE = _lazy(
     r"^(?:E\s+|>\s*)?(?:[\w.]+:\d+:\s*)?[\w.]*(?:Error|Exception|Warning|Exit|Interrupt)\b"
     r"|Warning:|Error:|^(?:\S+?:\d+:(?:\d+:)?\s*)?(?i:error|fatal|warning|critical)(?:\[\w+\])?:"
     r"|\bpanicked at\b"
 )
 # A Markdown quote in prose: how a report sets off the message it got ("This issues this
 # error:" then `> Using pytest.skip outside of a test is not allowed. ...`); not `>>>`.
-_MD_QUOTE = re.compile(r">(?!>)\s*\S")
+_MD_QUOTE = _lazy(r">(?!>)\s*\S")
 MESSAGES_MAX = 20  # lines of a report matched against the project's message templates
 MESSAGE_MAX_CHARS = 500  # longer: a dump, not a message
-_QUOTABLE = re.compile(r"[()=\[\]:]")
-_SENTENCE = re.compile(r"(?:\b[A-Za-z][a-z]*\b,? ){3}[a-z]+\b")  # four words in a row
+_QUOTABLE = _lazy(r"[()=\[\]:]")
+_SENTENCE = _lazy(r"(?:\b[A-Za-z][a-z]*\b,? ){3}[a-z]+\b")  # four words in a row
 # A doctest or IPython prompt, a Markdown quote's or pytest's failing-line mark
-_QUOTE_PREFIX = re.compile(r"^(?:>>>|\.\.\.|>|In \[\d*\]:)(?:\s|$)")
+_QUOTE_PREFIX = _lazy(r"^(?:>>>|\.\.\.|>|In \[\d*\]:)(?:\s|$)")
 
 # Line kinds.
 _PROSE, _CODE, _LOG, _FENCE_LINE = "prose", "code", "log", "fence"
@@ -660,16 +653,16 @@ _INNERMOST_FIRST = frozenset(("java", "cs", "js", "go", "rust", "ruby"))
 
 
 # A shell command after a prompt: `$ `, `% `, `user@host:~/dir$ `, `(venv) $ `, `C:\\x> `.
-_PROMPT = re.compile(
+_PROMPT = _lazy(
     r"^\s*(?:\([\w.-]+\)\s*)?(?:[\w.@~:/-]*[$%]|(?:PS\s+)?[A-Za-z]:\\[^>]*>)\s+(?P<cmd>\S.*)$"
 )
 _SCRIPT_LANGS = _words("sh bash shell zsh fish")  # fenced blocks whose lines are commands
-_ENV_ASSIGN = re.compile(r"[A-Za-z_]\w*=\S*")
+_ENV_ASSIGN = _lazy(r"[A-Za-z_]\w*=\S*")
 _COMMAND_PREFIXES = _words("sudo time exec env nohup command")
 _RUNNERS = _words("poetry pipenv uv pdm hatch rye")  # `poetry run flask routes`
-_PYTHON = re.compile(r"python(?:\d+(?:\.\d+)?)?(?:\.exe)?|py")
-_PROGRAM = re.compile(r"(?:-m )?[A-Za-z_][\w.+-]*")
-_SUBCOMMAND = re.compile(r"[A-Za-z][A-Za-z0-9_]*(?:-[A-Za-z0-9_]+)*")
+_PYTHON = _lazy(r"python(?:\d+(?:\.\d+)?)?(?:\.exe)?|py")
+_PROGRAM = _lazy(r"(?:-m )?[A-Za-z_][\w.+-]*")
+_SUBCOMMAND = _lazy(r"[A-Za-z][A-Za-z0-9_]*(?:-[A-Za-z0-9_]+)*")
 
 
 def shell_command(line: str) -> list[tuple[str, str]]:
@@ -728,8 +721,8 @@ def parse_query(text: str, template: str = "") -> QuerySignals:
 # checklist items and instructions, not one- or two-word headings ("Expected behavior")
 # that only label the reporter's own text.
 TEMPLATE_MIN_WORDS = 3
-_NOT_WORD = re.compile(r"[^0-9a-z]+")
-_TASK_BOX = re.compile(r"^\s*[-*+]\s*\[[ xX]\]")
+_NOT_WORD = _lazy(r"[^0-9a-z]+")
+_TASK_BOX = _lazy(r"^\s*[-*+]\s*\[[ xX]\]")
 
 
 def template_words(text: str) -> str:

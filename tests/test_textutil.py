@@ -1,4 +1,10 @@
-from agentctx.textutil import split_identifier, terms, terms_text
+import re
+import subprocess
+import sys
+
+import pytest
+
+from agentctx.textutil import LazyPattern, split_identifier, terms, terms_text
 
 
 def test_split_identifier_camel_snake_and_acronyms():
@@ -43,3 +49,60 @@ def test_terms_are_the_same_from_the_word_cache(monkeypatch):
     monkeypatch.setattr(textutil, "_EXPANSIONS_MAX", 3)  # the cache starts over when full
     assert list(terms(text + " zzTop")) == _terms_uncached(text + " zzTop")
     assert len(textutil._EXPANSIONS) <= 3
+
+
+def test_lazy_pattern_matches_as_the_compiled_one() -> None:
+    source, flags = r"(?P<k>\w+)\s*=\s*(\d+)", re.I
+    lazy, real = LazyPattern(source, flags), re.compile(source, flags)
+    text = "a = 1, B=22; c =x"
+    assert lazy.search(text).group("k") == real.search(text).group("k") == "a"
+    assert lazy.match("b=2").span() == real.match("b=2").span()
+    assert lazy.fullmatch("b=2 ") is None and real.fullmatch("b=2 ") is None
+    assert [m.span() for m in lazy.finditer(text)] == [m.span() for m in real.finditer(text)]
+    assert lazy.findall(text) == real.findall(text) == [("a", "1"), ("B", "22")]
+    assert lazy.sub(r"\g<k>", text) == real.sub(r"\g<k>", text)
+    assert lazy.subn("-", text) == real.subn("-", text)
+    assert lazy.split(text) == real.split(text)
+    assert (lazy.pattern, lazy.flags) == (source, flags)
+
+
+def test_lazy_pattern_compiles_on_first_use_only() -> None:
+    lazy = LazyPattern(r"x+")
+    assert "search" not in vars(lazy)  # nothing compiled yet
+    assert lazy.match("xx").group() == "xx"
+    bound = vars(lazy)["search"]  # every method now bound to one compiled pattern
+    assert bound.__self__ is vars(lazy)["sub"].__self__
+    assert lazy.search is bound
+    with pytest.raises(AttributeError):
+        lazy.scanner  # noqa: B018 - not a method it stands in for
+    with pytest.raises(re.error):
+        LazyPattern(r"(").search("x")  # a bad pattern fails where it is used
+
+
+def test_query_patterns_are_not_compiled_by_import() -> None:
+    # A fresh interpreter: importing the parser compiles none of its patterns, and a
+    # one-line question compiles only some of them.
+    code = (
+        "import agentctx.query as q\n"
+        "from agentctx.textutil import LazyPattern\n"
+        "ps = [v for v in vars(q).values() if isinstance(v, LazyPattern)]\n"
+        "before = sum('search' in vars(p) for p in ps)\n"
+        "q.parse_query('how are retries configured?')\n"
+        "after = sum('search' in vars(p) for p in ps)\n"
+        "print(len(ps), before, after)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    total, before, after = map(int, out.stdout.split())
+    assert total > 100
+    assert before == 0
+    assert 0 < after < total / 2
+
+
+def test_every_query_pattern_compiles() -> None:
+    # Compiled on first use, a bad pattern would fail only on the report that reaches it.
+    import agentctx.query as q
+
+    patterns = [v for v in vars(q).values() if isinstance(v, LazyPattern)]
+    assert len(patterns) > 100
+    for p in patterns:
+        re.compile(p.pattern, p.flags)
