@@ -373,7 +373,34 @@ _SOCIAL = _lazy(
     |any\s+(?:help|ideas?|hints?|pointers?|advice|feedback|suggestions?)(?:\s+(?:is|are
     |would\s+be|will\s+be))?(?:\s+(?:much|greatly|highly|really|very\s+much))?\s+appreciated
     \s*[,!.]*
-    |/?cc:?(?:\s+(?:and\s+)?@[\w-]+,?)+\s*[.!]?)\s*$""",
+    |/?cc:?(?:\s+(?:and\s+)?@[\w-]+,?)+\s*[.!]?
+    |(?:please\s+)?(?:do\s+)?let\s+(?:me|us)\s+know\s+(?:if|whether)(?:\s+[a-z']+,?){1,12}\s*[.!?]*
+    |(?:I'?d\s+|I\s+would\s+|I'?m\s+|I\s+am\s+|we'?d\s+|we\s+would\s+|we'?re\s+|we\s+are\s+)?
+    (?:be\s+)?(?:(?:more\s+than\s+)?happy|glad|willing)\s+to\s+(?:help|contribute|provide\s+(?:more\s+)?
+    (?:info(?:rmation)?|details?)|(?:open|submit|make|send|create|file|prepare|work\s+on)\s+a\s+(?:PR
+    |pull\s+request|patch|fix))(?:\s+(?:for|with)\s+(?:this|that|it|a\s+fix))?(?:\s+to\s+fix\s+(?:this
+    |it))?(?:\s+if\s+[^`.!]{0,40})?\s*[.!]*
+    |(?:if\s+[^,`]{1,60},\s*)?(?:I|we)(?:\s+(?:can|could|would|will|may)|'d|'ll)\s+(?:(?:be\s+)?
+    (?:happy|glad|willing)\s+to\s+)?(?:open|submit|make|send|create|prepare)\s+a\s+(?:PR|pull\s+request
+    |patch|fix)(?:\s+for\s+(?:this|that|it)|\s+to\s+fix\s+(?:this|it))?(?:\s+if\s+[^`.!]{0,40})?
+    \s*[.!]*
+    |I\s+(?:have\s+)?(?:searched|looked|checked)\s+(?:through\s+|for\s+)?(?:the\s+)?(?:existing
+    |open|closed|other|previous|past|similar)?\s*(?:and\s+closed\s+)?issues(?:\s+(?:and|but)
+    \s+(?:could\s*n[o']?t|did\s*n[o']?t|can\s*n[o']?t|cannot)\s+find\s+(?:anything|something|any
+    |one|a\s+similar\s+(?:one|issue)|this|it)(?:\s+(?:similar|related|like\s+(?:this|it)))?)?\s*[.!]*
+    |I\s+(?:could\s*n[o']?t|did\s*n[o']?t|can\s*n[o']?t|cannot)\s+find\s+(?:an?\s+|any\s+)?
+    (?:existing|similar|related|open|other)?\s*issues?(?:\s+(?:about|for|on|like)\s+(?:this|that|it))?
+    \s*[.!]*
+    |(?:here\s+is|here's|below\s+is|this\s+is|see|please\s+find)\s+(?:below\s+)?(?:a|an|the|my)?\s*
+    (?:(?:minimal|small|simple|short|complete|self-contained|working|quick),?\s+)*(?:(?:reproducible
+    |reproducing|runnable|code)\s+)?(?:example|code|snippet|reproducer|repro|script|test\s+case|MWE
+    |MRE|reproduction)(?:\s+(?:below|to\s+reproduce(?:\s+(?:it|this|the\s+(?:issue|problem|bug)))?
+    |that\s+reproduces\s+(?:it|this|the\s+(?:issue|problem|bug|error))))?\s*[:.!]*
+    |(?:the\s+)?following\s+(?:(?:minimal|small|simple|short)\s+)?(?:code|snippet|script|example
+    |test|program)\s+(?:reproduces|shows|demonstrates|triggers)\s+(?:the|this|my)?\s*(?:issue|problem
+    |bug|error|behaviou?r)\s*:
+    |(?:(?:minimal|reproducible|complete)\s+)*(?:example|reproducer|MWE|MRE|reproduction)\s*:
+    |(?:code|steps)\s+to\s+reproduce(?:\s+(?:it|this|the\s+(?:issue|problem|bug)))?\s*:?)\s*$""",
     re.X,
 )
 # A reporter's checked statement about the report ("- [x] I have checked that this issue has
@@ -381,20 +408,38 @@ _SOCIAL = _lazy(
 # repository to be recognized (an organisation-wide one). First person, no code: a to-do
 # list's items ("- [ ] Support `x` in `y`") stay.
 _PLEDGE = _lazy(r"^\s*[-*+]\s+\[[ xX]\]\s+(?:I\b|I'|My\b)[^`]*$")
-# A command that lists or installs a Python environment (`$ pip freeze`, `conda list`,
-# `python -m pip install -e .`), with no pipe or second command after it.
+# A command that sets up, lists or installs a Python environment (`$ pip freeze`, `conda
+# list`, `python -m pip install -e .`, `python -m venv .venv`, `source .venv/bin/activate`,
+# `conda activate env`), or fetches and enters a checkout (`git clone <url>`, `cd example`),
+# with no pipe or second command after it; at a prompt or as a Dockerfile's `RUN`.
 _ENV_COMMAND_RE = (
-    r"(?:[$>%]\s*)?(?:(?:python[\d.]*\s+-m\s+)?(?:pip\d?|conda|mamba|poetry|pipenv)\s+"
-    r"(?:freeze|list|show|info|install|uninstall)|(?:python[\d.]*\s+)?(?:\./)?setup\.py\s+"
-    r"(?:develop|install|build_ext|build|sdist|bdist_wheel|egg_info))\b[^|;&]*$"
+    r"(?:(?:\([\w.-]+\)\s*)?(?:[\w.@~:/-]*[$%]|(?:PS\s+)?[A-Za-z]:\\[^>]*>|>)\s*|RUN\s+)?"
+    r"(?:(?:python[\d.]*\s+-m\s+)?(?:pip\d?|conda|mamba|poetry|pipenv)\s+"
+    r"(?:freeze|list|show|info|install|uninstall|create|activate|deactivate)"
+    r"|(?:python[\d.]*\s+)?(?:\./)?setup\.py\s+"
+    r"(?:develop|install|build_ext|build|sdist|bdist_wheel|egg_info)"
+    r"|(?:python[\d.]*\s+-m\s+)?(?:venv|virtualenv)(?=\s)|(?:source|\.)\s+\S*activate"
+    r"|[\w.\\/-]*[\\/]activate(?:\.bat|\.ps1)?|deactivate|git\s+clone|cd(?=\s+[^\s|;&]+\s*$))"
+    r"\b[^|;&]*$"
 )
 _ENV_COMMAND = _lazy(r"^\s*" + _ENV_COMMAND_RE)
+# A line that only runs the reporter's script by a bare name, with no arguments (`$ python
+# run.py`, a Dockerfile's `CMD ["python", "main.py"]`): the script's name is the reporter's
+# (``_scripts`` still reads it), the line no words of the bug.
+_SCRIPT_LINE_RE = (
+    r"(?:(?:\([\w.-]+\)\s*)?(?:[\w.@~:/-]*[$%]|(?:PS\s+)?[A-Za-z]:\\[^>]*>|>)\s*"
+    r"|(?:RUN|CMD|ENTRYPOINT)\s+)?(?:python[\d.]*|py)(?:\.exe)?(?:\s+-[A-Za-z]+)*\s+[\w-][\w.-]*\.py\s*$"
+    r"|(?:CMD|ENTRYPOINT)\s*\[\s*\"(?:python[\d.]*|py)\"\s*,(?:\s*\"-[A-Za-z]+\"\s*,)*\s*\"[\w-][\w.-]*\.py\"\s*\]\s*$"
+)
+_SCRIPT_LINE = _lazy(r"^\s*(?:" + _SCRIPT_LINE_RE + ")")
 # A list item of one package-like word (`- pip`, `- conda-forge` of an `environment.yml`):
 # part of a run of version lines it stands in, as a key-value line is.
 _BARE_ITEM = _lazy(r"^\s*[-*]\s+[A-Za-z][\w.\-]*\s*$")
-# A script run by a bare name: `python repro.py`, `python3 -u run.py`, `py bug.py`.
+# A script run by a bare name: `python repro.py`, `python3 -u run.py`, `py bug.py`, and a
+# Dockerfile's `CMD ["python", "main.py"]`.
 _SCRIPT_RUN = _lazy(
-    r"(?<![\w./\\-])(?:python[\d.]*|py)(?:\.exe)?(?:\s+-[A-Za-z]+)*\s+([\w-][\w.-]*\.py)(?![\w/\\.-])"
+    r"(?<![\w./\\-])(?:python[\d.]*|py)(?:\.exe)?(?:(?:\s+|\"\s*,\s*\")-[A-Za-z]+)*(?:\s+|\"\s*,\s*\")"
+    r"([\w-][\w.-]*\.py)(?![\w/\\.-])"
 )
 # Lines that say nothing of the bug wherever they stand: rules and banners, pytest's session
 # header, lone HTML tags, an issue form's empty field (`_No response_`), GitHub's "Originally
@@ -417,6 +462,8 @@ _NOISE_LINE = _lazy(
     |(?:Package|Name|Library|Module)\s+Version\s*$
     |"""
     + _ENV_COMMAND_RE
+    + "|"
+    + _SCRIPT_LINE_RE
     + r"""
     |(?:Collecting|Obtaining)\ [^\s(]+(?:\ \(from\ [^)]*\))?\s*$
     |(?:Downloading|Using\ cached)\ \S+(?:\ \([\d.]+\ ?[kMG]?B\))?\s*$|Uninstalling\ \S+:\s*$
@@ -1086,6 +1133,12 @@ class _Parser:
         for i, _, _, frame in self.frames:
             if frame.path:
                 self.paths.append((self.starts[i], frame.path))
+        scripts = self._scripts()
+        for i, line in enumerate(self.lines):  # a line that only runs a script is noise ...
+            if self.kind[i] == _NOISE and "py" in line and _SCRIPT_LINE.match(line):
+                m = _SCRIPT_RUN.search(line)
+                if m and m.group(1) in scripts:  # ... but its script still names a root file
+                    self.paths.append((self.starts[i], m.group(1)))
         return QuerySignals(
             text=self.text,
             clean_text=self._clean_text(),
@@ -1102,7 +1155,7 @@ class _Parser:
             quoted=self._quoted(),
             messages=self._messages(),
             anchors=tuple(dict.fromkeys(self.anchors)),
-            scripts=self._scripts(),
+            scripts=scripts,
             references=references,
             commits=commits,
         )

@@ -31,7 +31,14 @@ reporter's, named like a nested file of pylint's), ``setup-develop`` (``git clon
 "_Originally posted by @jdoe in <link>_" line of an issue made from a comment, at the end),
 ``env-yaml`` (a conda ``environment.yml`` in a fence at the end), ``requirements``
 ("requirements.txt:" over a fenced listing of pinned packages, at the end), ``see-also``
-("See also <a Stack Overflow link>" at the end).
+("See also <a Stack Overflow link>" at the end), ``venv`` (``python -m venv`` and ``source
+.venv/bin/activate`` in a fence at the end), ``dockerfile`` (a three-line Dockerfile that installs
+the package and runs ``main.py``, at the end), ``pr-offer`` ("I'd be happy to open a PR to fix
+this if you agree." at the end), ``more-info`` ("Let me know if you need any more information."
+at the end), ``minimal`` ("Here is a minimal reproducible example:" under the title),
+``duplicate-check`` ("I searched the existing issues and could not find anything similar." at the
+end), and five sentences about the report in other words, written before the rules for such
+lines and left unfixed: ``ask``, ``pr-welcome``, ``below-script``, ``not-sure``, ``sorry-dup``.
 """
 
 from __future__ import annotations
@@ -129,6 +136,24 @@ EDITS: dict[str, Callable[[str], str]] = {
     "see-also": _at_end(
         "See also https://stackoverflow.com/questions/12345678/how-to-do-this-thing"
     ),
+    "venv": _at_end("```\n$ python -m venv .venv\n$ source .venv/bin/activate\n```"),
+    "dockerfile": _at_end(
+        "```Dockerfile\nFROM python:3.10-slim\nRUN pip install --no-cache-dir mypkg\n"
+        'CMD ["python", "main.py"]\n```'
+    ),
+    "pr-offer": _at_end("I'd be happy to open a PR to fix this if you agree."),
+    "more-info": _at_end("Let me know if you need any more information."),
+    "minimal": _under_title("Here is a minimal reproducible example:"),
+    "duplicate-check": _at_end(
+        "I searched the existing issues and could not find anything similar."
+    ),
+    # Written before any rule for lines about the report, and left unfixed: what such
+    # sentences in other words still move (prose words are query terms; see the log).
+    "ask": _at_end("Feel free to ask if anything is unclear."),
+    "pr-welcome": _at_end("Would a PR for this be welcome?"),
+    "below-script": _under_title("Below you can find a short script that shows the issue:"),
+    "not-sure": _under_title("Not sure if this is a bug or intended behaviour."),
+    "sorry-dup": _at_end("Sorry if this is a duplicate."),
     "form": _at_end(
         "### Additional information\n\n_No response_\n\n### Operating system\n\n"
         "Ubuntu 22.04\n\n### Installation\n\npip"

@@ -1576,8 +1576,8 @@ def test_the_labels_of_an_environment_dump_are_part_of_it():
     for word in ("System", "executable", "machine", "dependencies", "numpy"):
         assert word not in q.clean_text
     # a label beside fewer than three version lines is not a dump
-    short = parse_query("Retries are not configurable\nSteps to reproduce:\nrequests: 2.31.0\n")
-    assert "Steps to reproduce" in short.clean_text
+    short = parse_query("Retries are not configurable\nSeen with the client:\nrequests: 2.31.0\n")
+    assert "Seen with the client" in short.clean_text
 
 
 def test_a_version_line_with_a_key_of_two_or_three_words():
@@ -1798,3 +1798,61 @@ def test_a_link_with_only_a_lead_in_is_no_words_of_the_report():
     assert "requests/adapters.py" in q.paths
     q = parse_query(_RETRIES + "Introduced with https://github.com/psf/requests/pull/2844\n")
     assert "Introduced with" in q.clean_text
+
+
+def test_setting_up_an_environment_or_a_checkout_is_an_environment_command():
+    for block in (
+        "```\n$ python -m venv .venv\n$ source .venv/bin/activate\n```",
+        "```\nC:\\> venv\\Scripts\\activate\n(venv) C:\\> conda activate bug-env\n```",
+        "```\n$ git clone https://github.com/someone/example\n$ cd example\n"
+        "(venv) user@host:~/example$ pip install -e .\n```",
+        "```Dockerfile\nFROM python:3.10-slim\nRUN pip install --no-cache-dir mypkg\n```",
+    ):
+        assert not _says_nothing(block).paths, block
+    # a command after `cd` on the same line, or a venv named nowhere, is the report's own
+    q = parse_query(_RETRIES + "\n```\n$ cd example && python -m retrying\n```\n")
+    assert "retrying" in q.clean_text
+    # commands of such lines still count: in pip's or conda's own project they name code
+    q = parse_query(_RETRIES + "\n```\n$ conda activate bug-env\n```\n")
+    assert ("conda", "activate") in q.commands
+
+
+def test_a_line_that_only_runs_the_reporters_script_says_nothing_but_names_it():
+    for block in (
+        "```\n$ python run.py\n```",
+        "```\npython3 -u repro.py\n```",
+        '```Dockerfile\nCMD ["python", "main.py"]\n```',
+    ):
+        q = _says_nothing(block)
+        assert len(q.scripts) == 1 and q.scripts[0] in q.paths  # a root file, or none
+    # arguments after the script are the report's own
+    q = parse_query(_RETRIES + "\n```\n$ python run.py --max-retries 5\n```\n")
+    assert "max-retries" in q.clean_text and q.scripts == ("run.py",)
+    # setup.py with a command names no file (an environment command, above)
+    assert not _says_nothing("```\n$ python setup.py develop\n```").paths
+
+
+def test_lines_about_the_report_itself_are_no_words_of_the_report():
+    for line in (
+        "Let me know if you need any more information.",
+        "Please let me know if any further details would help.",
+        "I'd be happy to open a PR to fix this if you agree.",
+        "If this is confirmed as a bug, I can submit a PR.",
+        "Happy to submit a pull request for this.",
+        "I searched the existing issues and could not find anything similar.",
+        "I couldn't find an existing issue about this.",
+        "Here is a minimal reproducible example:",
+        "The following snippet reproduces the problem:",
+        "Minimal example:",
+        "Code to reproduce:",
+    ):
+        _says_nothing(line)
+    # the same shapes with the report's own names stay
+    for line in (
+        "Let me know if Session.send should retry.",
+        "I'd be happy to open a PR that makes `max_retries` configurable.",
+        "I can open a PR changing HTTPAdapter to retry reads.",
+        "The following test fails:",
+    ):
+        q = parse_query(_RETRIES + "\n" + line + "\n")
+        assert q.clean_text != parse_query(_RETRIES).clean_text, line
