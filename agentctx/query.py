@@ -329,7 +329,8 @@ _VERSION_LINE = _lazy(
 # A statement of the reporter's environment, bulleted or not: the operating system ("OS: macOS
 # 12.1", "Operating system: Ubuntu 22.04"), how the package was installed ("Installed via pip",
 # "Installation: conda"), or that it is the latest release ("I am on the latest release.",
-# "Tested on the latest main."). Read as a version line.
+# "Tested on the latest main."), or the versions it runs ("I'm using VS Code 1.74 on Windows 11.",
+# "For reference, I'm using python 3.5.1 and requests 2.10.0."). Read as a version line.
 _OS_NAME = (
     r"(?:linux|ubuntu|debian|fedora|centos|rhel|red\s?hat|arch(?:\s?linux)?|manjaro|alpine"
     r"|opensuse|suse|mint|mac\s?os(?:\s?x)?|osx|os\s?x|darwin|windows|win\d*|wsl\d?|freebsd)"
@@ -340,7 +341,10 @@ _ENV_STATEMENT = _lazy(
     |(?:installed|installation)(?:\s+(?:via|with|from|using|through))?\s*:?\s*(?:pip3?|conda
     |mamba|conda-forge|poetry|pipenv|uv|source|git|apt|brew|homebrew)(?![\w-])[\w.\ ()-]{{0,20}}
     |(?:i\s+am|i'm|i\s+was|tested|reproduced|this\s+happens)\s+(?:on|using|running|with)\s+(?:the\s+)?
-    (?:latest|newest|current|most\s+recent)\s+(?:release|version|master|main|commit)[.!]?)\s*$""",
+    (?:latest|newest|current|most\s+recent)\s+(?:release|version|master|main|commit)[.!]?
+    |(?:(?:for\s+(?:reference|the\s+record)|fwiw|btw|also|note)\s*[,:]?\s+)?(?:i\s+am|i'm|we\s+are
+    |we're)\s+(?:using|running|on)\s+[\w.+-]+(?:\s+[\w.+-]+)?\s+v?\d+(?:\.\d+)+(?:\s*,?\s+(?:on|with|and
+    |in|under)\s+[\w.+-]+(?:\s+[\w.+-]+)?(?:\s+v?\d+(?:\.\d+)*)?)*\s*[.!]?)\s*$""",
     re.X,
 )
 # A heading of one word below the title ("Description" under a Trac ticket's title,

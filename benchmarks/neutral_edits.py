@@ -33,7 +33,8 @@ reporter's, named like a nested file of pylint's), ``setup-develop`` (``git clon
 ("requirements.txt:" over a fenced listing of pinned packages, at the end), ``see-also``
 ("See also <a Stack Overflow link>" at the end), ``venv`` (``python -m venv`` and ``source
 .venv/bin/activate`` in a fence at the end), ``dockerfile`` (a three-line Dockerfile that installs
-the package and runs ``main.py``, at the end), ``pr-offer`` ("I'd be happy to open a PR to fix
+the package and runs ``main.py``, at the end), ``ide`` ("I'm using VS Code 1.74 on Windows 11." at
+the end), ``pr-offer`` ("I'd be happy to open a PR to fix
 this if you agree." at the end), ``more-info`` ("Let me know if you need any more information."
 at the end), ``minimal`` ("Here is a minimal reproducible example:" under the title),
 ``duplicate-check`` ("I searched the existing issues and could not find anything similar." at the
@@ -141,6 +142,7 @@ EDITS: dict[str, Callable[[str], str]] = {
         "```Dockerfile\nFROM python:3.10-slim\nRUN pip install --no-cache-dir mypkg\n"
         'CMD ["python", "main.py"]\n```'
     ),
+    "ide": _at_end("I'm using VS Code 1.74 on Windows 11."),
     "pr-offer": _at_end("I'd be happy to open a PR to fix this if you agree."),
     "more-info": _at_end("Let me know if you need any more information."),
     "minimal": _under_title("Here is a minimal reproducible example:"),

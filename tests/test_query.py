@@ -1721,6 +1721,8 @@ def test_statements_of_the_environment_are_version_lines():
         "Operating system: Ubuntu 22.04 LTS\nInstallation: conda-forge",
         "I am on the latest release.",
         "Tested on the latest main.",
+        "I'm using VS Code 1.74 on Windows 11.",
+        "For reference, I'm using python 3.5.1 and requests 2.10.0.",
     ):
         _says_nothing(lines)
     # a sentence that goes on about the code is the report's own
@@ -1728,6 +1730,7 @@ def test_statements_of_the_environment_are_version_lines():
         "OS: not relevant, the retry loop in the adapter ignores max_retries",
         "Installed with pip, the adapter breaks on import.",
         "I am on the latest release and the adapter still ignores max_retries.",
+        "I'm using requests 2.31.0 and the adapter ignores max_retries.",
     ):
         assert line.split(",")[0] in parse_query(body + line + "\n").clean_text
 
