@@ -15,6 +15,7 @@ helps it. All outputs keep the order of first appearance, so they are determinis
 from __future__ import annotations
 
 import bisect
+import functools
 import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -757,14 +758,46 @@ def shell_command(line: str) -> list[tuple[str, str]]:
     return [(program, t) for t in subs if len(t) >= 2 and _SUBCOMMAND.fullmatch(t)]
 
 
+# GitHub's default issue templates (bug report, feature request), which GitHub offers every
+# repository for its first template: reports in projects without templates of their own, or
+# with an organisation's copy of these, often keep their instructions ("A clear and concise
+# description of what the bug is.", "Add any other context about the problem here.").
+GITHUB_DEFAULT_TEMPLATES = """\
+**Describe the bug**
+A clear and concise description of what the bug is.
+**To Reproduce**
+Steps to reproduce the behavior:
+1. Go to '...'
+2. Click on '....'
+3. Scroll down to '....'
+4. See error
+**Expected behavior**
+A clear and concise description of what you expected to happen.
+**Screenshots**
+If applicable, add screenshots to help explain your problem.
+**Desktop (please complete the following information):**
+**Smartphone (please complete the following information):**
+**Additional context**
+Add any other context about the problem here.
+**Is your feature request related to a problem? Please describe.**
+A clear and concise description of what the problem is. Ex. I'm always frustrated when [...]
+**Describe the solution you'd like**
+A clear and concise description of what you want to happen.
+**Describe alternatives you've considered**
+A clear and concise description of any alternative solutions or features you've considered.
+Add any other context or screenshots about the feature request here.
+"""
+
+
 def parse_query(text: str, template: str = "") -> QuerySignals:
     """Split a free-text query or bug report into retrieval signals (see ``QuerySignals``).
 
     ``template``: the text of the project's issue templates (``discover.issue_templates``);
-    lines of the report that repeat it are the template's, not the reporter's, and are
-    left out (``without_template_lines``).
+    lines of the report that repeat it, or GitHub's default templates, are the template's,
+    not the reporter's, and are left out (``without_template_lines``).
     """
-    return _Parser(without_template_lines(text, template) if template else text).run()
+    template = f"{template}\n{GITHUB_DEFAULT_TEMPLATES}" if template else GITHUB_DEFAULT_TEMPLATES
+    return _Parser(without_template_lines(text, template)).run()
 
 
 # A line of a report is the template's when the project's issue templates hold it, word
@@ -781,6 +814,16 @@ def template_words(text: str) -> str:
     return " " + _NOT_WORD.sub(" ", text.lower()).strip() + " "
 
 
+@functools.lru_cache(maxsize=8)
+def _template_index(template: str) -> tuple[str, frozenset[str]]:
+    """A template's words (``template_words``) and the runs of ``TEMPLATE_MIN_WORDS`` that
+    start a line of it; kept for the next query of the same project."""
+    known = template_words(template)
+    vocab = known.split()
+    n = TEMPLATE_MIN_WORDS
+    return known, frozenset(" ".join(vocab[i : i + n]) for i in range(len(vocab) - n + 1))
+
+
 def without_template_lines(text: str, template: str) -> str:
     """``text`` without the lines after its title that repeat the issue ``template``.
 
@@ -790,12 +833,10 @@ def without_template_lines(text: str, template: str) -> str:
     when its first words start a run of the template's (a set lookup), so a huge query
     costs one pass.
     """
-    known = template_words(template)
-    vocab = known.split()
-    n = TEMPLATE_MIN_WORDS
-    starts = {" ".join(vocab[i : i + n]) for i in range(len(vocab) - n + 1)}
+    known, starts = _template_index(template)
     if not starts:
         return text
+    n = TEMPLATE_MIN_WORDS
     lines = text.splitlines(keepends=True)
     title = next((i for i, line in enumerate(lines) if line.strip()), len(lines))
     kept = lines[: title + 1]  # the title, and any blank lines before it

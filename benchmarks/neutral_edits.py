@@ -38,7 +38,8 @@ the end), ``pr-offer`` ("I'd be happy to open a PR to fix
 this if you agree." at the end), ``more-info`` ("Let me know if you need any more information."
 at the end), ``minimal`` ("Here is a minimal reproducible example:" under the title),
 ``duplicate-check`` ("I searched the existing issues and could not find anything similar." at the
-end), and five sentences about the report in other words, written before the rules for such
+end), ``gh-default`` and ``gh-context`` (the first and the last section of GitHub's default bug
+report template, under the title and at the end), and five sentences about the report in other words, written before the rules for such
 lines and left unfixed: ``ask``, ``pr-welcome``, ``below-script``, ``not-sure``, ``sorry-dup``.
 """
 
@@ -149,6 +150,10 @@ EDITS: dict[str, Callable[[str], str]] = {
     "duplicate-check": _at_end(
         "I searched the existing issues and could not find anything similar."
     ),
+    "gh-default": _under_title(
+        "**Describe the bug**\nA clear and concise description of what the bug is."
+    ),
+    "gh-context": _at_end("**Additional context**\nAdd any other context about the problem here."),
     # Written before any rule for lines about the report, and left unfixed: what such
     # sentences in other words still move (prose words are query terms; see the log).
     "ask": _at_end("Feel free to ask if anything is unclear."),

@@ -1208,6 +1208,27 @@ def test_parse_query_with_the_template_has_only_the_reporters_words():
     assert cleaned.dotted == plain.dotted == ("FixtureDef.cache",)
 
 
+def test_githubs_default_template_lines_are_left_out_in_every_project():
+    # no template of the project's own: GitHub's default bug report still is one
+    _says_nothing("**Describe the bug**\nA clear and concise description of what the bug is.")
+    _says_nothing("If applicable, add screenshots to help explain your problem.")
+    q = parse_query(
+        _RETRIES + "**Additional context**\nAdd any other context about the problem here.\n"
+    )
+    assert "context about the problem" not in q.clean_text
+    assert "Additional context" in q.clean_text  # a two-word heading labels what follows
+    # and with one of the project's, both count
+    both = parse_query(
+        _RETRIES + "- [x] a detailed description of the bug or problem you are having\n"
+        "A clear and concise description of what you expected to happen.\n",
+        BUG_TEMPLATE,
+    )
+    assert both.clean_text == parse_query(_RETRIES).clean_text
+    # the reporter's own sentence in the same words stays
+    q = parse_query(_RETRIES + "A clear description of what the bug is: max_retries is ignored.\n")
+    assert "max_retries is ignored" in q.clean_text
+
+
 def test_shell_commands_name_a_program_and_its_subcommand():
     from agentctx.query import shell_command
 
