@@ -413,12 +413,19 @@ _SOCIAL = _lazy(
 # repository to be recognized (an organisation-wide one). First person, no code: a to-do
 # list's items ("- [ ] Support `x` in `y`") stay.
 _PLEDGE = _lazy(r"^\s*[-*+]\s+\[[ xX]\]\s+(?:I\b|I'|My\b)[^`]*$")
+# A shell prompt: an environment's name (`(venv) `), then the mark (`$`, `%`,
+# `user@host:~/dir$`, `C:\\x>`, `PS C:\\x>`); environment commands also take a bare `>`.
+_PROMPT_ENV = r"(?:\([\w.-]+\)\s*)?"
+_PROMPT_MARK = r"(?:[\w.@~:/-]*[$%]|(?:PS\s+)?[A-Za-z]:\\[^>]*>)"
+# The interpreter and the file of a script run by a bare name (`python3 repro.py`).
+_SCRIPT_PYTHON = r"(?:python[\d.]*|py)"
+_SCRIPT_FILE = r"[\w-][\w.-]*\.py"
 # A command that sets up, lists or installs a Python environment (`$ pip freeze`, `conda
 # list`, `python -m pip install -e .`, `python -m venv .venv`, `source .venv/bin/activate`,
 # `conda activate env`), or fetches and enters a checkout (`git clone <url>`, `cd example`),
 # with no pipe or second command after it; at a prompt or as a Dockerfile's `RUN`.
 _ENV_COMMAND_RE = (
-    r"(?:(?:\([\w.-]+\)\s*)?(?:[\w.@~:/-]*[$%]|(?:PS\s+)?[A-Za-z]:\\[^>]*>|>)\s*|RUN\s+)?"
+    rf"(?:{_PROMPT_ENV}(?:{_PROMPT_MARK}|>)\s*|RUN\s+)?"
     r"(?:(?:python[\d.]*\s+-m\s+)?(?:pip\d?|conda|mamba|poetry|pipenv)\s+"
     r"(?:freeze|list|show|info|install|uninstall|create|activate|deactivate)"
     r"|(?:python[\d.]*\s+)?(?:\./)?setup\.py\s+"
@@ -432,9 +439,10 @@ _ENV_COMMAND = _lazy(r"^\s*" + _ENV_COMMAND_RE)
 # run.py`, a Dockerfile's `CMD ["python", "main.py"]`): the script's name is the reporter's
 # (``_scripts`` still reads it), the line no words of the bug.
 _SCRIPT_LINE_RE = (
-    r"(?:(?:\([\w.-]+\)\s*)?(?:[\w.@~:/-]*[$%]|(?:PS\s+)?[A-Za-z]:\\[^>]*>|>)\s*"
-    r"|(?:RUN|CMD|ENTRYPOINT)\s+)?(?:python[\d.]*|py)(?:\.exe)?(?:\s+-[A-Za-z]+)*\s+[\w-][\w.-]*\.py\s*$"
-    r"|(?:CMD|ENTRYPOINT)\s*\[\s*\"(?:python[\d.]*|py)\"\s*,(?:\s*\"-[A-Za-z]+\"\s*,)*\s*\"[\w-][\w.-]*\.py\"\s*\]\s*$"
+    rf"(?:{_PROMPT_ENV}(?:{_PROMPT_MARK}|>)\s*|(?:RUN|CMD|ENTRYPOINT)\s+)?"
+    rf"{_SCRIPT_PYTHON}(?:\.exe)?(?:\s+-[A-Za-z]+)*\s+{_SCRIPT_FILE}\s*$"
+    rf"|(?:CMD|ENTRYPOINT)\s*\[\s*\"{_SCRIPT_PYTHON}\"\s*,(?:\s*\"-[A-Za-z]+\"\s*,)*"
+    rf"\s*\"{_SCRIPT_FILE}\"\s*\]\s*$"
 )
 _SCRIPT_LINE = _lazy(r"^\s*(?:" + _SCRIPT_LINE_RE + ")")
 # A list item of one package-like word (`- pip`, `- conda-forge` of an `environment.yml`):
@@ -443,8 +451,8 @@ _BARE_ITEM = _lazy(r"^\s*[-*]\s+[A-Za-z][\w.\-]*\s*$")
 # A script run by a bare name: `python repro.py`, `python3 -u run.py`, `py bug.py`, and a
 # Dockerfile's `CMD ["python", "main.py"]`.
 _SCRIPT_RUN = _lazy(
-    r"(?<![\w./\\-])(?:python[\d.]*|py)(?:\.exe)?(?:(?:\s+|\"\s*,\s*\")-[A-Za-z]+)*(?:\s+|\"\s*,\s*\")"
-    r"([\w-][\w.-]*\.py)(?![\w/\\.-])"
+    rf"(?<![\w./\\-]){_SCRIPT_PYTHON}(?:\.exe)?(?:(?:\s+|\"\s*,\s*\")-[A-Za-z]+)*(?:\s+|\"\s*,\s*\")"
+    rf"({_SCRIPT_FILE})(?![\w/\\.-])"
 )
 # Lines that say nothing of the bug wherever they stand: rules and banners, pytest's session
 # header, lone HTML tags, an issue form's empty field (`_No response_`), GitHub's "Originally
@@ -705,9 +713,7 @@ _INNERMOST_FIRST = frozenset(("java", "cs", "js", "go", "rust", "ruby"))
 
 
 # A shell command after a prompt: `$ `, `% `, `user@host:~/dir$ `, `(venv) $ `, `C:\\x> `.
-_PROMPT = _lazy(
-    r"^\s*(?:\([\w.-]+\)\s*)?(?:[\w.@~:/-]*[$%]|(?:PS\s+)?[A-Za-z]:\\[^>]*>)\s+(?P<cmd>\S.*)$"
-)
+_PROMPT = _lazy(r"^\s*" + _PROMPT_ENV + _PROMPT_MARK + r"\s+(?P<cmd>\S.*)$")
 _SCRIPT_LANGS = _words("sh bash shell zsh fish")  # fenced blocks whose lines are commands
 _ENV_ASSIGN = _lazy(r"[A-Za-z_]\w*=\S*")
 _COMMAND_PREFIXES = _words("sudo time exec env nohup command")
@@ -894,7 +900,7 @@ def _table_row(line: str) -> str | None:
     return "  ".join(cells)
 
 
-def _blank_in_line(pattern: re.Pattern[str], text: str) -> str:
+def _blank_in_line(pattern: _lazy, text: str) -> str:
     """``text`` with ``pattern``'s matches (within a line) blanked, each line as long as it was
     and indented as it was: what a line started with is gone, not turned into indentation
     (four spaces would make a line of prose an indented code block)."""
