@@ -90,6 +90,9 @@ class QuerySignals:
     # The module a title opens with as its scope (`latex: ...`, `fix(printing): ...`): the
     # convention of commit messages and of some projects' issue titles.
     scope: str | None = None
+    # The title alone, as the dense query reads it, when a body follows ("" for one line):
+    # embedded besides the whole text, it is what no line of the body can move.
+    title_text: str = ""
 
     def terms(self) -> list[str]:
         """Strong identifier terms, lowercased and deduplicated, for lexical boosting.
@@ -1193,6 +1196,7 @@ class _Parser:
         return QuerySignals(
             text=self.text,
             clean_text=self._clean_text(),
+            title_text=self._title_text(),
             paths=_ordered(self.paths),
             dotted=_ordered(self.dotted),
             identifiers=_ordered(self.idents),
@@ -2089,6 +2093,15 @@ class _Parser:
         return out, calls
 
     # -- clean text ----------------------------------------------------------------------------
+
+    def _title_text(self) -> str:
+        """The first line as ``_clean_text`` reads it, when other lines follow it."""
+        first = self.first
+        if first is None or not any(line.strip() for line in self.lines[first + 1 :]):
+            return ""
+        line = _MD_PREFIX.sub("", _strip_urls(self.lines[first]))
+        line = _TAG.sub(" ", line)
+        return _WS.sub(" ", _EMPTY_LINK.sub("]", line)).strip()
 
     def _clean_text(self) -> str:
         """The query for embedding: prose, heads of code blocks, traces as names + error."""

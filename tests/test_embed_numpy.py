@@ -177,6 +177,27 @@ def assert_same_vectors(actual: np.ndarray, expected: np.ndarray) -> None:
 
 
 @pytest.mark.model
+def test_a_short_text_beside_a_long_one_is_packed_not_padded(
+    numpy_embedder: NumpyMiniLMEmbedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A report and its title in one call: one pass over the weights, no 250 pad tokens."""
+    import agentctx.embed.numpy_minilm as nm
+
+    texts = [LONG_CODE, "Retries are ignored", "short"]
+    alone = np.concatenate([numpy_embedder.embed_batch([text]) for text in texts])
+    passes: list[str] = []
+    packed, padded = nm._forward_packed, nm._forward
+    monkeypatch.setattr(nm, "_forward_packed", lambda *a: passes.append("packed") or packed(*a))
+    monkeypatch.setattr(nm, "_forward", lambda *a: passes.append("padded") or padded(*a))
+    together = numpy_embedder.embed_batch(texts)
+    assert passes == ["packed"]
+    np.testing.assert_allclose(together, alone, rtol=0, atol=1e-6)
+    # texts of about one length keep the padded pass (one attention product for all)
+    passes.clear()
+    numpy_embedder.embed_batch(["retries are ignored", "timeouts are ignored too"])
+    assert passes == ["padded"]
+
+
 def test_matches_sentence_transformers(
     numpy_embedder: NumpyMiniLMEmbedder, reference: np.ndarray
 ) -> None:

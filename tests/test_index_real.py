@@ -90,3 +90,17 @@ def test_progress_and_errors_never_reach_stdout(sample_repo: Path):
     bad = agentctx("index", "does-not-exist", cwd=sample_repo)
     assert bad.returncode == 3 and bad.stdout == ""
     assert bad.stderr.strip().count("\n") == 0 and "Traceback" not in bad.stderr
+
+
+def test_a_line_under_the_title_moves_the_real_query_vector_less_with_the_title_s_own(minilm):
+    from agentctx.pipeline import query_vector
+    from agentctx.query import parse_query
+
+    title = "Adding the same product to the cart twice keeps one line"
+    body = "Calling `Cart.add_item` twice with one product leaves a single line with quantity 1."
+    plain = parse_query(f"{title}\n\n{body}\n")
+    edited = parse_query(f"{title}\nSorry in advance if this has been asked before.\n\n{body}\n")
+    assert plain.title_text == edited.title_text == title
+    whole = minilm.embed_batch([plain.clean_text, edited.clean_text])
+    mixed = [query_vector(minilm, q, q.text) for q in (plain, edited)]
+    assert float(mixed[0] @ mixed[1]) > float(whole[0] @ whole[1])

@@ -791,3 +791,20 @@ def test_a_line_the_report_links_to_points_at_the_code_that_holds_it_today(tmp_p
     assert hits[0].qualname == "decode" and "anchor" in hits[0].reasons
     without, _ = rank(cands, weights={"anchor": 0.0})
     assert without[0].qualname != "decode"  # the words alone: `data` is everywhere
+
+
+def test_the_dense_query_adds_the_title_s_own_vector_to_the_text_s():
+    from agentctx.pipeline import TITLE_VECTOR_WEIGHT, query_vector
+    from agentctx.query import parse_query
+
+    emb = HashingEmbedder()
+    one = parse_query("how are retries configured?")
+    assert np.allclose(query_vector(emb, one, one.text), emb.embed_batch([one.clean_text])[0])
+
+    report = parse_query("Retries are ignored\nThe adapter never retries a read that timed out.\n")
+    vec = query_vector(emb, report, report.text)
+    whole, title = emb.embed_batch([report.clean_text, report.title_text])
+    mixed = whole + TITLE_VECTOR_WEIGHT * title
+    assert np.isclose(np.linalg.norm(vec), 1.0, atol=1e-5)
+    assert np.allclose(vec, mixed / np.linalg.norm(mixed), atol=1e-6)
+    assert float(vec @ title) > float(whole @ title)  # pulled towards what the title says

@@ -1880,3 +1880,17 @@ def test_lines_about_the_report_itself_are_no_words_of_the_report():
     ):
         q = parse_query(_RETRIES + "\n" + line + "\n")
         assert q.clean_text != parse_query(_RETRIES).clean_text, line
+
+
+def test_title_text_is_the_first_line_read_as_the_dense_query_reads_it():
+    q = parse_query(
+        "Getting http://.example.com raises UnicodeError\n\n"
+        "Attempting to get e.g. `http://.example.com` results in a `UnicodeError`.\n"
+    )
+    assert q.title_text == "Getting raises UnicodeError"  # the link is no words of the title
+    assert parse_query(
+        "### Retries are <b>ignored</b>\nThe adapter never retries.\n"
+    ).title_text == ("Retries are ignored")
+    # a question of one line has no title of its own: the text is all there is
+    assert parse_query("how are retries configured?").title_text == ""
+    assert parse_query("how are retries configured?\n\n").title_text == ""
