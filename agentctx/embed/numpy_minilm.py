@@ -413,6 +413,24 @@ def _gelu(x: np.ndarray) -> None:
         block *= poly
 
 
+def _layer_rest(model: _Model, layer: _Layer, context: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """A layer after its attention, on 2-D (tokens, hidden) arrays: the output projection,
+    residual and norm, then the feed-forward block, residual and norm."""
+    out = context @ layer.attn_out_w
+    out += layer.attn_out_b
+    out += x
+    _layer_norm(out, layer.attn_norm, model.eps)
+    x = out
+    inner = x @ layer.ff_in_w
+    inner += layer.ff_in_b
+    _gelu(inner)
+    out = inner @ layer.ff_out_w
+    out += layer.ff_out_b
+    out += x
+    _layer_norm(out, layer.ff_norm, model.eps)
+    return out
+
+
 def _forward(model: _Model, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """Mean-pooled, L2-normalized embeddings for one padded group (rows, length).
 
@@ -447,19 +465,7 @@ def _forward(model: _Model, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
             np.exp(scores, out=scores)
             scores /= scores.sum(axis=-1, keepdims=True)
             context[:, start:stop] = (scores @ v).transpose(0, 2, 1, 3)
-        out = context.reshape(-1, hidden) @ layer.attn_out_w
-        out += layer.attn_out_b
-        out += x
-        _layer_norm(out, layer.attn_norm, model.eps)
-        x = out
-        inner = x @ layer.ff_in_w
-        inner += layer.ff_in_b
-        _gelu(inner)
-        out = inner @ layer.ff_out_w
-        out += layer.ff_out_b
-        out += x
-        _layer_norm(out, layer.ff_norm, model.eps)
-        x = out
+        x = _layer_rest(model, layer, context.reshape(-1, hidden), x)
     weights = mask.astype(np.float32)
     pooled = np.matmul(weights[:, None, :], x.reshape(rows, length, hidden))[:, 0, :]
     pooled /= np.maximum(weights.sum(axis=1, keepdims=True), np.float32(1e-9))
@@ -505,19 +511,7 @@ def _forward_packed(model: _Model, seqs: Sequence[Sequence[int]]) -> np.ndarray:
                 np.exp(scores, out=scores)
                 scores /= scores.sum(axis=-1, keepdims=True)
                 own[start:stop] = (scores @ v).transpose(1, 0, 2)
-        out = context @ layer.attn_out_w
-        out += layer.attn_out_b
-        out += x
-        _layer_norm(out, layer.attn_norm, model.eps)
-        x = out
-        inner = x @ layer.ff_in_w
-        inner += layer.ff_in_b
-        _gelu(inner)
-        out = inner @ layer.ff_out_w
-        out += layer.ff_out_b
-        out += x
-        _layer_norm(out, layer.ff_norm, model.eps)
-        x = out
+        x = _layer_rest(model, layer, context, x)
     pooled = np.add.reduceat(x, starts, axis=0) / np.asarray(lengths, dtype=np.float32)[:, None]
     pooled /= np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), np.float32(1e-12))
     return pooled.astype(np.float32, copy=False)
