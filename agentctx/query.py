@@ -2099,9 +2099,7 @@ class _Parser:
         first = self.first
         if first is None or not any(line.strip() for line in self.lines[first + 1 :]):
             return ""
-        line = _MD_PREFIX.sub("", _strip_urls(self.lines[first]))
-        line = _TAG.sub(" ", line)
-        return _WS.sub(" ", _EMPTY_LINK.sub("]", line)).strip()
+        return _WS.sub(" ", _dense_line(self.lines[first]))
 
     def _clean_text(self) -> str:
         """The query for embedding: prose, heads of code blocks, traces as names + error."""
@@ -2148,9 +2146,7 @@ class _Parser:
                     out.append("…")
                 if count >= limit:
                     continue
-            line = _MD_PREFIX.sub("", _strip_urls(raw))
-            line = _TAG.sub(" ", line)
-            line = _EMPTY_LINK.sub("]", line).strip()
+            line = _dense_line(raw)
             if not line:
                 continue
             key = _WS.sub(" ", line)
@@ -2191,6 +2187,12 @@ def _strip_links(
     if "@" in line:
         line = _EMAIL.sub(_blank, line)
     return line
+
+
+def _dense_line(raw: str) -> str:
+    """A line as the dense query reads it: no links, Markdown line marks or HTML tags."""
+    line = _TAG.sub(" ", _MD_PREFIX.sub("", _strip_urls(raw)))
+    return _EMPTY_LINK.sub("]", line).strip()
 
 
 def _strip_urls(line: str) -> str:
