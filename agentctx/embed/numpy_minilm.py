@@ -413,6 +413,13 @@ def _gelu(x: np.ndarray) -> None:
         block *= poly
 
 
+def _softmax(scores: np.ndarray) -> None:
+    """Softmax over the last axis, in place (attention weights from their scores)."""
+    scores -= scores.max(axis=-1, keepdims=True)
+    np.exp(scores, out=scores)
+    scores /= scores.sum(axis=-1, keepdims=True)
+
+
 def _layer_rest(model: _Model, layer: _Layer, context: np.ndarray, x: np.ndarray) -> np.ndarray:
     """A layer after its attention, on 2-D (tokens, hidden) arrays: the output projection,
     residual and norm, then the feed-forward block, residual and norm."""
@@ -461,9 +468,7 @@ def _forward(model: _Model, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
             stop = start + block
             scores = q[:, :, start:stop] @ k_t  # (rows, heads, block, length)
             scores += bias
-            scores -= scores.max(axis=-1, keepdims=True)
-            np.exp(scores, out=scores)
-            scores /= scores.sum(axis=-1, keepdims=True)
+            _softmax(scores)
             context[:, start:stop] = (scores @ v).transpose(0, 2, 1, 3)
         x = _layer_rest(model, layer, context.reshape(-1, hidden), x)
     weights = mask.astype(np.float32)
@@ -507,9 +512,7 @@ def _forward_packed(model: _Model, seqs: Sequence[Sequence[int]]) -> np.ndarray:
             for start in range(0, n, block):
                 stop = start + block
                 scores = q[:, start:stop] @ k_t  # (heads, block, n)
-                scores -= scores.max(axis=-1, keepdims=True)
-                np.exp(scores, out=scores)
-                scores /= scores.sum(axis=-1, keepdims=True)
+                _softmax(scores)
                 own[start:stop] = (scores @ v).transpose(1, 0, 2)
         x = _layer_rest(model, layer, context, x)
     pooled = np.add.reduceat(x, starts, axis=0) / np.asarray(lengths, dtype=np.float32)[:, None]
