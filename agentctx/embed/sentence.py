@@ -93,9 +93,13 @@ class SentenceTransformerEmbedder:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         self.load()
+        # A query and its title (pipeline.query_vector) go one at a time: in one batch the
+        # title pads to the query's length. Measured on 30 dev reports (256 tokens) and
+        # their titles: 70 ms one by one against 110 ms as one batch, vectors the same to
+        # 1e-7; two texts of similar length cost the same either way.
         vectors = self._model.encode(
             list(texts),
-            batch_size=32,
+            batch_size=1 if len(texts) <= 2 else 32,
             normalize_embeddings=True,
             convert_to_numpy=True,
             show_progress_bar=False,
