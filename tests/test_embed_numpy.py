@@ -198,6 +198,7 @@ def test_a_short_text_beside_a_long_one_is_packed_not_padded(
     assert passes == ["padded"]
 
 
+@pytest.mark.model
 def test_matches_sentence_transformers(
     numpy_embedder: NumpyMiniLMEmbedder, reference: np.ndarray
 ) -> None:
