@@ -270,6 +270,9 @@ def test_bm25_file_end_to_end(bench_data: dict[str, object]):
     assert overall[str(tiny)]["func_full"] == pytest.approx((1 + 1 / 3) / 2)
     assert overall["100000"]["file_recall"] == 1.0
     assert (overall["100000"]["acc@1"], overall["100000"]["acc@3"]) == (0.5, 1.0)
+    # 1 of 2 at Acc@1: the Wilson 95% interval is 0.5 +- 0.4055; 2 of 2 reaches 1.0
+    assert overall["100000"]["acc@1_ci"] == pytest.approx([0.0945, 0.9055], abs=1e-4)
+    assert overall["100000"]["acc@3_ci"][1] == 1.0 and overall["100000"]["acc@3_ci"][0] < 0.5
     assert summary["by_label"]["hard"][str(tiny)]["file_recall"] == 1.0
     assert summary["by_label"]["unlabeled"][str(tiny)]["file_recall"] == 0.5
     assert summary["by_repo"]["acme/shop"]["100000"]["n"] == 2
@@ -281,6 +284,8 @@ def test_bm25_file_end_to_end(bench_data: dict[str, object]):
     assert "### hard: " in text and "### unlabeled: " in text and "### other: " not in text
     assert "| budget | file recall | all | any | func recall full | func recall any " in text
     assert "| 100,000 | 100.0% | 100.0% |" in text
+    assert "95% intervals (Wilson) of Acc@1/3/5 over 2 instances: 9.5-90.5% / " in text
+    assert "One instance is 50.0 points" in text
 
 
 def test_bm25_symbol_and_filter(bench_data: dict[str, object]):

@@ -102,7 +102,12 @@ def test_json_shape(tmp_path: Path, base: Path):
     assert [b["budget"] for b in budgets] == [4000, 8000]
     recall = next(m for m in budgets[0]["metrics"] if m["metric"] == "file_recall")
     assert recall["regression"] is True and recall["delta"] == pytest.approx(-10.0)
-    assert set(recall) == {"metric", "label", "kind", "old", "new", "delta", "regression"}
+    assert set(recall) == {
+        *("metric", "label", "kind", "old", "new", "delta", "regression"),
+        *("up", "down", "p_value"),  # None: no per-instance results beside the summaries
+    }
+    assert (recall["up"], recall["down"], recall["p_value"]) == (None, None, None)
+    assert out["runs"][0]["paired"] is None and out["alpha"] is None
     assert len(out["regressions"]) == 2 and len(result.stderr.splitlines()) == 2
 
 
@@ -130,6 +135,72 @@ def test_no_common_run_is_a_usage_error(tmp_path: Path, base: Path):
     new = _write(tmp_path / "new.json", two)
     result = runner.invoke(app, ["bench", "compare", str(base), str(new)])
     assert result.exit_code == ExitCode.USAGE and "no run in common" in result.stderr
+
+
+RUN = "swebench-agentctx-lite"
+
+
+def _run_dir(tmp_path: Path, name: str, hits: list[int], recall: list[float]) -> Path:
+    """A bench output dir: summary.json plus the run's per-instance JSONL (as bench writes)."""
+    out = tmp_path / name
+    out.mkdir()
+    lines = [
+        json.dumps(
+            {
+                "id": f"repo__x-{i}",
+                "acc": {"1": hit, "3": 1, "5": 1},
+                "budgets": {"4000": {"file_recall": r}, "8000": {"file_recall": 1.0}},
+            }
+        )
+        for i, (hit, r) in enumerate(zip(hits, recall, strict=True))
+    ]
+    lines.append('{"id": "repo__x-cut", "acc": {"1"')  # a line an interrupted run cut short
+    (out / f"{RUN}.jsonl").write_text("\n".join(lines) + "\n")
+    summary = _summary(RUN, sum(recall) / len(recall))
+    for budget in summary[RUN]["overall"].values():
+        budget["acc@1"] = sum(hits) / len(hits)
+    return _write(out / "summary.json", summary)
+
+
+def test_instance_by_instance_moves_and_p_values(tmp_path: Path):
+    n = 40
+    old = _run_dir(tmp_path, "old", [1] * 28 + [0] * 12, [1.0] * n)
+    # one instance down at Acc@1 (2.5 points, past the 1-point gate), recall: 6 down, none up
+    new = _run_dir(tmp_path, "new", [1] * 27 + [0] * 13, [1.0] * 34 + [0.5] * 6)
+    result = runner.invoke(app, ["bench", "compare", str(old), str(new), "--json"])
+    assert result.exit_code == ExitCode.REGRESSION
+    out = json.loads(result.stdout)
+    (run,) = out["runs"]
+    assert run["paired"] == n  # the cut line is skipped, not an error
+    at4k = {m["metric"]: m for m in run["budgets"][0]["metrics"]}
+    assert (at4k["acc@1"]["up"], at4k["acc@1"]["down"]) == (0, 1)
+    assert at4k["acc@1"]["p_value"] == 1.0  # one instance of forty: a coin flip
+    assert (at4k["file_recall"]["up"], at4k["file_recall"]["down"]) == (0, 6)
+    assert at4k["file_recall"]["p_value"] == pytest.approx(2 / 64)
+    assert at4k["p50_ms"]["p_value"] is None  # latency is not paired
+    assert any("0 up, 1 down, p=1" in line for line in result.stderr.splitlines())
+
+    table = runner.invoke(app, ["bench", "compare", str(old), str(new)])
+    assert "up/down" in table.stdout and "+0 / -6" in table.stdout and "0.0312" in table.stdout
+
+    # --alpha: a drop is a regression only where the paired test says it is unlikely noise
+    gated = runner.invoke(app, ["bench", "compare", str(old), str(new), "--alpha", "0.05"])
+    assert gated.exit_code == ExitCode.REGRESSION
+    flagged = gated.stderr.splitlines()
+    assert len(flagged) == 1 and "file recall" in flagged[0] and "@4000" in flagged[0]
+    assert "p=0.0312" in flagged[0]
+    strict = runner.invoke(app, ["bench", "compare", str(old), str(new), "--alpha", "0.01"])
+    assert strict.exit_code == 0, strict.stderr
+
+
+def test_alpha_needs_the_per_instance_results(tmp_path: Path, base: Path):
+    other = _run_dir(tmp_path, "new", [1, 0], [1.0, 1.0])
+    result = runner.invoke(app, ["bench", "compare", str(base), str(other), "--alpha", "0.05"])
+    assert result.exit_code == ExitCode.USAGE
+    assert "per-instance" in result.stderr and "old.jsonl" not in result.stderr
+    assert f"{RUN}.jsonl" in result.stderr and result.stderr.count("\n") <= 2
+    bad = runner.invoke(app, ["bench", "compare", str(other), str(other), "--alpha", "2"])
+    assert bad.exit_code == ExitCode.USAGE and "--alpha" in bad.stderr
 
 
 @pytest.fixture

@@ -1,5 +1,10 @@
 """Compare two ``summary.json`` files from ``bench swebench``: a regression gate for CI.
 
+Where each run's per-instance results (``<run>.jsonl``, written beside ``summary.json``)
+are there too, every quality metric is also compared instance by instance: how many
+instances went up and down, and the exact sign-test p-value of that split, so that a
+drop of one instance in forty is told from a real regression (``alpha`` gates on it).
+
 Pure: reads JSON, returns records; the CLI renders them and picks the exit code.
 """
 
@@ -11,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import NotFoundError, UsageError
+from .records import read_records
+from .stats import sign_test
 
 # (key in summary["overall"][budget], label, kind); kind decides the delta and the gate.
 METRICS: tuple[tuple[str, str, str], ...] = (
@@ -37,6 +44,10 @@ class MetricDelta:
     new: float | None
     delta: float | None  # quality: percentage points; tokens, latency: percent
     regression: bool
+    # Instance by instance (quality metrics, where both runs' JSONL are found):
+    up: int | None = None  # instances whose value rose
+    down: int | None = None  # ... fell
+    p_value: float | None = None  # exact two-sided sign test of up vs down
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +61,7 @@ class RunDelta:
     old_run: str
     new_run: str
     budgets: tuple[BudgetDelta, ...]
+    paired: int | None = None  # instances scored in both runs' JSONL (None: not found)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +71,7 @@ class Comparison:
     max_quality_drop: float
     max_latency_growth: float
     runs: tuple[RunDelta, ...]
+    alpha: float | None = None
     regressions: tuple[str, ...] = field(default=())
 
     @property
@@ -109,6 +122,41 @@ def _pair_runs(old: dict[str, Any], new: dict[str, Any]) -> list[tuple[str, str]
     )
 
 
+def _records(summary_path: Path, run: str) -> dict[str, dict[str, Any]] | None:
+    """The run's per-instance records from ``<run>.jsonl`` beside the summary, if there."""
+    path = summary_path.parent / f"{run}.jsonl"
+    if not path.is_file():
+        return None
+    try:
+        records = read_records(path)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read {path}: {exc}") from None
+    return {k: r for k, r in records.items() if "error" not in r}
+
+
+def _value(record: dict[str, Any], metric: str, budget: str) -> float | None:
+    if metric.startswith("acc@"):
+        acc = record.get("acc")
+        return _num(acc.get(metric[4:])) if isinstance(acc, dict) else None
+    budgets = record.get("budgets")
+    entry = budgets.get(budget) if isinstance(budgets, dict) else None
+    return _num(entry.get(metric)) if isinstance(entry, dict) else None
+
+
+def _moves(
+    old: dict[str, dict[str, Any]], new: dict[str, dict[str, Any]], metric: str, budget: str
+) -> tuple[int, int]:
+    """(instances up, instances down) for ``metric`` at ``budget``, over both runs' ids."""
+    up = down = 0
+    for key in old.keys() & new.keys():
+        a, b = _value(old[key], metric, budget), _value(new[key], metric, budget)
+        if a is None or b is None:
+            continue
+        up += b > a + _EPS
+        down += a > b + _EPS
+    return up, down
+
+
 def _budget_key(key: str) -> int:
     try:
         return int(key)
@@ -122,18 +170,38 @@ def compare(
     *,
     max_quality_drop: float = 0.01,
     max_latency_growth: float = 0.2,
+    alpha: float | None = None,
 ) -> Comparison:
-    """Every run present in both files, every budget present in both runs."""
+    """Every run present in both files, every budget present in both runs.
+
+    With ``alpha``, a quality drop past ``max_quality_drop`` is a regression only if the
+    instance-by-instance sign test also gives p < ``alpha`` (needs both runs' JSONL).
+    """
     if not 0 <= max_quality_drop <= 1:
         raise UsageError("--max-quality-drop is a fraction between 0 and 1")
     if max_latency_growth < 0:
         raise UsageError("--max-latency-growth must not be negative")
+    if alpha is not None and not 0 < alpha <= 1:
+        raise UsageError("--alpha is a significance level between 0 and 1, e.g. 0.05")
     old, new = load_summary(old_path), load_summary(new_path)
     runs: list[RunDelta] = []
     regressions: list[str] = []
     for old_name, new_name in _pair_runs(old, new):
         o_all, n_all = old[old_name]["overall"], new[new_name]["overall"]
         run_label = old_name if old_name == new_name else f"{old_name} -> {new_name}"
+        o_rec, n_rec = _records(old_path, old_name), _records(new_path, new_name)
+        paired = None if o_rec is None or n_rec is None else len(o_rec.keys() & n_rec.keys())
+        if alpha is not None and not paired:
+            missing = [
+                str(path.parent / f"{name}.jsonl")
+                for path, name, rec in ((old_path, old_name, o_rec), (new_path, new_name, n_rec))
+                if not rec
+            ]
+            raise UsageError(
+                f"--alpha compares instance by instance; run {run_label} has no per-instance "
+                f"results in common (missing or empty: {', '.join(missing) or 'no shared ids'})",
+                hint="keep each run's <run>.jsonl beside its summary.json, or drop --alpha",
+            )
         budgets: list[BudgetDelta] = []
         for key in sorted(o_all.keys() & n_all.keys(), key=_budget_key):
             o_b, n_b = o_all[key], n_all[key]
@@ -144,26 +212,37 @@ def compare(
                 a, b = _num(o_b.get(metric)), _num(n_b.get(metric))
                 delta: float | None = None
                 bad = False
+                up = down = None
+                p_value = None
+                if kind == "quality" and paired:
+                    assert o_rec is not None and n_rec is not None
+                    up, down = _moves(o_rec, n_rec, metric, key)
+                    p_value = sign_test(up, down)
                 if a is not None and b is not None:
                     if kind == "quality":
                         delta = 100 * (b - a)
                         bad = a - b > max_quality_drop + _EPS
+                        if alpha is not None and p_value is not None:
+                            bad = bad and p_value < alpha
                     elif a > 0:
                         delta = 100 * (b - a) / a
                         bad = kind == "latency" and (b - a) / a > max_latency_growth + _EPS
                 if bad:
                     change = f"{delta:+.1f} pp" if kind == "quality" else f"{delta:+.0f}%"
+                    if p_value is not None:
+                        change += f"; {up} up, {down} down, p={p_value:.3g}"
                     regressions.append(
                         f"regression: {run_label} @{key}: {label} {a:.4g} -> {b:.4g} ({change})"
                     )
-                deltas.append(MetricDelta(metric, label, kind, a, b, delta, bad))
+                deltas.append(MetricDelta(metric, label, kind, a, b, delta, bad, up, down, p_value))
             budgets.append(BudgetDelta(_budget_key(key), tuple(deltas)))
-        runs.append(RunDelta(old_name, new_name, tuple(budgets)))
+        runs.append(RunDelta(old_name, new_name, tuple(budgets), paired))
     return Comparison(
         str(old_path),
         str(new_path),
         max_quality_drop,
         max_latency_growth,
         tuple(runs),
+        alpha,
         tuple(regressions),
     )

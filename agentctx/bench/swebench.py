@@ -36,6 +36,8 @@ from ..query import CODE_FENCE
 from ..store import IndexStore
 from ..tokens import get_tokenizer
 from .baselines import BASELINES, build_baseline
+from .records import read_records
+from .stats import wilson
 
 METHODS = ("agentctx", *BASELINES)
 FILTERS = ("lite", "verified", "all")
@@ -624,21 +626,6 @@ class BenchOutputs:
     ran: int = 0  # instances run now (the rest came from a previous run)
 
 
-def read_records(path: Path) -> dict[str, dict[str, Any]]:
-    """Records of a results file by instance id (the last line of an id wins)."""
-    out: dict[str, dict[str, Any]] = {}
-    if not path.is_file():
-        return out
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            rec = json.loads(line)
-        except json.JSONDecodeError:
-            continue  # a line cut short by an interrupted run
-        if isinstance(rec, dict) and "id" in rec:
-            out[str(rec["id"])] = rec
-    return out
-
-
 def _check(config: BenchConfig) -> None:
     if config.method not in METHODS:
         raise UsageError(
@@ -901,6 +888,8 @@ def _group(records: Sequence[dict[str, Any]], budgets: Sequence[int]) -> dict[st
         for k in ACC_KS:
             vals = [r["acc"][str(k)] for r in accs if r["acc"].get(str(k)) is not None]
             entry[f"acc@{k}"] = _mean(vals)
+            ci = wilson(round(sum(vals)), len(vals))
+            entry[f"acc@{k}_ci"] = list(ci) if ci else None
         entry["acc_n"] = sum(1 for r in accs if r["acc"].get("1") is not None)
         entry["mean_tokens"] = _mean([row["tokens"] for row in rows])
         ms = [row["pack_ms"] for row in rows]
@@ -979,6 +968,25 @@ def _table(group: Mapping[str, Any]) -> str:
     return _HEAD + "\n".join(rows) + "\n"
 
 
+def _acc_intervals(group: Mapping[str, Any]) -> list[str]:
+    """A sentence on the noise of Acc@k (the ranking, hence Acc@k, is the same at every budget)."""
+    entry = next(iter(group.values()), None)
+    if not entry or not entry.get("acc_n") or not entry.get("acc@1_ci"):
+        return []
+    n = entry["acc_n"]
+    spans = " / ".join(
+        f"{100 * entry[f'acc@{k}_ci'][0]:.1f}-{100 * entry[f'acc@{k}_ci'][1]:.1f}%"
+        for k in ACC_KS
+        if entry.get(f"acc@{k}_ci")
+    )
+    return [
+        f"95% intervals (Wilson) of Acc@{'/'.join(str(k) for k in ACC_KS)} over {n} "
+        f"instances: {spans}. One instance is {100 / n:.1f} points; `bench compare` "
+        "tests a change between two runs instance by instance.",
+        "",
+    ]
+
+
 def render_markdown(summary: Mapping[str, Any]) -> str:
     """The human-readable report: overall, per repository, per label."""
     s = summary
@@ -1011,6 +1019,7 @@ def render_markdown(summary: Mapping[str, Any]) -> str:
         "## Overall",
         "",
         _table(s["overall"]),
+        *_acc_intervals(s["overall"]),
         "## By repository",
         "",
     ]

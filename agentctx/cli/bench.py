@@ -207,6 +207,13 @@ def compare_command(
     max_latency_growth: Annotated[
         float, typer.Option(help="Largest allowed growth of p50/p95 pack ms (relative).")
     ] = 0.2,
+    alpha: Annotated[
+        float | None,
+        typer.Option(
+            help="Count a quality drop as a regression only if the instance-by-instance "
+            "sign test gives p below this (e.g. 0.05; needs each run's JSONL)."
+        ),
+    ] = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the comparison as JSON instead of a table.")
     ] = False,
@@ -214,7 +221,9 @@ def compare_command(
     """Compare two bench summary.json files; exit 8 on a quality or latency regression.
 
     Runs present in both files are compared (or the only run of each); regressions are
-    listed on stderr, one a line.
+    listed on stderr, one a line. Where each run's per-instance results (<run>.jsonl from
+    bench swebench) sit beside its summary.json, quality metrics are also compared
+    instance by instance: instances up and down, and the sign test's p-value.
     """
     import json
 
@@ -223,12 +232,17 @@ def compare_command(
     from ..bench.compare import compare
 
     result = compare(
-        old, new, max_quality_drop=max_quality_drop, max_latency_growth=max_latency_growth
+        old,
+        new,
+        max_quality_drop=max_quality_drop,
+        max_latency_growth=max_latency_growth,
+        alpha=alpha,
     )
     if as_json:
         typer.echo(json.dumps(result.to_dict(), indent=2))
     else:
         table = Table(title="agentctx bench compare", show_edge=False)
+        paired = any(run.paired for run in result.runs)
         for name, justify in (
             ("run", "left"),
             ("budget", "right"),
@@ -236,20 +250,29 @@ def compare_command(
             ("old", "right"),
             ("new", "right"),
             ("delta", "right"),
+            *((("up/down", "right"), ("p", "right")) if paired else ()),
         ):
-            table.add_column(name, justify=justify)  # type: ignore[arg-type]
+            # A long run label wraps in its column rather than squeezing the numbers.
+            width = 32 if name == "run" else None
+            table.add_column(name, justify=justify, max_width=width)  # type: ignore[arg-type]
         for run in result.runs:
             label = run.old_run if run.old_run == run.new_run else f"{run.old_run} -> {run.new_run}"
             for b in run.budgets:
-                for m in b.metrics:
+                for row, m in enumerate(b.metrics):
                     delta = _fmt_delta(m.kind, m.delta)
+                    moved = (
+                        (f"+{m.up} / -{m.down}", f"{m.p_value:.3g}")
+                        if m.p_value is not None
+                        else ("", "")
+                    )
                     table.add_row(
-                        label,
-                        str(b.budget),
+                        label if row == 0 else "",
+                        str(b.budget) if row == 0 else "",
                         m.label,
                         _fmt_value(m.kind, m.old),
                         _fmt_value(m.kind, m.new),
                         f"[red]{delta}[/red]" if m.regression else delta,
+                        *(moved if paired else ()),
                     )
                 table.add_section()
         out = Console(highlight=False)
