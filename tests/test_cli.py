@@ -119,3 +119,42 @@ def test_internal_errors_are_one_line(sample_repo: Path, monkeypatch: pytest.Mon
     assert result.exit_code == ExitCode.ERROR
     assert "internal error: RuntimeError: kaboom" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("argv", "needle", "where"),
+    [
+        (["pack", "x", "--budget", "abc"], "Invalid value for '--budget'", "agentctx pack -h"),
+        (["index", "--no-such-flag"], "No such option: --no-such-flag", "agentctx index -h"),
+        (["no-such-command"], "No such command 'no-such-command'", "agentctx -h"),
+        (["bench", "compare"], "Missing argument 'old'", "agentctx bench compare -h"),
+    ],
+)
+def test_usage_errors_are_one_line(
+    argv: list[str], needle: str, where: str, monkeypatch: pytest.MonkeyPatch, capsys
+):
+    """Through the real entry point (not CliRunner): click's usage block and error panel
+    become one `agentctx: error: ...` line, exit 2, nothing on stdout."""
+    from agentctx.cli import main
+
+    monkeypatch.setattr("sys.argv", ["agentctx", *argv])
+    with pytest.raises(SystemExit) as exited:
+        main()
+    assert exited.value.code == ExitCode.USAGE
+    out, err = capsys.readouterr()
+    assert out == "" and err.count("\n") == 1
+    assert err.startswith("agentctx: error: ") and needle in err and f"(see '{where}')" in err
+
+
+def test_entry_point_exit_codes(sample_repo: Path, monkeypatch: pytest.MonkeyPatch, capsys):
+    """Help and version exit 0; a command's own exit code comes through unchanged."""
+    from agentctx.cli import main
+
+    for argv, code in ((["-h"], 0), (["--version"], 0), (["pack", "x", "-C", "/nonexistent"], 3)):
+        monkeypatch.setattr("sys.argv", ["agentctx", *argv])
+        with pytest.raises(SystemExit) as exited:
+            main()
+        assert exited.value.code == code, argv
+    out, err = capsys.readouterr()
+    assert f"agentctx {__version__}" in out and "Usage" in out
+    assert err.count("\n") == 1 and "/nonexistent" in err

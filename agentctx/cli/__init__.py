@@ -51,8 +51,31 @@ app.add_typer(hook_app, name="hook")
 
 
 def main() -> None:
+    """Run the CLI. A usage error (unknown option, bad value, missing argument) is one
+    line on stderr, like every other error, instead of click's usage block and panel."""
     import sys
 
-    from ..argscan import optional_diff_rev
+    try:  # typer (as pinned) carries its own copy of click
+        from typer._click import exceptions as cx
+    except ImportError:  # pragma: no cover - a typer that uses click itself
+        from click import exceptions as cx
 
-    app(args=optional_diff_rev(sys.argv[1:]), prog_name="agentctx")
+    from ..argscan import optional_diff_rev
+    from ..errors import ExitCode, print_line
+
+    try:
+        rv = app(args=optional_diff_rev(sys.argv[1:]), prog_name="agentctx", standalone_mode=False)
+    except cx.NoArgsIsHelpError as exc:  # the help is already printed
+        sys.exit(exc.exit_code)
+    except cx.UsageError as exc:
+        where = exc.ctx.command_path if exc.ctx is not None else "agentctx"
+        print_line(f"error: {exc.format_message()}", f"see '{where} -h'")
+        sys.exit(int(ExitCode.USAGE))
+    except cx.ClickException as exc:
+        print_line(f"error: {exc.format_message()}")
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        print_line("aborted")
+        sys.exit(int(ExitCode.ERROR))
+    # Not standalone: a command's `typer.Exit(code)` comes back as its code.
+    sys.exit(rv if isinstance(rv, int) else 0)
