@@ -104,9 +104,10 @@ def test_json_shape(tmp_path: Path, base: Path):
     assert recall["regression"] is True and recall["delta"] == pytest.approx(-10.0)
     assert set(recall) == {
         *("metric", "label", "kind", "old", "new", "delta", "regression"),
-        *("up", "down", "p_value"),  # None: no per-instance results beside the summaries
+        *("up", "down", "p_value", "went_up", "went_down"),  # per instance: none found here
     }
     assert (recall["up"], recall["down"], recall["p_value"]) == (None, None, None)
+    assert recall["went_up"] == recall["went_down"] == []
     assert out["runs"][0]["paired"] is None and out["alpha"] is None
     assert len(out["regressions"]) == 2 and len(result.stderr.splitlines()) == 2
 
@@ -174,6 +175,7 @@ def test_instance_by_instance_moves_and_p_values(tmp_path: Path):
     assert run["paired"] == n  # the cut line is skipped, not an error
     at4k = {m["metric"]: m for m in run["budgets"][0]["metrics"]}
     assert (at4k["acc@1"]["up"], at4k["acc@1"]["down"]) == (0, 1)
+    assert at4k["acc@1"]["went_down"] == ["repo__x-27"] and at4k["acc@1"]["went_up"] == []
     assert at4k["acc@1"]["p_value"] == 1.0  # one instance of forty: a coin flip
     assert (at4k["file_recall"]["up"], at4k["file_recall"]["down"]) == (0, 6)
     assert at4k["file_recall"]["p_value"] == pytest.approx(2 / 64)
@@ -182,6 +184,8 @@ def test_instance_by_instance_moves_and_p_values(tmp_path: Path):
 
     table = runner.invoke(app, ["bench", "compare", str(old), str(new)])
     assert "up/down" in table.stdout and "+0 / -6" in table.stdout and "0.0312" in table.stdout
+    # which instances moved at Acc@k, once (not per budget)
+    assert table.stdout.count("Acc@1: up -; down repo__x-27") == 1
 
     # --alpha: a drop is a regression only where the paired test says it is unlikely noise
     gated = runner.invoke(app, ["bench", "compare", str(old), str(new), "--alpha", "0.05"])

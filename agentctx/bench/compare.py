@@ -48,6 +48,8 @@ class MetricDelta:
     up: int | None = None  # instances whose value rose
     down: int | None = None  # ... fell
     p_value: float | None = None  # exact two-sided sign test of up vs down
+    went_up: tuple[str, ...] = ()  # ... and which instances (ids, sorted)
+    went_down: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,16 +147,19 @@ def _value(record: dict[str, Any], metric: str, budget: str) -> float | None:
 
 def _moves(
     old: dict[str, dict[str, Any]], new: dict[str, dict[str, Any]], metric: str, budget: str
-) -> tuple[int, int]:
-    """(instances up, instances down) for ``metric`` at ``budget``, over both runs' ids."""
-    up = down = 0
-    for key in old.keys() & new.keys():
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(ids of the instances up, ids of those down) for ``metric`` at ``budget``."""
+    up: list[str] = []
+    down: list[str] = []
+    for key in sorted(old.keys() & new.keys()):
         a, b = _value(old[key], metric, budget), _value(new[key], metric, budget)
         if a is None or b is None:
             continue
-        up += b > a + _EPS
-        down += a > b + _EPS
-    return up, down
+        if b > a + _EPS:
+            up.append(key)
+        elif a > b + _EPS:
+            down.append(key)
+    return tuple(up), tuple(down)
 
 
 def _budget_key(key: str) -> int:
@@ -214,9 +219,12 @@ def compare(
                 bad = False
                 up = down = None
                 p_value = None
+                went_up: tuple[str, ...] = ()
+                went_down: tuple[str, ...] = ()
                 if kind == "quality" and paired:
                     assert o_rec is not None and n_rec is not None
-                    up, down = _moves(o_rec, n_rec, metric, key)
+                    went_up, went_down = _moves(o_rec, n_rec, metric, key)
+                    up, down = len(went_up), len(went_down)
                     p_value = sign_test(up, down)
                 if a is not None and b is not None:
                     if kind == "quality":
@@ -234,7 +242,12 @@ def compare(
                     regressions.append(
                         f"regression: {run_label} @{key}: {label} {a:.4g} -> {b:.4g} ({change})"
                     )
-                deltas.append(MetricDelta(metric, label, kind, a, b, delta, bad, up, down, p_value))
+                deltas.append(
+                    MetricDelta(
+                        *(metric, label, kind, a, b, delta, bad),
+                        *(up, down, p_value, went_up, went_down),
+                    )
+                )
             budgets.append(BudgetDelta(_budget_key(key), tuple(deltas)))
         runs.append(RunDelta(old_name, new_name, tuple(budgets), paired))
     return Comparison(

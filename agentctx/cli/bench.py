@@ -279,6 +279,17 @@ def compare_command(
         if not out.is_terminal:
             out.width = max(out.width, 120)  # piped: do not squeeze the columns
         out.print(table)
+        # Which instances moved: the ranking's Acc@k is the same at every budget, so once.
+        for run in result.runs:
+            label = run.old_run if run.old_run == run.new_run else f"{run.old_run} -> {run.new_run}"
+            for m in run.budgets[0].metrics if run.budgets else ():
+                if m.metric.startswith("acc@") and (m.went_up or m.went_down):
+                    out.print(
+                        f"{label} {m.label}: up {', '.join(m.went_up) or '-'}; "
+                        f"down {', '.join(m.went_down) or '-'}",
+                        markup=False,
+                        soft_wrap=True,
+                    )
     for line in result.regressions:
         err_console.print(f"agentctx: {line}", markup=False, highlight=False, soft_wrap=True)
     if result.regressions:
