@@ -286,6 +286,9 @@ def test_bm25_file_end_to_end(bench_data: dict[str, object]):
     assert "| 100,000 | 100.0% | 100.0% |" in text
     assert "95% intervals (Wilson) of Acc@1/3/5 over 2 instances: 9.5-90.5% / " in text
     assert "One instance is 50.0 points" in text
+    # each label's table has its own (the hard split is a goal): hard is 1 of 1 at Acc@1
+    hard = text[text.index("### hard: ") :]
+    assert "95% intervals (Wilson) of Acc@1/3/5 over 1 instance: 20.7-100.0% / " in hard
 
 
 def test_bm25_symbol_and_filter(bench_data: dict[str, object]):

@@ -968,7 +968,7 @@ def _table(group: Mapping[str, Any]) -> str:
     return _HEAD + "\n".join(rows) + "\n"
 
 
-def _acc_intervals(group: Mapping[str, Any]) -> list[str]:
+def _acc_intervals(group: Mapping[str, Any], *, advice: bool = True) -> list[str]:
     """A sentence on the noise of Acc@k (the ranking, hence Acc@k, is the same at every budget)."""
     entry = next(iter(group.values()), None)
     if not entry or not entry.get("acc_n") or not entry.get("acc@1_ci"):
@@ -979,12 +979,16 @@ def _acc_intervals(group: Mapping[str, Any]) -> list[str]:
         for k in ACC_KS
         if entry.get(f"acc@{k}_ci")
     )
-    return [
+    text = (
         f"95% intervals (Wilson) of Acc@{'/'.join(str(k) for k in ACC_KS)} over {n} "
-        f"instances: {spans}. One instance is {100 / n:.1f} points; `bench compare` "
-        "tests a change between two runs instance by instance.",
-        "",
-    ]
+        f"instance{'' if n == 1 else 's'}: {spans}."
+    )
+    if advice:
+        text += (
+            f" One instance is {100 / n:.1f} points; `bench compare` tests a change between "
+            "two runs instance by instance."
+        )
+    return [text, ""]
 
 
 def render_markdown(summary: Mapping[str, Any]) -> str:
@@ -1028,6 +1032,7 @@ def render_markdown(summary: Mapping[str, Any]) -> str:
     lines += ["## By label", ""]
     for label, group in s["by_label"].items():
         lines += [f"### {LABEL_TITLES[label]} ({s['label_counts'][label]})", "", _table(group)]
+        lines += _acc_intervals(group, advice=False)  # the hard split is a goal of its own
     return "\n".join(lines)
 
 
