@@ -65,6 +65,15 @@ class RunDelta:
     budgets: tuple[BudgetDelta, ...]
     paired: int | None = None  # instances scored in both runs' JSONL (None: not found)
 
+    @property
+    def label(self) -> str:
+        return run_label(self.old_run, self.new_run)
+
+
+def run_label(old: str, new: str) -> str:
+    """How a pair of runs is named in tables and messages: once when both are named alike."""
+    return old if old == new else f"{old} -> {new}"
+
 
 @dataclass(frozen=True, slots=True)
 class Comparison:
@@ -193,7 +202,7 @@ def compare(
     regressions: list[str] = []
     for old_name, new_name in _pair_runs(old, new):
         o_all, n_all = old[old_name]["overall"], new[new_name]["overall"]
-        run_label = old_name if old_name == new_name else f"{old_name} -> {new_name}"
+        label_of_run = run_label(old_name, new_name)
         o_rec, n_rec = _records(old_path, old_name), _records(new_path, new_name)
         paired = None if o_rec is None or n_rec is None else len(o_rec.keys() & n_rec.keys())
         if alpha is not None and not paired:
@@ -203,7 +212,7 @@ def compare(
                 if not rec
             ]
             raise UsageError(
-                f"--alpha compares instance by instance; run {run_label} has no per-instance "
+                f"--alpha compares instance by instance; run {label_of_run} has no per-instance "
                 f"results in common (missing or empty: {', '.join(missing) or 'no shared ids'})",
                 hint="keep each run's <run>.jsonl beside its summary.json, or drop --alpha",
             )
@@ -211,7 +220,7 @@ def compare(
         for key in sorted(o_all.keys() & n_all.keys(), key=_budget_key):
             o_b, n_b = o_all[key], n_all[key]
             if not isinstance(o_b, dict) or not isinstance(n_b, dict):
-                raise UsageError(f"budget {key} of run {run_label} is not an object")
+                raise UsageError(f"budget {key} of run {label_of_run} is not an object")
             deltas = []
             for metric, label, kind in METRICS:
                 a, b = _num(o_b.get(metric)), _num(n_b.get(metric))
@@ -240,7 +249,7 @@ def compare(
                     if p_value is not None:
                         change += f"; {up} up, {down} down, p={p_value:.3g}"
                     regressions.append(
-                        f"regression: {run_label} @{key}: {label} {a:.4g} -> {b:.4g} ({change})"
+                        f"regression: {label_of_run} @{key}: {label} {a:.4g} -> {b:.4g} ({change})"
                     )
                 deltas.append(
                     MetricDelta(

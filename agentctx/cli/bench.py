@@ -256,7 +256,7 @@ def compare_command(
             width = 32 if name == "run" else None
             table.add_column(name, justify=justify, max_width=width)  # type: ignore[arg-type]
         for run in result.runs:
-            label = run.old_run if run.old_run == run.new_run else f"{run.old_run} -> {run.new_run}"
+            label = run.label
             for b in run.budgets:
                 for row, m in enumerate(b.metrics):
                     delta = _fmt_delta(m.kind, m.delta)
@@ -281,7 +281,7 @@ def compare_command(
         out.print(table)
         # Which instances moved: the ranking's Acc@k is the same at every budget, so once.
         for run in result.runs:
-            label = run.old_run if run.old_run == run.new_run else f"{run.old_run} -> {run.new_run}"
+            label = run.label
             for m in run.budgets[0].metrics if run.budgets else ():
                 if m.metric.startswith("acc@") and (m.went_up or m.went_down):
                     out.print(
