@@ -30,8 +30,8 @@ from .gitutil import (
     unquote_path,
 )
 from .models import MODULE_SYMBOL, Chunk
+from .outline import Outline, OutlineEntry
 from .parse import language_for, parse_file
-from .retrieve import OutlineEntry, referrers
 
 # Scores of the items around the change. Changed symbols score 1.0; the others are
 # capped at skeletons by the caller (``fit(max_detail=...)``) whatever their score.
@@ -252,15 +252,17 @@ def neighbours(
     ``MAX_TARGETS`` symbols is ambiguous and ignored (same-file matches win).
     """
     changed_keys = {(c.path, c.qualname) for c in ctx.changed}
+    whole = Outline.of(outline)
     by_name: dict[str, list[OutlineEntry]] = defaultdict(list)
-    by_key: dict[tuple[str, str], OutlineEntry] = {}
-    for e in outline.values():
-        by_key[(e.path, e.qualname)] = e
+    for e in whole.named({ref for c in ctx.changed for ref in c.references}):
         if e.qualname != MODULE_SYMBOL:
             by_name[e.name].append(e)
-    users = referrers(
-        outline.values(),
-        {c.name for c in ctx.changed if c.qualname != MODULE_SYMBOL and len(c.name) >= 3},
+    by_key: dict[tuple[str, str], OutlineEntry] = {}  # the last of a key wins, as in a dict
+    for path in {c.path for c in ctx.changed if c.parent}:
+        for e in whole.entries_of(path):
+            by_key[(e.path, e.qualname)] = e
+    users = whole.referrers(
+        {c.name for c in ctx.changed if c.qualname != MODULE_SYMBOL and len(c.name) >= 3}
     )
 
     found: dict[int, tuple[float, str, int]] = {}  # id -> (score, reason, links)

@@ -49,8 +49,8 @@ if TYPE_CHECKING:
 
     from .budget import Fitted
     from .gitutil import StagedEntry
+    from .outline import FileChildren, OutlineEntry
     from .query import QuerySignals
-    from .retrieve import FileChildren, OutlineEntry
     from .store.vectors import VectorIndex
     from .tokens import Tokenizer
 
@@ -828,7 +828,7 @@ class SearchResult:
     latency_ms: dict[str, float]
     keep_terms: set[str]
     children: FileChildren  # the outline by file
-    outline: dict[int, OutlineEntry] = field(default_factory=dict)  # what it ranked from
+    outline: Mapping[int, OutlineEntry] = field(default_factory=dict)  # what it ranked from
 
 
 @dataclass(slots=True)
@@ -1233,7 +1233,7 @@ def pack_diff(
         lat["load"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    outline: dict[int, OutlineEntry] = {}
+    outline: Mapping[int, OutlineEntry] = {}
     reused = False  # the question's search's outline and symbol tables, not read again
     near: list[Neighbour] = []
     chunks: dict[int, Chunk] = {}

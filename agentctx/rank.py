@@ -18,8 +18,9 @@ from collections.abc import Collection, Mapping, Sequence
 
 from .categories import file_category
 from .models import Hit
+from .outline import FileChildren, Outline, OutlineEntry
 from .parse import CODE_LANGUAGES, language_for
-from .retrieve import Candidates, FileChildren, OutlineEntry, referrers
+from .retrieve import Candidates
 
 RRF_K = 60
 SCORE_SHARE = 0.55  # share of each list's contribution from its normalized score (rest: rank)
@@ -108,21 +109,26 @@ def fuse(
 def _file_lift(
     signal: str,
     file_scores: Mapping[str, float],
-    files: FileChildren,
+    outline: Outline,
     fused: dict[int, float],
     reasons: dict[int, set[str]],
     weight: float,
 ) -> None:
-    """Chunks of a file the query points at: the file's best chunks gain the most."""
+    """Chunks of a file the query points at: the file's best chunks gain the most.
+
+    Read off the outline's columns: a lift reaches every chunk of hundreds of files (the
+    recently changed, those whose history matches), far more entries than a query reads."""
+    ids, starts = outline.ids, outline.start_lines
     for path, s in file_scores.items():
-        entries = files.entries(path)  # best first, then those with no score in line order
+        rows = outline.rows_of(path)  # best first, then those with no score in line order
         scored = sorted(
-            (e for e in entries if fused.get(e.id)), key=lambda e: (-fused[e.id], e.start_line)
+            (r for r in rows if fused.get(ids[r])), key=lambda r: (-fused[ids[r]], starts[r])
         )
-        rest = sorted((e for e in entries if not fused.get(e.id)), key=lambda e: e.start_line)
-        for i, e in enumerate(scored + rest):
-            fused[e.id] = fused.get(e.id, 0.0) + weight * s / (1 + 0.25 * i)
-            reasons.setdefault(e.id, set()).add(signal)
+        rest = sorted((r for r in rows if not fused.get(ids[r])), key=starts.__getitem__)
+        for i, r in enumerate(scored + rest):
+            cid = ids[r]
+            fused[cid] = fused.get(cid, 0.0) + weight * s / (1 + 0.25 * i)
+            reasons.setdefault(cid, set()).add(signal)
 
 
 def _graph(
@@ -146,13 +152,11 @@ def _graph(
     # Only the names the seeds call and are called by: one pass, no full name tables.
     called = {ref for cid, _ in top if cid in outline for ref in outline[cid].refs}
     named = {outline[cid].name for cid, _ in top if cid in outline}
+    whole = Outline.of(outline)
     by_name: dict[str, list[int]] = defaultdict(list)
-    for e in outline.values():
-        if e.name in called:
-            by_name[e.name].append(e.id)
-    callers = {
-        name: [e.id for e in users] for name, users in referrers(outline.values(), named).items()
-    }
+    for e in whole.named(called):
+        by_name[e.name].append(e.id)
+    callers = {name: [e.id for e in users] for name, users in whole.referrers(named).items()}
     links: dict[int, list[float]] = defaultdict(list)
     for cid, score in top:
         seed = outline.get(cid)
@@ -200,11 +204,11 @@ def rank(
             f = factors[path] = category_factor(path)
         return f
 
+    path_of = cands.outline.path_of
     for cid in fused:
-        e = cands.outline.get(cid)
-        if e is not None:
-            fused[cid] *= factor(e.path)
-    files = cands.files()
+        path = path_of(cid)
+        if path is not None:
+            fused[cid] *= factor(path)
     # A test's history ("fix test_x") or topic is weighed like the test itself.
     history, centroid = (
         {path: s * factor(path) for path, s in cands.file_scores.get(signal, {}).items()}
@@ -219,7 +223,7 @@ def rank(
         ("change", cands.file_scores.get("change"), w["change"]),
     ):
         if scores:
-            _file_lift(signal, scores, files, fused, reasons, weight)
+            _file_lift(signal, scores, cands.outline, fused, reasons, weight)
     for cid, gained in _graph(fused, cands.outline, calls=cands.calls):
         fused[cid] = fused.get(cid, 0.0) + w["graph"] * gained
         reasons.setdefault(cid, set()).add("graph")

@@ -13,20 +13,20 @@ import keyword
 import os
 import re
 from collections import Counter, defaultdict
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
-from operator import attrgetter
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 from .categories import file_category
 from .discover import console_scripts, normalized_name, project_names
 from .history import history_scores
 from .messages import matches, tokens
 from .models import MODULE_SYMBOL
+from .outline import FileChildren, Outline, OutlineEntry
 from .query import QuerySignals, module_to_paths
 from .recency import recency_scores, stored_recency
-from .store import IndexStore, decode_refs
+from .store import IndexStore
 from .syntax import code_only, in_code
 from .textutil import STOP_TERMS, split_identifier, terms
 
@@ -43,69 +43,21 @@ OPTION_MAX_CHUNKS = 10
 OPTION_MAX_ROWS = 500
 
 
-class OutlineEntry(NamedTuple):
-    """One chunk as retrieval and ranking see it: where it is, no text.
-
-    A tuple (built by C code, not an ``__init__``) holding the references as the
-    index stores them, a JSON list: a query's outline has a row for every chunk of
-    the repository (44,000 on sympy) and reads the references of only a few. ``refs``
-    decodes them; ``referrers`` finds the chunks that name given symbols without
-    decoding the rest.
-    """
-
-    id: int
-    path: str
-    qualname: str
-    name: str
-    kind: str
-    start_line: int
-    end_line: int
-    parent: str | None
-    stored_refs: str = "[]"
-
-    @property
-    def refs(self) -> tuple[str, ...]:
-        """The names this chunk refers to (calls, attributes, bases)."""
-        return decode_refs(self.stored_refs)
-
-
-def referrers(
-    entries: Iterable[OutlineEntry], names: Collection[str]
-) -> dict[str, list[OutlineEntry]]:
-    """Per name of ``names``, the entries whose references include it, in order.
-
-    Exact, and cheap on a large outline: a stored list without a backslash holds each
-    name as ``"name"`` between real quotes, so one regular-expression search over the
-    stored text rules an entry out without decoding it; a list with escapes (quotes,
-    non-ASCII) is decoded.
-    """
-    out: dict[str, list[OutlineEntry]] = defaultdict(list)
-    if not names:
-        return out
-    wanted = set(names)
-    quoted = re.compile('"(?:' + "|".join(re.escape(n) for n in sorted(wanted)) + ')"').search
-    for e in entries:
-        stored = e.stored_refs
-        if stored == "[]" or ("\\" not in stored and quoted(stored) is None):
-            continue
-        for ref in e.refs:
-            if ref in wanted:
-                out[ref].append(e)
-    return out
-
-
 @dataclass(slots=True)
 class Candidates:
     """Ranked lists of (chunk id, raw score), best first, plus file-level signals."""
 
     lists: dict[str, list[tuple[int, float]]] = field(default_factory=dict)
     file_scores: dict[str, dict[str, float]] = field(default_factory=dict)  # signal -> path -> s
-    outline: dict[int, OutlineEntry] = field(default_factory=dict)
+    outline: Outline = field(default_factory=lambda: Outline.of(()))
     dense_available: bool = False
     pending: int = 0
     # (caller, callee) chunk ids a trace in the query shows calling each other
     calls: list[tuple[int, int]] = field(default_factory=list)
     _files: FileChildren | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        self.outline = Outline.of(self.outline)  # an outline of entries made by hand, too
 
     def files(self) -> FileChildren:
         """The outline by file, grouped once per query for every stage that needs it."""
@@ -135,27 +87,25 @@ def query_terms(signals: QuerySignals, limit: int = 96) -> list[str]:
 
 # The last outline read, with the index and content it is of: a long-lived process (a
 # watcher answering queries) reads it once per change, not once per query. Never mutated.
-_last_outline: tuple[tuple[str, tuple[int, str, int]], dict[int, OutlineEntry]] | None = None
+_last_outline: tuple[tuple[str, tuple[int, str, int]], Outline] | None = None
 
 
-def load_outline(store: IndexStore) -> dict[int, OutlineEntry]:
+def load_outline(store: IndexStore) -> Outline:
     """Every chunk's entry (shared: callers must not change it).
 
     Kept in this process per index and content key; a new process reads the store's
-    snapshot (see ``IndexStore.snapshot_outline``). Tens of thousands of tuples at once,
-    none of them garbage: the collector is held off while they are made (sympy's 44,582
-    entries ~150 -> ~128 ms when read from SQLite).
+    snapshot (see ``IndexStore.snapshot_outline``): tens of thousands of strings and
+    numbers at once, none of them garbage, so the collector is held off meanwhile.
     """
     global _last_outline
     last, key = _last_outline, store.content_key()
     if last is not None and last[0] == (str(store.index_dir), key):
         return last[1]
-    make = OutlineEntry._make
     enabled = gc.isenabled()
     gc.disable()
     try:
-        key, rows = store.snapshot_outline(key)
-        outline = {row[0]: make(row) for row in rows}
+        key, columns = store.snapshot_outline(key)
+        outline = Outline(columns)
     finally:
         if enabled:
             gc.enable()
@@ -171,7 +121,8 @@ def _file_rows(ids: np.ndarray, path_of: PathsById) -> tuple[list[str], np.ndarr
     """Distinct paths of the chunks (``path_of``: chunk id -> path, or the outline), and
     each vector's row in that list (-1: a chunk not there).
 
-    Looked up with numpy: on sympy (44,582 vectors) the centroid scores took ~40 -> ~30 ms.
+    Looked up with numpy: on sympy (44,582 vectors) the centroid scores took ~40 -> ~30 ms;
+    an outline has its chunks' paths as numbers already (Django: ~25 -> ~3 ms).
     """
     import numpy as np
 
@@ -179,14 +130,17 @@ def _file_rows(ids: np.ndarray, path_of: PathsById) -> tuple[list[str], np.ndarr
     if not n:
         return [], np.full(len(ids), -1, dtype=np.int64)
     values = path_of.values()
-    paths = values if isinstance(next(iter(values)), str) else map(attrgetter("path"), values)
-    table: dict[str, int] = {}
-    codes = np.fromiter((table.setdefault(p, len(table)) for p in paths), np.int64, count=n)
-    keys = np.fromiter(path_of.keys(), np.int64, count=n)
+    if isinstance(path_of, Outline) or not isinstance(next(iter(values)), str):
+        paths, keys, codes = Outline.of(path_of).path_codes()  # type: ignore[arg-type]
+    else:
+        table: dict[str, int] = {}
+        codes = np.fromiter((table.setdefault(p, len(table)) for p in values), np.int64, count=n)
+        keys = np.fromiter(path_of.keys(), np.int64, count=n)
+        paths = list(table)
     order = np.argsort(keys, kind="stable")
     keys, codes = keys[order], codes[order]
     at = np.minimum(np.searchsorted(keys, ids), n - 1)
-    return list(table), np.where(keys[at] == ids, codes[at], -1)
+    return paths, np.where(keys[at] == ids, codes[at], -1)
 
 
 def file_norms(index: VectorIndex, path_of: PathsById) -> dict[str, float]:
@@ -255,7 +209,7 @@ def centroid_scores(
 
 def symbol_candidates(
     signals: QuerySignals,
-    outline: dict[int, OutlineEntry],
+    outline: Mapping[int, OutlineEntry],
     located: Mapping[str, list[str]] | None = None,
 ) -> list[tuple[int, float]]:
     """Chunks whose name or qualified name the query mentions (traces count most).
@@ -272,7 +226,7 @@ def symbol_candidates(
         _want(weights, err, 1.0)
     scoped: dict[str, dict[str, float]] = {}  # a frame's names -> {its file: weight}
     if located is None and any(frame.path and frame.function for frame in signals.frames):
-        located = frame_paths(signals, {e.path for e in outline.values()})
+        located = frame_paths(signals, set(Outline.of(outline).paths()))
     for frame in signals.frames:
         if not frame.function:
             continue
@@ -307,7 +261,7 @@ def symbol_candidates(
 
 
 def title_candidates(
-    signals: QuerySignals, outline: dict[int, OutlineEntry]
+    signals: QuerySignals, outline: Mapping[int, OutlineEntry]
 ) -> list[tuple[int, float]]:
     """Chunks named in the title of a report (its first line, when a body follows)."""
     weights: dict[str, float] = {}
@@ -354,8 +308,8 @@ def dispatch_candidates(
         return []
     ends = tuple(types)
     found: list[tuple[OutlineEntry, str]] = []
-    for e in outline.values():  # one C-level endswith rules nearly all out (sympy: ~5 ms)
-        if e.name.endswith(ends) and e.parent is not None:
+    for e in Outline.of(outline).names_ending(ends):
+        if e.parent is not None:
             for t in types:
                 if (pre := _dispatch_prefix(e.name, t)) is not None:
                     found.append((e, pre))
@@ -411,7 +365,7 @@ def _is_dispatch(name: str, prefix: str) -> bool:
 
 
 def option_candidates(
-    store: IndexStore, signals: QuerySignals, outline: dict[int, OutlineEntry]
+    store: IndexStore, signals: QuerySignals, outline: Mapping[int, OutlineEntry]
 ) -> list[tuple[int, float]]:
     """Code that names a command-line option the title names: where it is defined,
     handled or explained. ``--collect-only`` counts as written, or quoted without its
@@ -455,7 +409,7 @@ COMMAND_MAX_DEFINITIONS = 5  # more than this many places: the name is too commo
 def command_candidates(
     store: IndexStore,
     signals: QuerySignals,
-    outline: dict[int, OutlineEntry],
+    outline: Mapping[int, OutlineEntry],
     programs: Collection[str],
 ) -> tuple[list[tuple[int, float]], dict[str, float]]:
     """Code that implements a subcommand of the project's own program that a command line
@@ -492,7 +446,7 @@ def command_candidates(
 def _top_level_names(outline: Mapping[int, OutlineEntry]) -> set[str]:
     """``pkg`` for ``pkg/...``, ``src/pkg/...``, ``lib/pkg/...`` and ``pkg.py``."""
     names: set[str] = set()
-    for path in {e.path for e in outline.values()}:
+    for path in Outline.of(outline).paths():
         parts = path.split("/")
         if parts[0] in ("src", "lib") and len(parts) > 2:
             parts = parts[1:]
@@ -501,7 +455,7 @@ def _top_level_names(outline: Mapping[int, OutlineEntry]) -> set[str]:
 
 
 def _command_definitions(
-    store: IndexStore, sub: str, outline: dict[int, OutlineEntry]
+    store: IndexStore, sub: str, outline: Mapping[int, OutlineEntry]
 ) -> tuple[list[str], list[int]]:
     """The code that implements the subcommand ``sub``: command modules (paths) and the
     chunks of functions named for it or registering it (not inside those modules)."""
@@ -537,7 +491,7 @@ QUOTED_PHRASE_TERMS = 16
 
 
 def quoted_candidates(
-    store: IndexStore, signals: QuerySignals, outline: dict[int, OutlineEntry]
+    store: IndexStore, signals: QuerySignals, outline: Mapping[int, OutlineEntry]
 ) -> list[tuple[int, float]]:
     """Chunks of the project's code that hold a line the report quotes (``method =
     builtin_str(method)``), as code: a docstring's example the reporter copied, or the
@@ -571,7 +525,7 @@ MESSAGE_MAX_ROWS = 2000  # templates looked at per line (their anchor is one of 
 
 
 def message_candidates(
-    store: IndexStore, signals: QuerySignals, outline: dict[int, OutlineEntry]
+    store: IndexStore, signals: QuerySignals, outline: Mapping[int, OutlineEntry]
 ) -> list[tuple[int, float]]:
     """Chunks of the project's code holding a format string that prints an error or warning
     line of the report (``messages``). A line printed by at most ``MESSAGE_MAX_CHUNKS``
@@ -793,7 +747,7 @@ NAME_MAX_DEFINITIONS = 50
 
 def _named_chunks(
     weights: dict[str, float],
-    outline: dict[int, OutlineEntry],
+    outline: Mapping[int, OutlineEntry],
     scoped: Mapping[str, Mapping[str, float]] | None = None,
 ) -> list[tuple[int, float]]:
     scoped = scoped or {}
@@ -802,7 +756,7 @@ def _named_chunks(
     get = weights.get
     names = weights.keys() | scoped.keys() if scoped else weights
     # two set lookups rule most out (sympy: 11 -> 6 ms)
-    found = [e for e in outline.values() if e.name in names or e.qualname in names]
+    found = Outline.of(outline).named(names, qualnames=True)
     counts = Counter(e.name for e in found)
     scored: list[tuple[int, float]] = []
     for entry in found:
@@ -988,18 +942,21 @@ _TOP_LEVEL_DEF = (
 )
 
 
-def definer(store: IndexStore, outline: dict[int, OutlineEntry]) -> Callable[[str, str], bool]:
+def definer(store: IndexStore, outline: Mapping[int, OutlineEntry]) -> Callable[[str, str], bool]:
     """``defines(path, name)``: the file has a symbol of that name, or its module-level code
     assigns it (``builtin_str = str``). An import does not count: a re-export is not where
     the name lives."""
     names: dict[str, set[str]] = {}
     modules: dict[str, str] = {}
+    entries_of = Outline.of(outline).entries_of
 
     def defines(path: str, name: str) -> bool:
-        if not names:  # built on first use: most queries never ask
-            for e in outline.values():
-                names.setdefault(e.path, set()).update((e.name, e.qualname.split(".", 1)[0]))
-        if name in names.get(path, ()):
+        have = names.get(path)
+        if have is None:  # per file asked about: most queries never ask
+            have = names[path] = {
+                n for e in entries_of(path) for n in (e.name, e.qualname.split(".", 1)[0])
+            }
+        if name in have:
             return True
         if path not in modules:
             modules[path] = store.module_text(path)
@@ -1073,45 +1030,3 @@ def identifier_terms(signals: QuerySignals) -> set[str]:
         if frame.function:
             out.add(frame.function.rsplit(".", 1)[-1].lower())
     return {t for t in out if len(t) > 2 and t not in STOP_TERMS and split_identifier(t)}
-
-
-class FileChildren(Mapping[str, list[tuple[int, int, "str | None", str]]]):
-    """Per file, its symbols' (start, end, parent, qualname) in line order: what the
-    budget stage needs to elide a hit's children.
-
-    Built from the outline on demand: a bundle shows a few dozen files of a repository
-    that may have thousands, so a file's list is sorted when first asked for.
-    """
-
-    def __init__(self, outline: Mapping[int, OutlineEntry]) -> None:
-        self._outline = outline
-        self._by_file: dict[str, list[OutlineEntry]] | None = None
-        self._sorted: dict[str, list[tuple[int, int, str | None, str]]] = {}
-
-    def _files(self) -> dict[str, list[OutlineEntry]]:
-        if self._by_file is None:
-            by_file: dict[str, list[OutlineEntry]] = defaultdict(list)
-            for e in self._outline.values():
-                by_file[e.path].append(e)
-            self._by_file = dict(by_file)
-        return self._by_file
-
-    def entries(self, path: str) -> list[OutlineEntry]:
-        """The file's entries in outline order (none for a path without symbols)."""
-        return self._files().get(path, [])
-
-    def __getitem__(self, path: str) -> list[tuple[int, int, str | None, str]]:
-        done = self._sorted.get(path)
-        if done is None:
-            entries = self._files()[path]  # KeyError: no symbol of the outline is there
-            done = self._sorted[path] = [
-                (e.start_line, e.end_line, e.parent, e.qualname)
-                for e in sorted(entries, key=lambda e: (e.start_line, -e.end_line, e.id))
-            ]
-        return done
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._files())
-
-    def __len__(self) -> int:
-        return len(self._files())

@@ -3,7 +3,7 @@
 import json
 import random
 
-from agentctx.retrieve import FileChildren, OutlineEntry, referrers
+from agentctx.outline import FileChildren, OutlineEntry, referrers
 
 
 def _entry(cid: int, path: str, refs: list[str], start: int = 1, end: int = 2) -> OutlineEntry:
@@ -156,3 +156,86 @@ def test_a_new_process_reads_the_outline_snapshot_only_while_it_is_current(
     }
     assert not sql_reads  # the rebuild wrote its own
     assert not list(settings.index_dir.glob(".*.tmp"))
+
+
+def _random_entries(seed: int, n: int = 400) -> list[OutlineEntry]:
+    rng = random.Random(seed)
+    names = ["run", "Run", "__init__", "visit_If", "_print_Subs", "get", "名前", "a_b"]
+    paths = ["pkg/a.py", "pkg/b.py", "src/x/y.py", "t/test_a.py"]
+    out = []
+    for _i in range(n):
+        name = rng.choice(names)
+        parent = rng.choice([None, "Run", "Printer"])
+        qual = f"{parent}.{name}" if parent else name
+        refs = rng.sample([*names, 'q"x', "back\\slash"], rng.randint(0, 4))
+        start = rng.randint(1, 500)
+        out.append(
+            OutlineEntry(
+                rng.randint(-(2**62), 2**62),
+                rng.choice(paths),
+                qual,
+                name,
+                rng.choice(["function", "method", "class"]),
+                start,
+                start + rng.randint(0, 40),
+                parent,
+                json.dumps(refs) if refs or rng.random() < 0.5 else "[]",
+            )
+        )
+    return out
+
+
+def test_the_outline_columns_read_as_the_entries_they_were_made_of():
+    from agentctx.outline import Outline
+
+    entries = _random_entries(3)
+    truth = {e.id: e for e in entries}
+    outline = Outline.of(entries)
+    assert outline == truth and list(outline) == list(truth) and len(outline) == len(truth)
+    assert all(outline[e.id] is outline[e.id] for e in entries)  # made once, then kept
+    assert 12345 not in outline and outline.get(12345) is None
+    assert outline.paths() == list(dict.fromkeys(e.path for e in entries))
+    for e in entries[:50]:
+        assert outline.path_of(e.id) == e.path
+    assert outline.path_of(12345) is None
+    paths, ids, codes = outline.path_codes()
+    assert [paths[c] for c in codes] == [e.path for e in entries] and list(ids) == list(truth)
+    for path in [*paths, "missing.py"]:
+        assert outline.entries_of(path) == [e for e in entries if e.path == path]
+    for wanted in ({"run"}, {"Run.run", "get"}, {"名前", "missing"}, set()):
+        assert outline.named(wanted) == [e for e in entries if e.name in wanted]
+        assert outline.named(wanted, qualnames=True) == [
+            e for e in entries if e.name in wanted or e.qualname in wanted
+        ]
+    assert outline.names_ending(("Subs", "_If")) == [
+        e for e in entries if e.name.endswith(("Subs", "_If"))
+    ]
+    for wanted in ({"run"}, {'q"x', "back\\slash"}, {"名前", "get", "Run"}):
+        assert dict(outline.referrers(wanted)) == _naive(entries, wanted)
+    assert Outline.of(outline) is outline
+
+
+def test_a_snapshot_of_another_shape_is_not_trusted(sample_repo, monkeypatch):
+    import marshal
+
+    import agentctx.retrieve as retrieve
+    from agentctx.config import load_settings
+    from agentctx.pipeline import build_index
+    from agentctx.store import IndexStore
+    from agentctx.store.db import _OUTLINE_FORMAT, OUTLINE_FILE
+
+    settings = load_settings(sample_repo, {"embedder": "hash"})
+    build_index(settings)
+    with IndexStore.open(settings.index_dir, writer=False) as store:
+        key = store.content_key()
+        truth = {row[0]: OutlineEntry._make(row) for row in store.outline()}
+        _key, columns = store.snapshot_outline(key)
+    stamp = marshal.dumps((_OUTLINE_FORMAT, key)) + b"\n"
+    snapshot = settings.index_dir / OUTLINE_FILE
+    bad = list(columns)
+    bad[10] = bad[10][:-1]  # offsets one short
+    for content in ([1, 2, 3], tuple(bad), (*columns, [])):
+        snapshot.write_bytes(stamp + marshal.dumps(content))
+        monkeypatch.setattr(retrieve, "_last_outline", None)
+        with IndexStore.open(settings.index_dir, writer=False) as store:
+            assert retrieve.load_outline(store) == truth

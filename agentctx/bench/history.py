@@ -35,8 +35,8 @@ from .swebench import GoldSpan, acc_at_k, line_recall, ranked_files_of, score_it
 if TYPE_CHECKING:
     from ..config import Settings
     from ..embed import Embedder
+    from ..outline import FileChildren
     from ..pipeline import PackResult
-    from ..retrieve import FileChildren
 
 # Signals that read the repository's history, where each case's own commit would be found.
 LEAKING_SIGNALS: dict[str, float] = {"history": 0.0, "recency": 0.0, "change": 0.0}

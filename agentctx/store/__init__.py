@@ -10,6 +10,22 @@
   blobs.
 """
 
-from .db import FORMAT_VERSION, FileRecord, IndexStore, StoredChunk, decode_refs
+from .db import (
+    FORMAT_VERSION,
+    FileRecord,
+    IndexStore,
+    OutlineColumns,
+    StoredChunk,
+    decode_refs,
+    outline_columns,
+)
 
-__all__ = ["FORMAT_VERSION", "FileRecord", "IndexStore", "StoredChunk", "decode_refs"]
+__all__ = [
+    "FORMAT_VERSION",
+    "FileRecord",
+    "IndexStore",
+    "OutlineColumns",
+    "StoredChunk",
+    "decode_refs",
+    "outline_columns",
+]

@@ -40,7 +40,27 @@ LOCK_NAME = "lock"
 OUTLINE_FILE = "outline.bin"
 # (id, path, qualname, name, kind, start, end, parent, refs-json): a chunk without its text
 OutlineRow = tuple[int, str, str, str, str, int, int, str | None, str]
-_OUTLINE_FORMAT = 1
+_OUTLINE_FORMAT = 2  # 2: columns (``outline_columns``); 1 was rows
+# The columns of an outline, as the store's snapshot keeps them (see ``outline_columns``):
+# ids, the distinct paths, each chunk's path (an index into them), qualnames, names, kinds,
+# start lines, end lines, parents, the references of all chunks as one text (each chunk's
+# JSON list, joined by newlines), where each chunk's list starts in it (one more: the end),
+# and the chunks whose list the fast reading cannot take (escapes: decoded when looked at).
+OutlineColumns = tuple[
+    list[int],
+    list[str],
+    list[int],
+    list[str],
+    list[str],
+    list[str],
+    list[int],
+    list[int],
+    list[str | None],
+    str,
+    list[int],
+    list[int],
+]
+
 
 _SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -583,10 +603,10 @@ class IndexStore:
 
     def snapshot_outline(
         self, key: tuple[int, str, int] | None = None
-    ) -> tuple[tuple[int, str, int], list[OutlineRow]]:
-        """(content key, ``outline()``), from ``outline.bin`` when that was written at this
-        key; else read from the database and the snapshot written for the next process.
-        ``key``: the ``content_key()`` the caller has just read.
+    ) -> tuple[tuple[int, str, int], OutlineColumns]:
+        """(content key, the columns of ``outline()``), from ``outline.bin`` when that was
+        written at this key; else read from the database and the snapshot written for the
+        next process. ``key``: the ``content_key()`` the caller has just read.
 
         The key is read before the rows, so a write in between can only make the rows
         newer than their key: the next reader then finds the key outdated and reads again.
@@ -600,20 +620,20 @@ class IndexStore:
         with contextlib.suppress(Exception), open(path, "rb") as f:
             # marshal.load(f) would read a file in pieces of a few bytes: bytes at once
             if f.read(len(stamp) + 1) == stamp + b"\n":
-                rows = marshal.loads(f.read())
-                if isinstance(rows, list):
-                    return key, rows
-        rows = self.outline()
+                columns = marshal.loads(f.read())
+                if _outline_shaped(columns):
+                    return key, columns
+        columns = outline_columns(self.outline())
         tmp = path.with_name(f".{OUTLINE_FILE}.{os.getpid()}.tmp")
         try:
             with open(tmp, "wb") as f:
                 f.write(stamp + b"\n")
-                f.write(marshal.dumps(rows))
+                f.write(marshal.dumps(columns))
             os.replace(tmp, path)
         except OSError:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
-        return key, rows
+        return key, columns
 
     def lexical_search(
         self, terms: Sequence[str], limit: int, weights: Sequence[float]
@@ -984,3 +1004,71 @@ def _write_readme(index_dir: Path) -> None:
 def _batches(items: list, size: int) -> Iterator[list]:
     for i in range(0, len(items), size):
         yield items[i : i + size]
+
+
+def _plain(stored: str) -> bool:
+    """Whether a stored list holds each name as ``"name"`` between real quotes (no escapes):
+    then a search of the text finds exactly the chunks that refer to a name."""
+    return stored == "[]" or (stored.startswith('["') and "\\" not in stored)
+
+
+def _outline_shaped(columns: object) -> bool:
+    """Whether a snapshot's content has the shape ``outline_columns`` gives (a damaged or
+    foreign file that still unmarshals is not trusted)."""
+    if not isinstance(columns, tuple) or len(columns) != 12:
+        return False
+    n = len(columns[0])
+    return (
+        all(isinstance(c, list) for i, c in enumerate(columns) if i != 9)
+        and isinstance(columns[9], str)
+        and all(len(columns[i]) == n for i in (2, 3, 4, 5, 6, 7, 8))
+        and len(columns[10]) == n + 1
+        and (not n or columns[10][-1] == len(columns[9]))
+    )
+
+
+def outline_columns(rows: Iterable[Sequence[object]]) -> OutlineColumns:
+    """The columns of (id, path, qualname, name, kind, start, end, parent, refs) rows."""
+    ids: list[int] = []
+    table: dict[str, int] = {}
+    codes: list[int] = []
+    quals: list[str] = []
+    names: list[str] = []
+    kinds: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    parents: list[str | None] = []
+    refs: list[str] = []
+    offsets = [0]
+    odd: list[int] = []
+    kind_of: dict[str, str] = {}  # one string per kind: the snapshot writes it once
+    at = 0
+    for row, (cid, path, qual, name, kind, start, end, parent, stored) in enumerate(rows):
+        ids.append(cid)  # type: ignore[arg-type]
+        codes.append(table.setdefault(path, len(table)))  # type: ignore[arg-type]
+        quals.append(qual)  # type: ignore[arg-type]
+        names.append(name)  # type: ignore[arg-type]
+        kinds.append(kind_of.setdefault(kind, kind))  # type: ignore[arg-type]
+        starts.append(start)  # type: ignore[arg-type]
+        ends.append(end)  # type: ignore[arg-type]
+        parents.append(parent)  # type: ignore[arg-type]
+        text = stored if isinstance(stored, str) and stored else "[]"
+        if not _plain(text) or "\n" in text:
+            odd.append(row)
+        refs.append(text)
+        at += len(text) + 1
+        offsets.append(at)
+    return (
+        ids,
+        list(table),
+        codes,
+        quals,
+        names,
+        kinds,
+        starts,
+        ends,
+        parents,
+        "\n".join(refs) + ("\n" if refs else ""),
+        offsets,
+        odd,
+    )
