@@ -27,10 +27,12 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
+import marshal
 import os
 import re
 import stat
 import tempfile
+import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -107,6 +109,60 @@ class Discovery:
     files: tuple[SourceFile, ...]  # sorted by path
     skipped: tuple[SkippedFile, ...]  # sorted by (path, reason)
     ignore_files: tuple[str, ...]  # sorted; root-relative POSIX paths, absolute if outside root
+    # What lets the next discovery of the same tree skip the walk (see TreeStamp); None
+    # when the tree had something a stamp cannot vouch for, or changed during the walk.
+    stamp: TreeStamp | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TreeStamp:
+    """A walk's result with what it depended on, so that the next discovery of the tree
+    can tell, from ``stat`` data alone, that a walk would find the same (git's untracked
+    cache rests on the same fact): adding, removing or renaming an entry changes its
+    directory's mtime, and the ignore rules come from files whose stat changes with
+    their content.
+
+    Checking it stats every directory walked, every ignore file (or the places one could
+    appear above the root) and every file; Django 3.1 (3,102 directories, 5,133 files):
+    ~25 ms against ~200 ms for the walk, which runs every ignore rule on every entry.
+    Only taken when nothing walked was modified in the last ``RACY_NS`` (a change in the
+    same clock tick as the walk could leave an mtime as it was) and no symlink or
+    unreadable entry was met (a symlink's target changes no stat of the tree).
+    """
+
+    key: tuple[str, int, tuple[str, ...], str]  # root, max size, extra ignore names, top
+    dirs: tuple[tuple[str, int], ...]  # (absolute directory, mtime_ns): every one walked
+    watched: tuple[tuple[str, int, int], ...]  # (absolute path, size, mtime_ns); -1: absent
+    files: tuple[str, ...]  # the files found (root-relative), sorted
+    skipped: tuple[tuple[str, str], ...]  # (path, reason): too large or not regular only
+    ignore_files: tuple[str, ...]
+
+    def dumps(self) -> bytes:
+        return marshal.dumps((_STAMP_FORMAT, *(getattr(self, f) for f in _STAMP_FIELDS)))
+
+    @classmethod
+    def loads(cls, data: bytes) -> TreeStamp | None:
+        """The stamp ``dumps`` wrote; None for anything else (damaged, another format)."""
+        try:
+            value = marshal.loads(data)
+        except (EOFError, ValueError, TypeError):
+            return None
+        if not (isinstance(value, tuple) and len(value) == len(_STAMP_FIELDS) + 1):
+            return None
+        if value[0] != _STAMP_FORMAT or not all(isinstance(v, tuple) for v in value[1:]):
+            return None
+        return cls(*value[1:])
+
+
+_STAMP_FORMAT = 1
+_STAMP_FIELDS = ("key", "dirs", "watched", "files", "skipped", "ignore_files")
+# An mtime this close to the walk's start may not have moved for a change made during it
+# (coarse clocks and filesystems): nothing that recent is vouched for.
+RACY_NS = 2_000_000_000
+# Skip reasons a stamp can vouch for: a stat of the path re-checks the first two, and a
+# nested repository's own directory (walked, for its `.git`) is in the stamp. The others
+# involve symlink targets or permissions.
+_STAMPED_SKIPS = frozenset({SKIP_TOO_LARGE, SKIP_NOT_REGULAR, SKIP_NESTED_REPO})
 
 
 @dataclass(frozen=True, slots=True)
@@ -493,27 +549,30 @@ def ensure_excluded(root: Path, entry: str = ".agentctx/") -> bool:
     return True
 
 
-def _base_lists(root: Path, root_real: str) -> list[_IgnoreList]:
-    """Rules that apply above the walk: ``info/exclude`` and gitignores between the
-    worktree top and the root (when the root is a subdirectory of a repository)."""
+def _base_files(root: Path) -> list[tuple[Path, str]]:
+    """The ignore files that may apply above the walk, present or not, with the prefix
+    their patterns see before a root-relative path: ``info/exclude`` and the gitignores
+    between the worktree top and the root (when the root is a subdirectory of a
+    repository), shallowest first."""
     top = _worktree_top(root)
     if top is None:
         return []
-    lists: list[_IgnoreList] = []
+    out: list[tuple[Path, str]] = []
     common = git_common_dir(root)
     if common is not None:
         rel_root = os.path.relpath(root, top).replace(os.sep, "/")
-        prepend = "" if rel_root == "." else rel_root + "/"
-        exclude = common / "info" / "exclude"
-        loaded = _load(str(exclude), _display(exclude, root_real), 0, prepend)
-        if loaded is not None:
-            lists.append(loaded)
-    # Ancestors between the worktree top and the root, shallowest first.
+        out.append((common / "info" / "exclude", "" if rel_root == "." else rel_root + "/"))
     ancestors = [d for d in (root, *root.parents) if d != root and _is_within(d, top)]
     for d in reversed(ancestors):
-        rel = os.path.relpath(root, d).replace(os.sep, "/") + "/"
-        gi = d / GITIGNORE
-        loaded = _load(str(gi), _display(gi, root_real), 0, rel)
+        out.append((d / GITIGNORE, os.path.relpath(root, d).replace(os.sep, "/") + "/"))
+    return out
+
+
+def _base_lists(root: Path, root_real: str) -> list[_IgnoreList]:
+    """Rules that apply above the walk (see ``_base_files``)."""
+    lists: list[_IgnoreList] = []
+    for path, prepend in _base_files(root):
+        loaded = _load(str(path), _display(path, root_real), 0, prepend)
         if loaded is not None:
             lists.append(loaded)
     return lists
@@ -540,6 +599,7 @@ def discover(
     *,
     max_file_size: int = DEFAULT_MAX_FILE_SIZE,
     extra_ignore_files: tuple[str, ...] = (AGENTCTXIGNORE,),
+    previous: TreeStamp | None = None,
 ) -> Discovery:
     """List the files under ``root`` that git would consider, plus why others were left out.
 
@@ -547,6 +607,9 @@ def discover(
     dropped silently; files left out for other reasons are returned in ``skipped``.
     ``extra_ignore_files`` name further per-directory ignore files (later names rank
     higher); all of them rank above every gitignore rule.
+
+    ``previous``: the stamp of an earlier discovery of the tree; when its stat data still
+    holds, its result is returned (fresh stats of its files) without a walk.
     """
     root = Path(os.path.abspath(root))
     if not root.is_dir():
@@ -554,12 +617,24 @@ def discover(
             f"Root directory not found: {root}",
             hint="Pass an existing directory (or run inside one).",
         )
+    top = _worktree_top(root)
+    key = (str(root), max_file_size, tuple(extra_ignore_files), str(top))
+    if previous is not None and previous.key == key:
+        unchanged = _unchanged(root, previous, max_file_size)
+        if unchanged is not None:
+            return unchanged
+    started = time.time_ns()
     root_real = os.path.realpath(root)
+    # Stat data for the stamp is read before what it vouches for: a change after the read
+    # moves it, whatever the clocks (a file server's may lag the walk's).
+    watched = [(str(p), *_stat_key(str(p))) for p, _ in _base_files(root)]
     base = _base_lists(root, root_real)
     # Inside a repository, another repository (a submodule, a checkout of a dependency)
     # is not part of it: git lists neither its files nor them as untracked. A plain
     # directory holding several repositories is indexed through.
-    skip_nested = _worktree_top(root) is not None
+    skip_nested = top is not None
+    dirs: list[tuple[str, int]] = []  # every directory walked, for the stamp
+    stampable = True
 
     files: list[SourceFile] = []
     skipped: list[SkippedFile] = []
@@ -567,13 +642,15 @@ def discover(
 
     # Stack of (dir, root-relative prefix with trailing "/", git chain, extra chain).
     # Chains are tuples in increasing precedence; the decision walks them backwards.
-    Stack = list[tuple[Path, str, tuple[_IgnoreList, ...], tuple[_IgnoreList, ...]]]
-    stack: Stack = [(root, "", (), ())]
+    # (dir, root-relative prefix, git chain, extra chain, the dir's mtime before listing)
+    Stack = list[tuple[Path, str, tuple[_IgnoreList, ...], tuple[_IgnoreList, ...], int]]
+    stack: Stack = [(root, "", (), (), os.stat(root).st_mtime_ns)]
     extra_names = tuple(extra_ignore_files)
 
     while stack:
-        dir_path, prefix, git_chain, extra_chain = stack.pop()
+        dir_path, prefix, git_chain, extra_chain, mtime = stack.pop()
         abs_dir = str(dir_path)
+        dirs.append((abs_dir, mtime))
         try:
             with os.scandir(abs_dir) as it:
                 entries = list(it)
@@ -586,6 +663,10 @@ def discover(
         if prefix and skip_nested and ".git" in names:
             skipped.append(SkippedFile(prefix.rstrip("/"), SKIP_NESTED_REPO))
             continue
+        for name in (GITIGNORE, *extra_names):
+            if name in names:
+                here = os.path.join(abs_dir, name)
+                watched.append((here, *_stat_key(here)))
         git_chain, extra_chain, chain, loaded = _dir_chains(
             abs_dir, prefix, git_chain, extra_chain, extra_names, base, names
         )
@@ -604,10 +685,15 @@ def discover(
             if chain and _ignored(chain, path, is_dir):
                 continue
             if is_dir:
-                stack.append((_child(dir_path, name), path + "/", git_chain, extra_chain))
+                try:
+                    mtime = entry.stat(follow_symlinks=False).st_mtime_ns
+                except OSError:
+                    stampable, mtime = False, -1
+                stack.append((_child(dir_path, name), path + "/", git_chain, extra_chain, mtime))
                 continue
             try:
                 if is_link:
+                    stampable = False
                     reason, st = _check_symlink(entry.path, root_real)
                     if reason is not None:
                         skipped.append(SkippedFile(path, reason))
@@ -630,7 +716,87 @@ def discover(
 
     files.sort(key=lambda f: f.path)
     skipped.sort(key=lambda s: (s.path, s.reason))
-    return Discovery(tuple(files), tuple(skipped), tuple(sorted(set(ignore_files))))
+    ignored_by = tuple(sorted(set(ignore_files)))
+    stamp = None
+    if stampable and all(s.reason in _STAMPED_SKIPS for s in skipped):
+        stamp = _take_stamp(key, started, dirs, watched, files, skipped, ignored_by)
+    return Discovery(tuple(files), tuple(skipped), ignored_by, stamp)
+
+
+def _stat_key(path: str) -> tuple[int, int]:
+    """(size, mtime_ns) of a path (not followed if a symlink); (-1, -1) when absent."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return -1, -1
+    return st.st_size, st.st_mtime_ns
+
+
+def _take_stamp(
+    key: tuple[str, int, tuple[str, ...], str],
+    started: int,
+    dirs: list[tuple[str, int]],
+    watched: list[tuple[str, int, int]],
+    files: list[SourceFile],
+    skipped: list[SkippedFile],
+    ignore_files: tuple[str, ...],
+) -> TreeStamp | None:
+    """The stamp of a walk that began at ``started``, from the stat data read before each
+    thing it vouches for; None when any of it is too recent to vouch for."""
+    recent = started - RACY_NS
+    if any(mtime >= recent for _, mtime in dirs) or any(m >= recent for *_, m in watched):
+        return None
+    return TreeStamp(
+        key,
+        tuple(dirs),
+        tuple(dict.fromkeys(watched)),
+        tuple(f.path for f in files),
+        tuple((s.path, s.reason) for s in skipped),
+        ignore_files,
+    )
+
+
+def _unchanged(root: Path, stamp: TreeStamp, max_file_size: int) -> Discovery | None:
+    """The stamp's discovery, with its files' current stats, if a walk would find the same
+    (None: walk again)."""
+    try:
+        for path, mtime in stamp.dirs:
+            if os.stat(path).st_mtime_ns != mtime:
+                return None
+    except OSError:
+        return None
+    for path, size, mtime in stamp.watched:
+        if _stat_key(path) != (size, mtime):
+            return None
+    files: list[SourceFile] = []
+    base = str(root) + os.sep
+    folders: dict[str, Path] = {"": root}  # each file's Path made as the walk makes it
+
+    def folder(rel: str) -> Path:
+        made = folders.get(rel)
+        if made is None:
+            parent, _, name = rel.rpartition("/")
+            made = folders[rel] = _child(folder(parent), name)
+        return made
+
+    try:
+        for rel in stamp.files:
+            st = os.lstat(base + rel)
+            if not stat.S_ISREG(st.st_mode) or st.st_size > max_file_size:
+                return None
+            parent, _, name = rel.rpartition("/")
+            files.append(SourceFile(rel, _child(folder(parent), name), st.st_size, st.st_mtime_ns))
+        for rel, reason in stamp.skipped:
+            st = os.lstat(base + rel)
+            regular = stat.S_ISREG(st.st_mode)
+            if reason == SKIP_NOT_REGULAR and regular:
+                return None
+            if reason == SKIP_TOO_LARGE and not (regular and st.st_size > max_file_size):
+                return None
+    except OSError:
+        return None
+    skipped = tuple(SkippedFile(rel, reason) for rel, reason in stamp.skipped)
+    return Discovery(tuple(files), skipped, stamp.ignore_files, stamp)
 
 
 def _child_fallback(parent: Path, name: str) -> Path:

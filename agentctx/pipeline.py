@@ -14,7 +14,7 @@ import stat
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Protocol
 
@@ -22,6 +22,7 @@ from .chunk import CHUNK_VERSION, chunk_file
 from .config import Settings
 from .discover import (
     SourceText,
+    TreeStamp,
     decode_source,
     discover,
     ensure_excluded,
@@ -42,7 +43,15 @@ from .models import MODULE_SYMBOL, Bundle, Chunk, Hit, SourceFile
 from .parse import PARSER_VERSION, language_for, parse_file
 from .recency import refresh_recency
 from .store import FileRecord, IndexStore, StoredChunk
-from .store.db import DB_NAME, FAISS_FILE, LEXICAL_VERSION, discard_index, history_mark
+from .store.db import (
+    DB_NAME,
+    FAISS_FILE,
+    LEXICAL_VERSION,
+    TREE_FILE,
+    discard_index,
+    history_mark,
+    write_derived,
+)
 
 if TYPE_CHECKING:
     import numpy as np
@@ -419,8 +428,17 @@ def _update_history(store: IndexStore, settings: Settings) -> dict[str, object]:
 
 
 def _plan(store: IndexStore, settings: Settings, reparse_all: bool) -> _Plan:
-    """Discover the tree and decide, from stat data alone, which files must be read."""
-    found = discover(settings.root, max_file_size=settings.max_file_size)
+    """Discover the tree and decide, from stat data alone, which files must be read.
+
+    The last discovery's stamp (``TREE_FILE``) spares the walk while it holds; a new one
+    is left for the next run. Only writers plan, so only they write it."""
+    stamp_file = settings.index_dir / TREE_FILE
+    previous = None
+    with suppress(OSError):
+        previous = TreeStamp.loads(stamp_file.read_bytes())
+    found = discover(settings.root, max_file_size=settings.max_file_size, previous=previous)
+    if found.stamp is not None and found.stamp is not previous:
+        write_derived(stamp_file, found.stamp.dumps())
     manifest = store.manifest()
     known_skips = store.skipped()
     skipped: Counter[str] = Counter(s.reason for s in found.skipped)

@@ -685,3 +685,136 @@ def test_project_names_come_from_packaging_files_and_the_directory(tmp_path: Pat
     (root / "setup.py").write_text('setup(\n    name="from-setup",\n)\n')
     assert project_names(root) == {"my-repo", "net-tools", "net-tools-cfg", "from-setup"}
     assert normalized_name("Flask_SQLAlchemy.ext") == "flask-sqlalchemy-ext"
+
+
+# --- the stamp: a tree discovered again without a walk -------------------------------
+
+
+def _settled(repo: Path) -> Path:
+    """``repo`` without its symlinks, every mtime a minute old: a tree nobody touched
+    lately (a stamp vouches for nothing modified in the last RACY_NS)."""
+    for link in (INSIDE_LINK, OUTSIDE_LINK):
+        (repo / link).unlink()
+    past = time.time() - 60
+    for p in [repo, *repo.rglob("*")]:
+        os.utime(p, (past, past))
+    return repo
+
+
+def _same(a: Discovery, b: Discovery) -> bool:
+    return (a.files, a.skipped, a.ignore_files) == (b.files, b.skipped, b.ignore_files)
+
+
+def test_a_settled_tree_is_discovered_again_from_its_stamp(sample_repo: Path) -> None:
+    from agentctx.discover import TreeStamp
+
+    root = _settled(sample_repo)
+    first = discover(root, max_file_size=400)
+    assert first.stamp is not None and "too-large" in reasons(first).values()
+    assert TreeStamp.loads(first.stamp.dumps()) == first.stamp
+    assert TreeStamp.loads(b"damaged") is None and TreeStamp.loads(first.stamp.dumps()[:-3]) is None
+    again = discover(root, max_file_size=400, previous=first.stamp)
+    assert again.stamp is first.stamp and _same(again, first)  # no walk, the same answer
+    assert [f.abs_path.parts for f in again.files] == [f.abs_path.parts for f in first.files]
+    config = root / "config.yaml"  # a file's content is no discovery's business...
+    config.write_text("a: 1\n")
+    again = discover(root, max_file_size=400, previous=first.stamp)
+    assert again.stamp is first.stamp  # ... but its stat is read afresh
+    assert source(again, "config.yaml").size == 5 != source(first, "config.yaml").size
+    assert _same(again, discover(root, max_file_size=400))
+    # another setting or root is another stamp
+    assert discover(root, previous=first.stamp).stamp is not first.stamp
+
+
+def _edit_add(root: Path) -> None:
+    write(root, "src/shop/new_module.py")
+
+
+def _edit_remove(root: Path) -> None:
+    (root / "config.yaml").unlink()
+
+
+def _edit_rename(root: Path) -> None:
+    (root / "config.yaml").rename(root / "settings.yaml")
+
+
+def _edit_new_directory(root: Path) -> None:
+    write(root, "src/fresh/mod.py")
+
+
+def _edit_gitignore(root: Path) -> None:
+    gi = root / ".gitignore"
+    gi.write_text(gi.read_text() + "config.yaml\n")
+
+
+def _edit_new_agentctxignore(root: Path) -> None:
+    write(root, f"src/shop/{AGENTCTXIGNORE}", "cart.py\n")
+
+
+def _edit_info_exclude(root: Path) -> None:
+    (root / ".git/info/exclude").write_text("config.yaml\n")
+
+
+def _edit_grow_past_the_limit(root: Path) -> None:
+    (root / "config.yaml").write_text("x" * 500)
+
+
+def _edit_shrink_below_the_limit(root: Path) -> None:
+    (root / "src/shop/cart.py").write_text("x = 1\n")
+
+
+def _edit_replace_a_file_by_a_directory(root: Path) -> None:
+    (root / "config.yaml").unlink()
+    write(root, "config.yaml/inner.py")
+
+
+@needs_git
+@pytest.mark.parametrize(
+    "edit",
+    [
+        _edit_add,
+        _edit_remove,
+        _edit_rename,
+        _edit_new_directory,
+        _edit_gitignore,
+        _edit_new_agentctxignore,
+        _edit_info_exclude,
+        _edit_grow_past_the_limit,
+        _edit_shrink_below_the_limit,
+        _edit_replace_a_file_by_a_directory,
+    ],
+)
+def test_what_a_walk_would_see_differently_is_never_taken_from_the_stamp(
+    sample_repo: Path, edit
+) -> None:
+    root = _settled(sample_repo)
+    first = discover(root, max_file_size=400)
+    assert first.stamp is not None
+    edit(root)
+    walked = discover(root, max_file_size=400)
+    assert not _same(walked, first)  # the edit matters to discovery
+    got = discover(root, max_file_size=400, previous=first.stamp)
+    assert got.stamp is not first.stamp and _same(got, walked)
+
+
+@needs_git
+def test_rules_above_the_root_are_watched_too(sample_repo: Path) -> None:
+    root = _settled(sample_repo) / "src"
+    first = discover(root)
+    assert first.stamp is not None and "shop/cart.py" in paths(first)
+    (sample_repo / ".gitignore").write_text("src/shop/cart.py\n")  # the parent's rules
+    got = discover(root, previous=first.stamp)
+    assert got.stamp is not first.stamp and "shop/cart.py" not in paths(got)
+    assert _same(got, discover(root))
+
+
+def test_no_stamp_for_what_it_cannot_vouch_for(plain_sample_repo: Path) -> None:
+    assert discover(plain_sample_repo).stamp is None  # fresh: modified just now
+    past = time.time() - 60
+    for p in [plain_sample_repo, *plain_sample_repo.rglob("*")]:
+        os.utime(p, (past, past), follow_symlinks=False)
+    assert discover(plain_sample_repo).stamp is None  # a symlink's target has no stat here
+    root = _settled(make_sample_repo(plain_sample_repo.parent, use_git=False, name="other"))
+    assert discover(root).stamp is not None
+    write(root, "docs/late.md")  # a directory modified just now
+    assert discover(root).stamp is None

@@ -808,3 +808,55 @@ def test_the_dense_query_adds_the_title_s_own_vector_to_the_text_s():
     assert np.isclose(np.linalg.norm(vec), 1.0, atol=1e-5)
     assert np.allclose(vec, mixed / np.linalg.norm(mixed), atol=1e-6)
     assert float(vec @ title) > float(whole @ title)  # pulled towards what the title says
+
+
+def test_a_refresh_of_a_settled_tree_skips_the_walk_and_still_sees_changes(
+    sample_repo: Path, monkeypatch
+):
+    import time
+
+    from conftest import INSIDE_LINK, OUTSIDE_LINK
+
+    import agentctx.discover as discover_module
+    from agentctx.store.db import TREE_FILE
+
+    for link in (INSIDE_LINK, OUTSIDE_LINK):
+        (sample_repo / link).unlink()  # a symlink's target is no stat of the tree: no stamp
+
+    def settle() -> None:  # as if nothing had been touched for a minute
+        past = time.time() - 60
+        for p in [sample_repo, *sample_repo.rglob("*")]:
+            os.utime(p, (past, past))
+
+    fast: list[bool] = []
+    real = discover_module._unchanged
+
+    def counted(*args, **kwargs):
+        result = real(*args, **kwargs)
+        fast.append(result is not None)
+        return result
+
+    monkeypatch.setattr(discover_module, "_unchanged", counted)
+    settings = _settings(sample_repo)
+    stamp = settings.index_dir / TREE_FILE
+    build_index(settings)
+    assert not stamp.exists()  # the tree was written just now: nothing to vouch for
+    settle()
+    build_index(settings)
+    assert stamp.is_file() and fast == []  # walked, and left a stamp
+    report = build_index(settings)
+    assert fast == [True] and not report.changed and report.files_unchanged == report.files_total
+    (sample_repo / "src/shop/coupons.py").write_text("def apply_coupon(total):\n    return 1\n")
+    report = build_index(settings)
+    assert fast == [True, False] and report.files_added == ["src/shop/coupons.py"]
+    settle()
+    build_index(settings)  # walks (every mtime moved) and stamps the tree as it is now
+    pricing = sample_repo / "src/shop/pricing.py"
+    pricing.write_text(pricing.read_text() + "\n\ndef later():\n    return 2\n")
+    report = build_index(settings)  # an edit moves no directory: the stamp holds
+    assert fast[-1] is True and report.files_modified == ["src/shop/pricing.py"]
+    stamp.write_bytes(b"damaged")
+    assert not build_index(settings).changed  # never trusted: walked
+    build_index(settings, rebuild=True)
+    with IndexStore.open(settings.index_dir, writer=False) as store:
+        assert "src/shop/coupons.py" in store.manifest()

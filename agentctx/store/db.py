@@ -38,6 +38,8 @@ LOCK_NAME = "lock"
 # on sympy (44,582 chunks) SQLite takes ~110 ms to read those columns out of a 300 MB
 # table, the snapshot ~30 ms.
 OUTLINE_FILE = "outline.bin"
+# The last discovery's stamp (``discover.TreeStamp``): lets the next refresh skip the walk.
+TREE_FILE = "tree.bin"
 # (id, path, qualname, name, kind, start, end, parent, refs-json): a chunk without its text
 OutlineRow = tuple[int, str, str, str, str, int, int, str | None, str]
 _OUTLINE_FORMAT = 2  # 2: columns (``outline_columns``); 1 was rows
@@ -624,15 +626,7 @@ class IndexStore:
                 if _outline_shaped(columns):
                     return key, columns
         columns = outline_columns(self.outline())
-        tmp = path.with_name(f".{OUTLINE_FILE}.{os.getpid()}.tmp")
-        try:
-            with open(tmp, "wb") as f:
-                f.write(stamp + b"\n")
-                f.write(marshal.dumps(columns))
-            os.replace(tmp, path)
-        except OSError:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
+        write_derived(path, stamp + b"\n" + marshal.dumps(columns))
         return key, columns
 
     def lexical_search(
@@ -863,7 +857,7 @@ def discard_index(db_path: Path) -> None:
     for suffix in ("", "-wal", "-shm", "-journal"):
         with contextlib.suppress(FileNotFoundError):
             os.unlink(str(db_path) + suffix)
-    for derived in (FAISS_FILE, OUTLINE_FILE):
+    for derived in (FAISS_FILE, OUTLINE_FILE, TREE_FILE):
         with contextlib.suppress(FileNotFoundError):
             os.unlink(db_path.parent / derived)
 
@@ -981,6 +975,19 @@ def _release_lock(fd: int | None) -> None:
         fcntl.flock(fd, fcntl.LOCK_UN)
     finally:
         os.close(fd)
+
+
+def write_derived(path: Path, data: bytes) -> None:
+    """Write a derived file of the index atomically (temp file + ``os.replace``), or not at
+    all: a read-only index or a full disk costs the next reader a recomputation only."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
 
 
 def _write_readme(index_dir: Path) -> None:
