@@ -164,11 +164,15 @@ class Outline(Mapping[int, OutlineEntry]):
     def rows_of(self, path: str) -> Sequence[int]:
         """The rows of the file's chunks, in outline order (none for a path without chunks)."""
         if self._groups is None:
-            groups: dict[str, list[int]] = {}
-            paths = self._paths
-            for row, code in enumerate(self._codes):
-                groups.setdefault(paths[code], []).append(row)
-            self._groups = groups
+            import numpy as np
+
+            codes = np.fromiter(self._codes, np.int64, count=len(self._codes))
+            order = np.argsort(codes, kind="stable")  # each file's rows together, in order
+            bounds = np.searchsorted(codes[order], np.arange(len(self._paths) + 1)).tolist()
+            rows = order.tolist()
+            self._groups = {
+                path: rows[bounds[i] : bounds[i + 1]] for i, path in enumerate(self._paths)
+            }
         return self._groups.get(path, ())
 
     def entries_of(self, path: str) -> list[OutlineEntry]:
