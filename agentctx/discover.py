@@ -640,9 +640,9 @@ def discover(
     skipped: list[SkippedFile] = []
     ignore_files = [lst.source for lst in base]
 
-    # Stack of (dir, root-relative prefix with trailing "/", git chain, extra chain).
-    # Chains are tuples in increasing precedence; the decision walks them backwards.
-    # (dir, root-relative prefix, git chain, extra chain, the dir's mtime before listing)
+    # Stack of (dir, root-relative prefix with trailing "/", git chain, extra chain, the
+    # dir's mtime read before its listing). Chains are tuples in increasing precedence;
+    # the decision walks them backwards.
     Stack = list[tuple[Path, str, tuple[_IgnoreList, ...], tuple[_IgnoreList, ...], int]]
     stack: Stack = [(root, "", (), (), os.stat(root).st_mtime_ns)]
     extra_names = tuple(extra_ignore_files)
@@ -681,6 +681,7 @@ def discover(
                 is_link = entry.is_symlink()
                 is_dir = not is_link and entry.is_dir(follow_symlinks=False)
             except OSError:
+                stampable = False  # left out for an error no stat of the tree records
                 continue
             if chain and _ignored(chain, path, is_dir):
                 continue
