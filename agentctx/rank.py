@@ -131,6 +131,9 @@ def _file_lift(
             reasons.setdefault(cid, set()).add(signal)
 
 
+GRAPH_MAX_TARGETS = 3  # a name more symbols bear is no link of a seed's (`get`, `__init__`)
+
+
 def _graph(
     fused: dict[int, float],
     outline: Mapping[int, OutlineEntry],
@@ -154,7 +157,7 @@ def _graph(
     named = {outline[cid].name for cid, _ in top if cid in outline}
     whole = Outline.of(outline)
     by_name: dict[str, list[int]] = defaultdict(list)
-    for e in whole.named(called):
+    for e in whole.named(called, at_most=GRAPH_MAX_TARGETS):
         by_name[e.name].append(e.id)
     callers = {name: [e.id for e in users] for name, users in whole.referrers(named).items()}
     links: dict[int, list[float]] = defaultdict(list)
@@ -165,7 +168,7 @@ def _graph(
         linked = set()
         for ref in seed.refs:
             targets = by_name.get(ref, [])
-            if 0 < len(targets) <= 3:
+            if 0 < len(targets) <= GRAPH_MAX_TARGETS:
                 for t in targets:
                     if t != cid:
                         links[t].append(score / len(targets))

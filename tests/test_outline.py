@@ -207,6 +207,11 @@ def test_the_outline_columns_read_as_the_entries_they_were_made_of():
         assert outline.named(wanted, qualnames=True) == [
             e for e in entries if e.name in wanted or e.qualname in wanted
         ]
+    for at_most in (1, 40, 60):
+        many = {n for n in {e.name for e in entries} if sum(e.name == n for e in entries) > at_most}
+        assert outline.named({"run", "get", "名前"}, at_most=at_most) == [
+            e for e in entries if e.name in {"run", "get", "名前"} and e.name not in many
+        ]
     assert outline.names_ending(("Subs", "_If")) == [
         e for e in entries if e.name.endswith(("Subs", "_If"))
     ]
