@@ -877,7 +877,7 @@ def decode_refs(stored: str) -> tuple[str, ...]:
     """
     if stored == "[]":
         return ()
-    if "\\" in stored or not stored.startswith('["'):
+    if not _plain(stored):
         return tuple(json.loads(stored))
     return tuple(stored[2:-2].split('", "'))
 
@@ -1015,7 +1015,8 @@ def _batches(items: list, size: int) -> Iterator[list]:
 
 def _plain(stored: str) -> bool:
     """Whether a stored list holds each name as ``"name"`` between real quotes (no escapes):
-    then a search of the text finds exactly the chunks that refer to a name."""
+    then it splits exactly on ``", "`` (``decode_refs``), and a search of the text finds
+    exactly the chunks that refer to a name (``outline_columns``)."""
     return stored == "[]" or (stored.startswith('["') and "\\" not in stored)
 
 
