@@ -549,12 +549,11 @@ def ensure_excluded(root: Path, entry: str = ".agentctx/") -> bool:
     return True
 
 
-def _base_files(root: Path) -> list[tuple[Path, str]]:
+def _base_files(root: Path, top: Path | None) -> list[tuple[Path, str]]:
     """The ignore files that may apply above the walk, present or not, with the prefix
     their patterns see before a root-relative path: ``info/exclude`` and the gitignores
-    between the worktree top and the root (when the root is a subdirectory of a
-    repository), shallowest first."""
-    top = _worktree_top(root)
+    between the worktree top (``_worktree_top(root)``) and the root (when the root is a
+    subdirectory of a repository), shallowest first."""
     if top is None:
         return []
     out: list[tuple[Path, str]] = []
@@ -568,10 +567,10 @@ def _base_files(root: Path) -> list[tuple[Path, str]]:
     return out
 
 
-def _base_lists(root: Path, root_real: str) -> list[_IgnoreList]:
-    """Rules that apply above the walk (see ``_base_files``)."""
+def _base_lists(files: list[tuple[Path, str]], root_real: str) -> list[_IgnoreList]:
+    """Rules that apply above the walk: those of ``_base_files`` that can be read."""
     lists: list[_IgnoreList] = []
-    for path, prepend in _base_files(root):
+    for path, prepend in files:
         loaded = _load(str(path), _display(path, root_real), 0, prepend)
         if loaded is not None:
             lists.append(loaded)
@@ -627,8 +626,9 @@ def discover(
     root_real = os.path.realpath(root)
     # Stat data for the stamp is read before what it vouches for: a change after the read
     # moves it, whatever the clocks (a file server's may lag the walk's).
-    watched = [(str(p), *_stat_key(str(p))) for p, _ in _base_files(root)]
-    base = _base_lists(root, root_real)
+    base_files = _base_files(root, top)
+    watched = [(str(p), *_stat_key(str(p))) for p, _ in base_files]
+    base = _base_lists(base_files, root_real)
     # Inside a repository, another repository (a submodule, a checkout of a dependency)
     # is not part of it: git lists neither its files nor them as untracked. A plain
     # directory holding several repositories is indexed through.
@@ -907,7 +907,9 @@ class IgnoreMatcher:
         if cached is not None:
             return cached
         if self._base is None:
-            self._base = _base_lists(self.root, os.path.realpath(self.root))
+            self._base = _base_lists(
+                _base_files(self.root, _worktree_top(self.root)), os.path.realpath(self.root)
+            )
         if prefix:
             parent = prefix[: prefix.rstrip("/").rfind("/") + 1]
             git_chain, extra_chain, _ = self._chain(parent)
