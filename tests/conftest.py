@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -123,6 +124,14 @@ def make_sample_repo(tmp_path: Path, *, use_git: bool = True, name: str = "sampl
         git(repo, "add", "-A")
         git(repo, "commit", "-q", "-m", "initial")
     return repo
+
+
+def age_tree(root: Path, seconds: float = 60) -> None:
+    """Every mtime under ``root`` (itself, directories, files, symlinks themselves) set
+    ``seconds`` into the past: a tree nobody has touched lately."""
+    past = time.time() - seconds
+    for p in [root, *root.rglob("*")]:
+        os.utime(p, (past, past), follow_symlinks=False)
 
 
 @pytest.fixture

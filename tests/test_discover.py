@@ -20,6 +20,7 @@ from conftest import (
     INSIDE_LINK,
     OUTSIDE_LINK,
     SAMPLE_FILES,
+    age_tree,
     git,
     git_visible_files,
     make_sample_repo,
@@ -695,9 +696,7 @@ def _settled(repo: Path) -> Path:
     lately (a stamp vouches for nothing modified in the last RACY_NS)."""
     for link in (INSIDE_LINK, OUTSIDE_LINK):
         (repo / link).unlink()
-    past = time.time() - 60
-    for p in [repo, *repo.rglob("*")]:
-        os.utime(p, (past, past))
+    age_tree(repo)
     return repo
 
 
@@ -809,9 +808,7 @@ def test_rules_above_the_root_are_watched_too(sample_repo: Path) -> None:
 
 
 def test_no_stamp_for_what_it_cannot_vouch_for(plain_sample_repo: Path) -> None:
-    past = time.time() - 60
-    for p in [plain_sample_repo, *plain_sample_repo.rglob("*")]:
-        os.utime(p, (past, past), follow_symlinks=False)
+    age_tree(plain_sample_repo)
     assert discover(plain_sample_repo).stamp is None  # a symlink's target has no stat here
     root = _settled(make_sample_repo(plain_sample_repo.parent, use_git=False, name="other"))
     assert discover(root).stamp is not None

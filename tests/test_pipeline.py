@@ -813,20 +813,13 @@ def test_the_dense_query_adds_the_title_s_own_vector_to_the_text_s():
 def test_a_refresh_of_a_settled_tree_skips_the_walk_and_still_sees_changes(
     sample_repo: Path, monkeypatch
 ):
-    import time
-
-    from conftest import INSIDE_LINK, OUTSIDE_LINK
+    from conftest import INSIDE_LINK, OUTSIDE_LINK, age_tree
 
     import agentctx.discover as discover_module
     from agentctx.store.db import TREE_FILE
 
     for link in (INSIDE_LINK, OUTSIDE_LINK):
         (sample_repo / link).unlink()  # a symlink's target is no stat of the tree: no stamp
-
-    def settle() -> None:  # as if nothing had been touched for a minute
-        past = time.time() - 60
-        for p in [sample_repo, *sample_repo.rglob("*")]:
-            os.utime(p, (past, past))
 
     fast: list[bool] = []
     real = discover_module._unchanged
@@ -841,7 +834,7 @@ def test_a_refresh_of_a_settled_tree_skips_the_walk_and_still_sees_changes(
     stamp = settings.index_dir / TREE_FILE
     build_index(settings)
     assert not stamp.exists()  # the tree was written just now: nothing to vouch for
-    settle()
+    age_tree(sample_repo)
     build_index(settings)
     assert stamp.is_file() and fast == []  # walked, and left a stamp
     report = build_index(settings)
@@ -849,7 +842,7 @@ def test_a_refresh_of_a_settled_tree_skips_the_walk_and_still_sees_changes(
     (sample_repo / "src/shop/coupons.py").write_text("def apply_coupon(total):\n    return 1\n")
     report = build_index(settings)
     assert fast == [True, False] and report.files_added == ["src/shop/coupons.py"]
-    settle()
+    age_tree(sample_repo)
     build_index(settings)  # walks (every mtime moved) and stamps the tree as it is now
     pricing = sample_repo / "src/shop/pricing.py"
     pricing.write_text(pricing.read_text() + "\n\ndef later():\n    return 2\n")
