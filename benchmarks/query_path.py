@@ -16,8 +16,9 @@ writes (its derived files under `.agentctx/`).
   the refresh included, as a user runs it.
 
 Queries: `--reports` takes the problem statements of a SWE-bench JSONL file (long bug
-reports; any repository's serve as load), `--queries` one query a line; default: a few
-built-in one-line questions.
+reports; any repository's serve as load), `--queries` one query a line; default: the
+built-in questions of `bench latency`. Percentiles, child processes and the machine's
+description are `bench latency`'s own.
 """
 
 from __future__ import annotations
@@ -25,28 +26,26 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
-import subprocess
-import sys
 import time
 from pathlib import Path
 
-QUESTIONS = [
-    "where are retries configured?",
-    "how is the configuration file parsed and validated?",
-    "what happens when a request times out?",
-    "how are command-line options registered?",
-    "where is the cache invalidated?",
-]
-
-
-def _p(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 1)
+from agentctx.bench.latency import (
+    DEFAULT_QUERIES,
+    cycled,
+    environment,
+    percentile,
+    read_queries,
+    run_child,
+)
+from agentctx.config import load_settings
 
 
 def _summary(values: list[float]) -> dict[str, float]:
-    return {"p50": round(statistics.median(values), 1), "p95": _p(values, 0.95), "n": len(values)}
+    return {
+        "p50": round(percentile(values, 0.5), 1),
+        "p95": round(percentile(values, 0.95), 1),
+        "n": len(values),
+    }
 
 
 def discovery(root: Path, reps: int = 7) -> dict[str, object]:
@@ -72,7 +71,6 @@ def discovery(root: Path, reps: int = 7) -> dict[str, object]:
 
 def in_process(root: Path, queries: list[str], budget: int) -> dict[str, object]:
     from agentctx import pipeline, retrieve
-    from agentctx.config import load_settings
     from agentctx.embed import get_embedder
 
     settings = load_settings(root, {})
@@ -91,24 +89,17 @@ def in_process(root: Path, queries: list[str], budget: int) -> dict[str, object]
             stages.setdefault(stage, []).append(ms)
     return {
         "pack_ms": _summary(totals),
-        "stages_p50_ms": {k: round(statistics.median(v), 1) for k, v in stages.items()},
+        "stages_p50_ms": {k: round(percentile(v, 0.5), 1) for k, v in stages.items()},
     }
 
 
 def cold(root: Path, queries: list[str], budget: int) -> dict[str, object]:
-    walls: list[float] = []
-    for query in queries:
-        t = time.perf_counter()
-        proc = subprocess.run(
-            [sys.executable, "-m", "agentctx", "pack", query, "--budget", str(budget)],
-            cwd=root,
-            capture_output=True,
-            check=False,
-        )
-        walls.append((time.perf_counter() - t) * 1000)
-        if proc.returncode != 0:
-            raise SystemExit(proc.stderr.decode("utf-8", "replace").strip()[-500:])
-    return {"wall_ms": _summary(walls)}
+    env = dict(os.environ)
+    runs = [run_child(["pack", q, "--budget", str(budget)], env, root) for q in queries]
+    return {
+        "wall_ms": _summary([r.wall_s * 1000 for r in runs]),
+        "peak_rss_mb": round(max(r.peak_rss_mb for r in runs), 1),
+    }
 
 
 def main() -> None:
@@ -128,17 +119,17 @@ def main() -> None:
         with args.reports.open(encoding="utf-8") as f:
             queries = [json.loads(line)["problem_statement"] for line in f if line.strip()]
     elif args.queries:
-        queries = [q for q in args.queries.read_text(encoding="utf-8").splitlines() if q.strip()]
+        queries = list(read_queries(args.queries))
     else:
-        queries = QUESTIONS
+        queries = list(DEFAULT_QUERIES)
     report = {
         "repository": root.name,
         "queries": "reports" if args.reports else "lines" if args.queries else "built-in",
         "budget": args.budget,
-        "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
+        "environment": environment(load_settings(root, {}).embedder),
         "discovery": discovery(root),
-        "in_process": in_process(root, (queries * args.n)[: args.n], args.budget),
-        "cold": cold(root, (queries * args.cold)[: args.cold], args.budget) if args.cold else None,
+        "in_process": in_process(root, cycled(queries, args.n), args.budget),
+        "cold": cold(root, cycled(queries, args.cold), args.budget) if args.cold else None,
     }
     text = json.dumps(report, indent=2)
     if args.out:
