@@ -245,7 +245,6 @@ class FileChildren(Mapping[str, list[tuple[int, int, "str | None", str]]]):
 
     def __init__(self, outline: Mapping[int, OutlineEntry]) -> None:
         self._outline = Outline.of(outline)
-        self._paths: set[str] | None = None
         self._sorted: dict[str, list[tuple[int, int, str | None, str]]] = {}
 
     def entries(self, path: str) -> list[OutlineEntry]:
@@ -265,9 +264,7 @@ class FileChildren(Mapping[str, list[tuple[int, int, "str | None", str]]]):
         return done
 
     def __contains__(self, path: object) -> bool:
-        if self._paths is None:
-            self._paths = set(self._outline.paths())
-        return path in self._paths
+        return bool(self._outline.rows_of(path))  # type: ignore[arg-type]
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._outline.paths())
