@@ -971,21 +971,18 @@ def retrieve(
     signals: QuerySignals,
     *,
     root: Path,
-    query_vector: np.ndarray | None,
+    query_vector: np.ndarray | Callable[[], np.ndarray] | None,
     dim: int,
     k: int = 300,
 ) -> Candidates:
-    """Every candidate list for one query."""
+    """Every candidate list for one query. ``query_vector`` may be a function that gives
+    it: it is asked for last, after every other list."""
     cands = Candidates()
     cands.outline = load_outline(store)
     cands.pending = store.pending_count()
-    if query_vector is not None and store.vector_count():
-        from .store.vectors import VectorIndex
-
-        index, _ = VectorIndex.load(store, dim)
-        cands.lists["dense"] = index.search(query_vector, k)
-        cands.file_scores["centroid"] = centroid_scores(store, index, cands.outline, query_vector)
-        cands.dense_available = True
+    dense = query_vector is not None and store.vector_count() > 0
+    if dense:  # first among the lists (fused in this order), searched last (see below)
+        cands.lists["dense"] = []
     qterms = query_terms(signals)
     cands.lists["lexical"] = store.lexical_search(qterms, k, LEXICAL_WEIGHTS)
     located = frame_paths(signals, cands.files()) if signals.frames else {}
@@ -1016,6 +1013,14 @@ def retrieve(
             **reference_scores(store, signals, root),
             **commit_scores(signals, all_paths, root),
         }
+    if dense:  # last: the vector may still be on its way (pipeline.search makes it meanwhile)
+        from .store.vectors import VectorIndex
+
+        vector = query_vector() if callable(query_vector) else query_vector
+        index, _ = VectorIndex.load(store, dim)
+        cands.lists["dense"] = index.search(vector, k)
+        cands.file_scores["centroid"] = centroid_scores(store, index, cands.outline, vector)
+        cands.dense_available = True
     return cands
 
 

@@ -235,6 +235,24 @@ def test_default_minilm_picks_numpy_for_small_work_and_torch_for_bulk():
     assert torch_before is False and engine == "torch" and diff < 2e-4
 
 
+def test_small_work_after_bulk_loads_no_second_engine():
+    """Once torch is loaded (a first index), embed_batch runs on it: a query's prepare
+    must not load the numpy engine beside it (~80 ms and its matrices for nothing)."""
+    from agentctx.embed.minilm import MiniLMEmbedder
+
+    class LoadedTorch:
+        def load(self) -> None:
+            pass
+
+    emb = MiniLMEmbedder()
+    emb.prepare(2)
+    assert emb._numpy is not None  # nothing loaded yet: small work gets the numpy engine
+    emb = MiniLMEmbedder()
+    emb._torch = LoadedTorch()  # type: ignore[assignment]
+    emb.prepare(2)
+    assert emb._numpy is None and emb.engine == "torch"
+
+
 def test_model_tensors_are_mapped_exactly_as_the_library_reads_them(tmp_path):
     from safetensors.numpy import load_file
 

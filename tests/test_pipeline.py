@@ -810,6 +810,86 @@ def test_the_dense_query_adds_the_title_s_own_vector_to_the_text_s():
     assert float(vec @ title) > float(whole @ title)  # pulled towards what the title says
 
 
+class _WhereEmbedder(HashingEmbedder):
+    """Hashing vectors; notes the thread of each call, and fails queries when told to."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.threads: list[str] = []
+        self.fail: Exception | None = None
+
+    def embed_batch(self, texts):
+        import threading
+
+        self.threads.append(threading.current_thread().name)
+        if self.fail is not None:
+            raise self.fail
+        return super().embed_batch(texts)
+
+
+def test_search_makes_the_query_vector_beside_the_other_lists_with_the_same_hits(
+    sample_repo: Path,
+):
+    from agentctx.pipeline import query_vector, search
+    from agentctx.query import parse_query
+    from agentctx.rank import rank
+    from agentctx.retrieve import retrieve
+
+    settings = _settings(sample_repo)
+    emb = _WhereEmbedder()
+    build_index(settings, embedder=emb)
+    emb.threads.clear()
+    query = "Cart total ignores the discount\nThe total of a cart is computed without discount."
+    found = search(settings, query, refresh=False, embedder=emb)
+    assert emb.threads == ["agentctx-query-vector"]  # made on its own thread, once
+    assert any("dense" in h.reasons for h in found.hits)
+    assert {"parse", "load", "embed_query", "retrieve", "rank"} <= set(found.latency_ms)
+
+    signals = parse_query(query)  # the same query, its vector made first, in this thread
+    with IndexStore.open(settings.index_dir, writer=False) as store:
+        vec = query_vector(emb, signals, query)
+        cands = retrieve(store, signals, root=sample_repo, query_vector=vec, dim=emb.dim)
+    hits, _ = rank(cands)
+    assert [(h.id, h.score, h.reasons) for h in hits] == [
+        (h.id, h.score, h.reasons) for h in found.hits
+    ]
+
+
+def test_a_query_vector_that_cannot_be_made_fails_the_search_and_leaves_no_thread(
+    sample_repo: Path,
+):
+    import threading
+
+    from agentctx.errors import ModelError
+    from agentctx.pipeline import search
+
+    settings = _settings(sample_repo)
+    emb = _WhereEmbedder()
+    build_index(settings, embedder=emb)
+    emb.fail = ModelError("model files are damaged")
+    with pytest.raises(ModelError, match="damaged"):
+        search(settings, "cart total", refresh=False, embedder=emb)
+    assert not any(t.name == "agentctx-query-vector" for t in threading.enumerate())
+
+
+def test_an_index_of_another_model_is_searched_lexically_without_embedding_the_query(
+    sample_repo: Path,
+):
+    from agentctx.pipeline import search
+
+    settings = _settings(sample_repo)
+    build_index(settings)
+
+    class Other(_WhereEmbedder):
+        model_id = "other-v1"
+
+    emb = Other()
+    found = search(settings, "cart total", refresh=False, embedder=emb)
+    assert emb.threads == []  # the vector would be of no use: never made
+    assert any("ranked lexically" in n for n in found.notes)
+    assert found.hits and not any("dense" in h.reasons for h in found.hits)
+
+
 def test_a_refresh_of_a_settled_tree_skips_the_walk_and_still_sees_changes(
     sample_repo: Path, monkeypatch
 ):

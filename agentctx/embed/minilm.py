@@ -38,7 +38,7 @@ class MiniLMEmbedder:
         """Load the engine suited to ``total`` texts (before a progress bar starts)."""
         if total > SMALL_WORK:
             self._torch_engine().load()
-        else:
+        elif self._torch is None:  # once torch is loaded, embed_batch runs on it
             self._numpy_engine().load()
 
     def _numpy_engine(self) -> NumpyMiniLMEmbedder:
