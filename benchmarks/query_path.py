@@ -1,7 +1,7 @@
 """The query path on a repository indexed already: what each `pack` pays, stage by stage.
 
 Usage: python benchmarks/query_path.py REPO_DIR [--reports dev.jsonl | --queries FILE]
-           [-n 20] [--cold 5] [--budget 8000] [--out results.json]
+           [-n 20] [--cold 5] [--budget 8000] [--overlap] [--out results.json]
 
 Unlike `agentctx bench latency` (which builds a scratch copy's index with a fresh embedding
 cache: ~20 minutes on a 40,000-chunk repository here), this reads the index REPO_DIR has, so
@@ -13,7 +13,9 @@ writes (its derived files under `.agentctx/`).
 - in-process packs: each query with the outline dropped first, as a new process starts
   (total and per stage, p50/p95), on the index as it is (no refresh);
 - cold packs: `python -m agentctx pack` in a new process per query (wall time, p50/p95),
-  the refresh included, as a user runs it.
+  the refresh included, as a user runs it;
+- with `--overlap`: in-process packs with the query's vector made on its own thread beside
+  the other lists (as `pack` does) and before them, both for each query (paired).
 
 Queries: `--reports` takes the problem statements of a SWE-bench JSONL file (long bug
 reports; any repository's serve as load), `--queries` one query a line; default: the
@@ -93,6 +95,41 @@ def in_process(root: Path, queries: list[str], budget: int) -> dict[str, object]
     }
 
 
+def overlap(root: Path, queries: list[str], budget: int) -> dict[str, object]:
+    """In-process packs with the query's vector made beside the other lists (as `pack`
+    does) and before them, paired: both for each query, in alternating order."""
+    from agentctx import pipeline, retrieve
+    from agentctx.embed import get_embedder
+
+    settings = load_settings(root, {})
+    emb = get_embedder(settings.embedder, settings.resolved_cache_dir)
+    pipeline.pack(settings, queries[0], budget=budget, refresh=False, embedder=emb, stats=False)
+    times: dict[bool, list[float]] = {True: [], False: []}
+    try:
+        for i, query in enumerate(queries):
+            for threaded in (True, False) if i % 2 == 0 else (False, True):
+                pipeline.QUERY_VECTOR_THREAD = threaded
+                retrieve._last_outline = None
+                t = time.perf_counter()
+                pipeline.pack(
+                    settings, query, budget=budget, refresh=False, embedder=emb, stats=False
+                )
+                times[threaded].append((time.perf_counter() - t) * 1000)
+    finally:
+        pipeline.QUERY_VECTOR_THREAD = True
+    diffs = [a - b for a, b in zip(times[True], times[False], strict=True)]
+    return {
+        "beside_ms": _summary(times[True]),
+        "before_ms": _summary(times[False]),
+        "paired_difference_ms": {
+            "p50": round(percentile(diffs, 0.5), 1),
+            "mean": round(sum(diffs) / len(diffs), 1),
+        },
+        "faster_beside": sum(d < 0 for d in diffs),
+        "n": len(diffs),
+    }
+
+
 def cold(root: Path, queries: list[str], budget: int) -> dict[str, object]:
     env = dict(os.environ)
     runs = [run_child(["pack", q, "--budget", str(budget)], env, root) for q in queries]
@@ -110,6 +147,9 @@ def main() -> None:
     parser.add_argument("-n", type=int, default=20, help="in-process queries")
     parser.add_argument("--cold", type=int, default=5, help="one-process-per-query packs")
     parser.add_argument("--budget", type=int, default=8000)
+    parser.add_argument(
+        "--overlap", action="store_true", help="also: the query vector beside vs before, paired"
+    )
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     root = args.repo.resolve()
@@ -129,6 +169,7 @@ def main() -> None:
         "environment": environment(load_settings(root, {}).embedder),
         "discovery": discovery(root),
         "in_process": in_process(root, cycled(queries, args.n), args.budget),
+        "overlap": overlap(root, cycled(queries, args.n), args.budget) if args.overlap else None,
         "cold": cold(root, cycled(queries, args.cold), args.budget) if args.cold else None,
     }
     text = json.dumps(report, indent=2)

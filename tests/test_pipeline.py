@@ -827,21 +827,28 @@ class _WhereEmbedder(HashingEmbedder):
         return super().embed_batch(texts)
 
 
+@pytest.mark.parametrize("threaded", [True, False])
 def test_search_makes_the_query_vector_beside_the_other_lists_with_the_same_hits(
-    sample_repo: Path,
+    sample_repo: Path, monkeypatch: pytest.MonkeyPatch, threaded: bool
 ):
+    import threading
+
+    from agentctx import pipeline
     from agentctx.pipeline import query_vector, search
     from agentctx.query import parse_query
     from agentctx.rank import rank
     from agentctx.retrieve import retrieve
 
+    monkeypatch.setattr(pipeline, "QUERY_VECTOR_THREAD", threaded)
     settings = _settings(sample_repo)
     emb = _WhereEmbedder()
     build_index(settings, embedder=emb)
     emb.threads.clear()
     query = "Cart total ignores the discount\nThe total of a cart is computed without discount."
     found = search(settings, query, refresh=False, embedder=emb)
-    assert emb.threads == ["agentctx-query-vector"]  # made on its own thread, once
+    # made once, on a thread of its own (or, switched off, in this one)
+    here = threading.current_thread().name
+    assert emb.threads == ["agentctx-query-vector" if threaded else here]
     assert any("dense" in h.reasons for h in found.hits)
     assert {"parse", "load", "embed_query", "retrieve", "rank"} <= set(found.latency_ms)
 
