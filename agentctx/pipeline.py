@@ -18,6 +18,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Protocol
 
+from .background import Background
 from .chunk import CHUNK_VERSION, chunk_file
 from .config import Settings
 from .discover import (
@@ -921,8 +922,12 @@ def query_vector(emb: Embedder, signals: QuerySignals, query: str) -> np.ndarray
     return (mixed / norm).astype(vec.dtype) if norm > 0 else vec
 
 
-# The query's vector is made beside the other lists (False: before them, in the calling
-# thread; benchmarks/query_path.py compares the two).
+# The query's vector is made on a thread of its own while the outline is read and BM25,
+# the symbol tables and the file signals run; the dense list is searched last. Only their
+# time outside the interpreter overlaps (SQLite's, mostly: numpy's pass needs it between
+# its ~3,000 small operations), so the gain grows with the index. Paired per report in
+# process (benchmarks/query_path.py --overlap): Django 3.1 and sympy -49 to -91 ms (p50
+# ~450 -> ~360 ms on Django), xarray -25 ms, pytest none. False: made before them, here.
 QUERY_VECTOR_THREAD = True
 
 
@@ -934,57 +939,6 @@ def _load_model(emb: Embedder, total: int) -> None:
         prepare(total)
     elif callable(load):
         load()
-
-
-class _VectorOnItsWay:
-    """The query's vector, made on a thread of its own while this one runs the other
-    lists (the outline, BM25, the symbol tables, the file signals): the model's pass
-    (~130 ms for a report on two texts) waits on nothing they do, and numpy releases the
-    interpreter while it computes, SQLite while it searches. The model is loaded first,
-    in the calling thread: loading is mostly Python (imports, the tokenizer's JSON), and
-    run beside the rest it held the rest back as long as it saved (measured cold, on
-    pytest and on Django).
-
-    Only what the other thread does outside the interpreter overlaps (numpy's pass
-    waits for the interpreter between its operations): mainly SQLite's BM25, so the
-    gain grows with the index. Paired in process (``benchmarks/query_path.py``'s
-    ``overlap``): Django 3.1 and sympy -65 to -88 ms a report (p50 ~400 -> ~350 ms),
-    xarray -25 ms, pytest +-0.
-
-    ``get()`` waits for the vector and raises what making it raised.
-    """
-
-    def __init__(self, emb: Embedder, signals: QuerySignals, query: str) -> None:
-        import threading
-
-        _load_model(emb, 2)
-        self._vector: np.ndarray | None = None
-        self._error: BaseException | None = None
-        self.waited = 0.0
-        self._thread = threading.Thread(
-            target=self._make, args=(emb, signals, query), name="agentctx-query-vector", daemon=True
-        )
-        if QUERY_VECTOR_THREAD:
-            self._thread.start()
-        else:
-            self._make(emb, signals, query)
-
-    def _make(self, emb: Embedder, signals: QuerySignals, query: str) -> None:
-        try:
-            self._vector = query_vector(emb, signals, query)
-        except BaseException as exc:  # handed to get(), in the thread that asks
-            self._error = exc
-
-    def get(self) -> np.ndarray:
-        """The vector, once made; ``waited`` says how long this call blocked."""
-        t = time.perf_counter()
-        if self._thread.is_alive():
-            self._thread.join()
-        self.waited = time.perf_counter() - t
-        if self._error is not None:
-            raise self._error
-        assert self._vector is not None
-        return self._vector
 
 
 def search(
@@ -1019,10 +973,21 @@ def search(
     with IndexStore.open(settings.index_dir, writer=False) as store:
         lat["load"] = time.perf_counter() - t
         vector: Callable[[], np.ndarray] | None = None
-        pending: _VectorOnItsWay | None = None
+        pending: Background[np.ndarray] | None = None
         t = time.perf_counter()
         if store.vector_count() and store.meta("embedder") == emb.model_id:
-            pending = _VectorOnItsWay(emb, signals, query)
+            # The model loads here: loading is Python (imports, the tokenizer's JSON), and
+            # beside the other lists it held them back as long as it saved. Its pass then
+            # runs beside them (see QUERY_VECTOR_THREAD).
+            _load_model(emb, 2)
+            pending = Background(
+                query_vector,
+                emb,
+                signals,
+                query,
+                name="agentctx-query-vector",
+                threaded=QUERY_VECTOR_THREAD,
+            )
             vector = pending.get
         elif store.vector_count():
             notes.append(f"index was embedded with {store.meta('embedder')}; ranked lexically")
@@ -1116,12 +1081,12 @@ def pack_many(
     """
     from .budget import fit
     from .rank import DEFAULT_MIN_SCORE, helpers_first
-    from .tokens import get_tokenizer
+    from .tokens import tokenizer_soon
 
     for budget in budgets:
         if budget <= 0:
             raise BudgetError(f"budget must be a positive number of tokens, got {budget}")
-    tok = get_tokenizer(tokenizer)
+    pending_tok = tokenizer_soon(tokenizer)  # built during the search, where not yet
     found = search(
         settings,
         query,
@@ -1135,6 +1100,7 @@ def pack_many(
     with IndexStore.open(settings.index_dir, writer=False) as store:
         chunks = store.load_chunks([h.id for h in found.hits])
     order = helpers_first(found.hits, found.children)  # the ranking itself is returned
+    tok = pending_tok()
     load_ms = (time.perf_counter() - t) * 1000
     heads = _HeadReader(settings, chunks)
 
@@ -1287,11 +1253,11 @@ def pack_diff(
     )
     from .rank import DEFAULT_MIN_SCORE
     from .retrieve import FileChildren, load_outline
-    from .tokens import get_tokenizer
+    from .tokens import tokenizer_soon
 
     if budget <= 0:
         raise BudgetError(f"budget must be a positive number of tokens, got {budget}")
-    tok = get_tokenizer(tokenizer)
+    pending_tok = tokenizer_soon(tokenizer)  # built during the diff and the search
     rep = reporter or NullReporter()
     spec = DiffSpec(rev=rev, staged=staged)
     lat: dict[str, float] = {}
@@ -1377,6 +1343,7 @@ def pack_diff(
     names = {c.name.lower() for c in ctx.changed if c.qualname != MODULE_SYMBOL and len(c.name) > 2}
     keep = names | (found.keep_terms if found is not None else set())
     title = f"{spec.describe()}: {len(ctx.changed)} changed symbols in {len(ctx.file_chunks)} files"
+    tok = pending_tok()
     fitted = fit(
         query=f"{title}\n{query}" if query else title,
         repo=settings.root.name,
