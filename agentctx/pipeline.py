@@ -926,7 +926,7 @@ def query_vector(emb: Embedder, signals: QuerySignals, query: str) -> np.ndarray
 # the symbol tables and the file signals run; the dense list is searched last. Only their
 # time outside the interpreter overlaps (SQLite's, mostly: numpy's pass needs it between
 # its ~3,000 small operations), so the gain grows with the index. Paired per report in
-# process (benchmarks/query_path.py --overlap): Django 3.1 and sympy -49 to -91 ms (p50
+# process (benchmarks/query_path.py --overlap): Django 3.1 and sympy -49 to -110 ms (p50
 # ~450 -> ~360 ms on Django), xarray -25 ms, pytest none. False: made before them, here.
 QUERY_VECTOR_THREAD = True
 
