@@ -7,11 +7,134 @@ stage may import.
 
 from __future__ import annotations
 
+import contextlib
 import re
+import threading
 from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
 from typing import Any
 
 _PATTERN_METHODS = ("search", "match", "fullmatch", "finditer", "findall", "sub", "subn", "split")
+
+
+class _Programs:
+    """What ``re`` compiles the lazy patterns into, kept on disk between processes.
+
+    Python keeps a module's bytecode between runs, not its regular expressions: a cold
+    ``pack`` of a bug report spent 45-80 ms compiling the query parser's patterns (112 of
+    them: 81 ms). ``re.compile`` parses a pattern into a program (a list of integers),
+    then hands it, with the flags and groups it found, to ``_sre.compile``; those
+    arguments are kept here, in the user cache, in a file named for this interpreter's
+    version and regular-expression engine, and read back in ~2 ms. ``_sre`` checks every
+    program it is given. A pattern the file lacks, a file that cannot be read or written,
+    or an interpreter whose internals differ compiles as ``re.compile`` does.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._file: Path | None = None
+        self._saving = False  # registered to save at exit
+        self._known: dict[tuple[str, int], tuple[Any, ...]] | None = None
+        self._new: dict[tuple[str, int], tuple[Any, ...]] = {}
+
+    def compile(self, pattern: str, flags: int) -> re.Pattern[str]:
+        key = (pattern, int(flags))
+        with self._lock:
+            known = self._load()
+            args = known.get(key)
+            if args is not None:
+                with contextlib.suppress(Exception):  # not this interpreter's: compile
+                    return _sre_compile(pattern, args)
+            try:
+                compiled, args = _compile_program(pattern, int(flags))
+            except Exception:  # re's internals are not what this was written for
+                return re.compile(pattern, flags)
+            known[key] = self._new[key] = args
+            if not self._saving:
+                import atexit
+
+                atexit.register(self.save)
+                self._saving = True
+            return compiled
+
+    def _load(self) -> dict[tuple[str, int], tuple[Any, ...]]:
+        if self._known is None:
+            self._known = {}  # (what finding the file compiles, if anything, is not kept)
+            self._file = _programs_file()
+            if self._file is not None:
+                self._known.update(_read_programs(self._file))
+        return self._known
+
+    def save(self) -> None:
+        """Add this process's new programs to the file (another may have added others)."""
+        with self._lock:
+            if not self._new or self._file is None:
+                return
+            merged = {**_read_programs(self._file), **self._new}
+            self._new = {}
+        import marshal
+
+        from .store.db import write_derived  # atomic, or nothing (a read-only or full cache)
+
+        with contextlib.suppress(OSError):
+            self._file.parent.mkdir(parents=True, exist_ok=True)
+        write_derived(self._file, marshal.dumps(merged))
+
+
+def _sre_compile(pattern: str, args: tuple[Any, ...]) -> re.Pattern[str]:
+    import _sre
+
+    return _sre.compile(pattern, *args)  # type: ignore[no-any-return]
+
+
+def _compile_program(pattern: str, flags: int) -> tuple[re.Pattern[str], tuple[Any, ...]]:
+    """``re.compile(pattern, flags)`` as ``re._compiler.compile`` makes it (uncached), and
+    the arguments it gave ``_sre.compile``, as plain values ``marshal`` keeps."""
+    from re import _compiler, _parser  # type: ignore[attr-defined]
+
+    parsed = _parser.parse(pattern, flags)
+    code = [int(op) for op in _compiler._code(parsed, flags)]
+    groupindex = {str(name): int(i) for name, i in parsed.state.groupdict.items()}
+    indexgroup: list[str | None] = [None] * parsed.state.groups
+    for name, i in groupindex.items():
+        indexgroup[i] = name
+    args = (
+        int(flags | parsed.state.flags),
+        code,
+        int(parsed.state.groups - 1),
+        groupindex,
+        tuple(indexgroup),
+    )
+    return _sre_compile(pattern, args), args
+
+
+def _programs_file() -> Path | None:
+    import hashlib
+    import sys
+
+    try:
+        import _sre
+
+        from .config import default_cache_dir
+
+        tag = f"{sys.implementation.cache_tag}|{sys.version}|{_sre.MAGIC}|{_sre.CODESIZE}"
+        digest = hashlib.sha256(tag.encode()).hexdigest()[:16]
+        return default_cache_dir() / "regex" / f"programs-{digest}.bin"
+    except Exception:
+        return None
+
+
+def _read_programs(file: Path) -> dict[tuple[str, int], tuple[Any, ...]]:
+    import marshal
+
+    try:
+        data = marshal.loads(file.read_bytes())
+    except (OSError, ValueError, EOFError, TypeError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+_PROGRAMS = _Programs()
 
 
 class LazyPattern:
@@ -21,7 +144,8 @@ class LazyPattern:
     them for the boilerplate of long bug reports; a one-line question runs about a
     quarter of them, so a cold ``pack`` would spend ~40 ms compiling patterns it
     never runs. The first use binds the compiled pattern's methods onto the instance,
-    so later calls cost what a compiled pattern's do.
+    so later calls cost what a compiled pattern's do; what it compiled is kept between
+    processes (``_Programs``).
     """
 
     search: Callable[..., re.Match[str] | None]
@@ -40,7 +164,7 @@ class LazyPattern:
     def __getattr__(self, name: str) -> Any:
         if name not in _PATTERN_METHODS:
             raise AttributeError(name)
-        compiled = re.compile(self.pattern, self.flags)
+        compiled = _PROGRAMS.compile(self.pattern, self.flags)
         for method in _PATTERN_METHODS:
             setattr(self, method, getattr(compiled, method))
         return getattr(compiled, name)

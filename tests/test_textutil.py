@@ -1,6 +1,9 @@
+import json
+import os
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -106,3 +109,97 @@ def test_every_query_pattern_compiles() -> None:
     assert len(patterns) > 100
     for p in patterns:
         re.compile(p.pattern, p.flags)
+
+
+def _query_patterns() -> list[LazyPattern]:
+    import agentctx.query as q
+
+    return [v for v in vars(q).values() if isinstance(v, LazyPattern)]
+
+
+def test_programs_kept_on_disk_give_the_patterns_re_compiles(tmp_path, monkeypatch) -> None:
+    """Every query pattern, compiled, kept, read back by another cache and rebuilt from
+    the file alone, is the pattern ``re.compile`` makes: same attributes, same matches."""
+    from agentctx import textutil
+
+    monkeypatch.setenv("AGENTCTX_CACHE_DIR", str(tmp_path))
+    first = textutil._Programs()
+    patterns = [(p.pattern, p.flags) for p in _query_patterns()]
+    for source, flags in patterns:
+        first.compile(source, flags)
+    first.save()
+    (kept,) = (tmp_path / "regex").iterdir()
+
+    second = textutil._Programs()
+    monkeypatch.setattr(textutil, "_compile_program", None)  # a miss would fail: none may
+    lines = [
+        *(Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8").splitlines(),
+        "Traceback (most recent call last):",
+        '  File "/usr/lib/python3.11/site-packages/pkg/mod.py", line 12, in <module>',
+        "TypeError: unsupported operand type(s) for +: 'int' and 'str'",
+        "- Python version: 3.9.7",
+        "Hi all, thanks for the great library!",
+        ">>> xr.where(cond, x, y, keep_attrs=True)",
+    ]
+    for source, flags in patterns:
+        got, want = second.compile(source, flags), re.compile(source, flags)
+        assert (got.pattern, got.flags, got.groups, got.groupindex) == (
+            want.pattern,
+            want.flags,
+            want.groups,
+            want.groupindex,
+        )
+        for line in lines:
+            a, b = got.search(line), want.search(line)
+            assert (a and (a.span(), a.groups())) == (b and (b.span(), b.groups())), source
+    assert not second._new and kept.stat().st_size > 10_000
+
+
+def test_a_damaged_or_foreign_program_file_compiles_as_before(tmp_path, monkeypatch) -> None:
+    import marshal
+
+    from agentctx import textutil
+
+    monkeypatch.setenv("AGENTCTX_CACHE_DIR", str(tmp_path))
+    file = textutil._programs_file()
+    assert file is not None and file.parent == tmp_path / "regex"
+    file.parent.mkdir()
+    file.write_bytes(b"\x00not marshal data")
+    programs = textutil._Programs()
+    assert programs.compile(r"(?P<k>\w+)=(\d+)", 0).match("a=1").group("k") == "a"
+    programs.save()  # rewritten whole
+    assert list(marshal.loads(file.read_bytes())) == [(r"(?P<k>\w+)=(\d+)", 0)]
+
+    # a program _sre refuses (another interpreter's, or a torn write): compiled again
+    file.write_bytes(marshal.dumps({(r"a+", 0): (0, [1, 2, 3], 0, {}, ())}))
+    assert textutil._Programs().compile(r"a+", 0).match("aaa").group() == "aaa"
+    with pytest.raises(re.error):
+        textutil._Programs().compile(r"(", 0)  # a bad pattern still fails where it is used
+
+
+def test_a_new_process_parses_a_report_from_the_kept_programs(tmp_path) -> None:
+    # The first process compiles and keeps what it used; the second compiles none of it
+    # (it counts what it would compile) and parses the same.
+    code = (
+        "import json, agentctx.textutil as t\n"
+        "compiled = []\n"
+        "make = t._compile_program\n"
+        "def spy(pattern, flags):\n"
+        "    compiled.append(pattern)\n"
+        "    return make(pattern, flags)\n"
+        "t._compile_program = spy\n"
+        "from agentctx.query import parse_query\n"
+        "q = parse_query('Retries ignored\\nTraceback (most recent call last):\\n'\n"
+        "    '  File \"/x/pkg/adapters.py\", line 5, in send\\nValueError: boom\\n')\n"
+        "print(json.dumps([q.title, [f.path for f in q.frames], q.errors, len(compiled)]))\n"
+    )
+    env = {**os.environ, "AGENTCTX_CACHE_DIR": str(tmp_path)}
+    runs = [
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+        for _ in range(2)
+    ]
+    assert [r.returncode for r in runs] == [0, 0], runs[0].stderr + runs[1].stderr
+    first, second = (json.loads(r.stdout) for r in runs)
+    assert first[:3] == second[:3] and first[1] == ["/x/pkg/adapters.py"]
+    assert first[3] > 20 and second[3] == 0  # compiled once, then read back
+    assert len(list((tmp_path / "regex").iterdir())) == 1
