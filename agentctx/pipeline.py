@@ -1081,12 +1081,12 @@ def pack_many(
     """
     from .budget import fit
     from .rank import DEFAULT_MIN_SCORE, helpers_first
-    from .tokens import tokenizer_soon
+    from .tokens import get_tokenizer
 
     for budget in budgets:
         if budget <= 0:
             raise BudgetError(f"budget must be a positive number of tokens, got {budget}")
-    pending_tok = tokenizer_soon(tokenizer)  # built during the search, where not yet
+    tok = get_tokenizer(tokenizer)
     found = search(
         settings,
         query,
@@ -1100,7 +1100,6 @@ def pack_many(
     with IndexStore.open(settings.index_dir, writer=False) as store:
         chunks = store.load_chunks([h.id for h in found.hits])
     order = helpers_first(found.hits, found.children)  # the ranking itself is returned
-    tok = pending_tok()
     load_ms = (time.perf_counter() - t) * 1000
     heads = _HeadReader(settings, chunks)
 
@@ -1253,11 +1252,11 @@ def pack_diff(
     )
     from .rank import DEFAULT_MIN_SCORE
     from .retrieve import FileChildren, load_outline
-    from .tokens import tokenizer_soon
+    from .tokens import get_tokenizer
 
     if budget <= 0:
         raise BudgetError(f"budget must be a positive number of tokens, got {budget}")
-    pending_tok = tokenizer_soon(tokenizer)  # built during the diff and the search
+    tok = get_tokenizer(tokenizer)
     rep = reporter or NullReporter()
     spec = DiffSpec(rev=rev, staged=staged)
     lat: dict[str, float] = {}
@@ -1343,7 +1342,6 @@ def pack_diff(
     names = {c.name.lower() for c in ctx.changed if c.qualname != MODULE_SYMBOL and len(c.name) > 2}
     keep = names | (found.keep_terms if found is not None else set())
     title = f"{spec.describe()}: {len(ctx.changed)} changed symbols in {len(ctx.file_chunks)} files"
-    tok = pending_tok()
     fitted = fit(
         query=f"{title}\n{query}" if query else title,
         repo=settings.root.name,

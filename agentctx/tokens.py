@@ -22,7 +22,6 @@ import importlib.machinery
 import importlib.util
 import sys
 import threading
-from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 from typing import Any, Protocol, runtime_checkable
@@ -119,33 +118,14 @@ _cache: dict[str, Tokenizer] = {}
 _cache_lock = threading.Lock()
 
 
-def _known(name: str) -> str:
+def get_tokenizer(name: str) -> Tokenizer:
+    """The tokenizer called ``name`` (one of ``TOKENIZERS``), built once per process."""
     key = name.strip().lower()
     if key not in TOKENIZERS:
         raise ConfigError(
             f"unknown tokenizer {name!r}; valid tokenizers: {', '.join(TOKENIZERS)}",
             hint="o200k_base for GPT-4o/4.1/o-series models, cl100k_base for GPT-4/3.5",
         )
-    return key
-
-
-def tokenizer_soon(name: str) -> Callable[[], Tokenizer]:
-    """``get_tokenizer(name)`` for a caller with other work first: an unknown name fails
-    now, and a vocabulary not built yet in this process is built on a thread meanwhile
-    (~40 ms of a cold `pack`, spent outside the interpreter). Call the result for it."""
-    key = _known(name)
-    with _cache_lock:
-        tok = _cache.get(key)
-    if tok is not None:
-        return lambda: tok
-    from .background import Background
-
-    return Background(get_tokenizer, key, name="agentctx-tokenizer").get
-
-
-def get_tokenizer(name: str) -> Tokenizer:
-    """The tokenizer called ``name`` (one of ``TOKENIZERS``), built once per process."""
-    key = _known(name)
     with _cache_lock:
         tok = _cache.get(key)
         if tok is None:

@@ -15,13 +15,7 @@ import sys
 import pytest
 
 from agentctx.errors import ConfigError
-from agentctx.tokens import (
-    TOKENIZERS,
-    Tokenizer,
-    get_tokenizer,
-    tokenizer_soon,
-    truncate_to_tokens,
-)
+from agentctx.tokens import TOKENIZERS, Tokenizer, get_tokenizer, truncate_to_tokens
 
 CODE = "def add(a: int, b: int) -> int:\n    return a + b\n"
 SPECIAL = "<|endoftext|> is not special here <|fim_prefix|>"
@@ -140,26 +134,6 @@ def test_unknown_tokenizer_lists_valid_ones() -> None:
     with pytest.raises(ConfigError) as info:
         get_tokenizer("gpt2")
     assert "cl100k_base" in info.value.message and "o200k_base" in info.value.message
-
-
-def test_tokenizer_soon_fails_at_once_and_builds_on_its_own_thread() -> None:
-    with pytest.raises(ConfigError, match="gpt2"):
-        tokenizer_soon("gpt2")  # an unknown name: now, not when the result is asked for
-    assert tokenizer_soon(" CL100K_BASE ")() is get_tokenizer("cl100k_base")  # built: as is
-    out = _run(
-        "import threading, agentctx.tokens as t\n"
-        "names = []\n"
-        "make = t.BpeOpenAITokenizer\n"
-        "def spy(*a):\n"
-        "    names.append(threading.current_thread().name)\n"
-        "    return make(*a)\n"
-        "t.BpeOpenAITokenizer = spy\n"
-        "get = t.tokenizer_soon('o200k_base')\n"
-        "tok = get()\n"
-        "print(names, tok is t.get_tokenizer('o200k_base'), tok.count('hello world'))\n"
-    )
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.split() == ["['agentctx-tokenizer']", "True", "2"]
 
 
 @pytest.mark.parametrize("budget", [0, 1, 2, 5, 10, 19, 25, 40, 60, 200])
