@@ -1,8 +1,9 @@
 """A call started on a thread of its own, for a caller with other work to do meanwhile.
 
 Only what either side does outside the interpreter runs at the same time (numpy's matrix
-products, SQLite's searches, a Rust extension that lets go of the interpreter): the
-callers here start such work, and measure it (see ``pipeline.search``).
+products, SQLite's searches): a call that holds the interpreter gains nothing, and what
+runs beside it slows by about what it hides. Measure before using it (``pipeline.search``
+makes the query's vector with it; ``benchmarks/query_path.py --overlap``).
 """
 
 from __future__ import annotations

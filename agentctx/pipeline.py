@@ -972,7 +972,6 @@ def search(
         _refresh(settings, emb, notes, rep)
     with IndexStore.open(settings.index_dir, writer=False) as store:
         lat["load"] = time.perf_counter() - t
-        vector: Callable[[], np.ndarray] | None = None
         pending: Background[np.ndarray] | None = None
         t = time.perf_counter()
         if store.vector_count() and store.meta("embedder") == emb.model_id:
@@ -988,12 +987,17 @@ def search(
                 name="agentctx-query-vector",
                 threaded=QUERY_VECTOR_THREAD,
             )
-            vector = pending.get
         elif store.vector_count():
             notes.append(f"index was embedded with {store.meta('embedder')}; ranked lexically")
         lat["embed_query"] = time.perf_counter() - t  # loading the model, in a new process
         t = time.perf_counter()
-        cands = retrieve(store, signals, root=settings.root, query_vector=vector, dim=emb.dim)
+        cands = retrieve(
+            store,
+            signals,
+            root=settings.root,
+            query_vector=None if pending is None else pending.get,
+            dim=emb.dim,
+        )
         # ... and the wait for the vector: what of making it the other lists did not hide
         waited = pending.waited if pending is not None else 0.0
         lat["embed_query"] += waited
@@ -1007,7 +1011,7 @@ def search(
         )
         children = cands.files()  # grouped by rank already; sorted per file when asked
         lat["rank"] = time.perf_counter() - t
-    if not cands.dense_available and vector is None and not notes:
+    if not cands.dense_available and pending is None and not notes:
         notes.append("no vectors in the index yet; ranked lexically")
     elif not refresh and cands.pending and cands.dense_available:  # (a refresh says it itself)
         notes.append(

@@ -46,7 +46,7 @@ class _Programs:
                 with contextlib.suppress(Exception):  # not this interpreter's: compile
                     return _sre_compile(pattern, args)
             try:
-                compiled, args = _compile_program(pattern, int(flags))
+                compiled, args = _compile_program(pattern, key[1])
             except Exception:  # re's internals are not what this was written for
                 return re.compile(pattern, flags)
             known[key] = self._new[key] = args
