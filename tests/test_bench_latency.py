@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import struct
 from pathlib import Path
 
 import pytest
 from conftest import assert_brief_scenario
 from typer.testing import CliRunner
 
-from agentctx.bench.latency import percentile
+import agentctx
+from agentctx.bench.latency import package_bytecode, percentile
 from agentctx.cli import app
 
 BASE = ["bench", "latency", "--embedder", "hash"]
@@ -50,6 +53,7 @@ def test_latency_report(sample_repo: Path, tmp_path: Path) -> None:
     assert scenarios["cold_index"]["token_usage"] is None
     assert scenarios["pack_in_process"]["key_metrics"]["runs"] == 3
     assert report["environment"]["embedder"] == "hash"
+    assert report["environment"]["bytecode"] is True
     repo = report["repository"]
     assert repo["files"] > 0 and repo["symbols"] > 0 and repo["chunks"] > 0
     assert repo["index_bytes"] > 0
@@ -83,3 +87,20 @@ def test_percentile() -> None:
     assert percentile([3.0], 0.5) == percentile([3.0], 0.95) == 3.0
     assert percentile([1.0, 2.0, 3.0, 4.0], 0.5) == 2.5
     assert percentile([4.0, 1.0, 3.0, 2.0], 0.95) == pytest.approx(3.85)
+
+
+def test_package_bytecode_is_current() -> None:
+    """Children time the package as an installed wheel runs it: every module's bytecode
+    is there and matches its source (the pyc header's mtime and size), even where
+    PYTHONDONTWRITEBYTECODE kept the imports from writing any."""
+    assert package_bytecode() is True
+    sources = sorted(Path(agentctx.__file__).parent.rglob("*.py"))
+    assert len(sources) > 20
+    for source in sources:
+        pyc = Path(importlib.util.cache_from_source(str(source)))
+        header = pyc.read_bytes()[:16]
+        assert header[:4] == importlib.util.MAGIC_NUMBER, source
+        flags, mtime, size = struct.unpack("<III", header[4:16])
+        st = source.stat()
+        assert flags == 0 and mtime == int(st.st_mtime) & 0xFFFFFFFF, source
+        assert size == st.st_size & 0xFFFFFFFF, source
