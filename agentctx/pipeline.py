@@ -975,7 +975,7 @@ def search(
         pending: Background[np.ndarray] | None = None
         t = time.perf_counter()
         if store.vector_count() and store.meta("embedder") == emb.model_id:
-            # The model loads here: loading is Python (imports, the tokenizer's JSON), and
+            # The model loads here: loading is Python (numpy's import, mostly), and
             # beside the other lists it held them back as long as it saved. Its pass then
             # runs beside them (see QUERY_VECTOR_THREAD).
             _load_model(emb, 2)

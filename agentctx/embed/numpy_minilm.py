@@ -3,7 +3,8 @@
 A cold ``pack`` embeds one query; importing torch and sentence-transformers to do that
 costs seconds, while this forward pass (BERT encoder, mean pooling over the attention
 mask, L2 normalization, exactly what sentence-transformers runs for this model) needs
-only numpy, the Rust ``tokenizers`` library and ``safetensors``. Both backends share
+only numpy, a WordPiece tokenizer (``wordpiece.py`` for a query, the Rust ``tokenizers``
+library for an index) and the model file, mapped in memory. Both backends share
 ``model_id``, so vectors stored by one are valid for the other.
 """
 
@@ -30,12 +31,14 @@ import numpy as np
 from ..config import default_cache_dir
 from ..errors import ModelError
 from .sentence import MODEL_PACKAGE, SentenceTransformerEmbedder, model_dir
+from .wordpiece import WordPiece
 
 # Tokens per internal forward pass (rows x padded length). Texts are sorted by length and
 # cut into groups under this budget: short queries share one pass, long chunks take two
 # rows each. Small passes keep activations in cache: on 1,000-char code chunks 512 gave
 # 13.3 chunks/s, 2048 gave 11.8 and 8192 gave 11.1 (2-core EPYC, one BLAS thread).
 _TOKENS_PER_PASS = 512
+_PYTHON_TEXTS = 8  # at most this many texts (a query) are tokenized in Python (see _Tokenizer)
 _PAD_LIMIT = 1.5  # a padded pass of more than this times its texts' tokens is packed instead
 _MASKED = np.float32(-1e9)  # attention bias for padding: exp() of it is exactly 0
 # Attention runs over blocks of query rows so that each small matrix product has at most this
@@ -69,7 +72,7 @@ class _Layer:
 
 @dataclass(frozen=True)
 class _Model:
-    tokenizer: Any  # tokenizers.Tokenizer, truncating to max_tokens, no padding
+    tokenizer: _Tokenizer
     word: np.ndarray  # (vocab, hidden)
     position: np.ndarray  # (max_positions, hidden)
     token_type: np.ndarray  # (hidden,): type 0, the only one a single text uses
@@ -83,30 +86,82 @@ _MODELS: dict[tuple[Path, int], _Model] = {}  # one load per process, directory 
 _LOCK = threading.Lock()
 
 
+class _Tokenizer:
+    """Token ids for the engine: the Python WordPiece (``wordpiece.py``) for a few texts
+    it covers, while the Rust tokenizer is not loaded; the Rust tokenizer otherwise,
+    loaded on first need. A cold query thus never imports ``tokenizers`` (~65 ms with
+    the JSON it parses); an index loads it once for thousands of texts."""
+
+    def __init__(self, path: Path, max_tokens: int, wordpiece: WordPiece | None) -> None:
+        self._path = path
+        self._max_tokens = max_tokens
+        self._wordpiece = wordpiece
+        self._rust: Any = None
+        self._lock = threading.Lock()
+
+    def encode(self, texts: Sequence[str]) -> list[list[int]]:
+        wp = self._wordpiece
+        if (
+            wp is not None
+            and self._rust is None
+            and len(texts) <= _PYTHON_TEXTS
+            and all(wp.covers(t) for t in texts)
+        ):
+            return [wp.encode(t, self._max_tokens) for t in texts]
+        rust = self.rust()
+        # One text at a time: as fast as encode_batch here, and it never starts the
+        # tokenizer's thread pool (which warns on stderr after a fork).
+        return [rust.encode(t).ids for t in texts]
+
+    def rust(self) -> Any:
+        """The Rust tokenizer, truncating to ``max_tokens``, no padding (loaded once)."""
+        with self._lock:
+            if self._rust is None:
+                try:
+                    from tokenizers import Tokenizer
+                except ImportError as exc:
+                    raise ModelError(
+                        f"cannot import {exc.name}: {exc}", hint="reinstall agentctx"
+                    ) from None
+                try:
+                    tokenizer = Tokenizer.from_file(str(self._path / "tokenizer.json"))
+                except Exception as exc:
+                    raise ModelError(
+                        f"cannot load the embedding model's tokenizer from {self._path}: {exc}",
+                        hint=f"reinstall {MODEL_PACKAGE}",
+                    ) from None
+                # tokenizer.json ships truncation and fixed padding at 128;
+                # sentence-transformers truncates at max_seq_length (incl. [CLS]/[SEP])
+                # and pads per batch, as we do.
+                tokenizer.no_padding()
+                tokenizer.enable_truncation(max_length=self._max_tokens)
+                self._rust = tokenizer
+            return self._rust
+
+
 def _read_model(path: Path, max_tokens: int, cache_dir: Path | None = None) -> _Model:
-    try:
-        from safetensors.numpy import load_file
-        from tokenizers import Tokenizer
-    except ImportError as exc:
-        raise ModelError(f"cannot import {exc.name}: {exc}", hint="reinstall agentctx") from None
     try:
         config = json.loads((path / "config.json").read_text(encoding="utf-8"))
         if config.get("hidden_act", "gelu") != "gelu":
             raise ValueError(f"unsupported activation {config['hidden_act']!r}")
         if config.get("position_embedding_type", "absolute") != "absolute":
             raise ValueError("only absolute position embeddings are supported")
-        tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
-        # tokenizer.json ships truncation and fixed padding at 128; sentence-transformers
-        # truncates at max_seq_length (incl. [CLS]/[SEP]) and pads per batch, as we do.
-        tokenizer.no_padding()
-        tokenizer.enable_truncation(max_length=max_tokens)
+        cache = cache_dir or default_cache_dir()
+        wordpiece = WordPiece.load(path / "tokenizer.json", cache)
+        tokenizer = _Tokenizer(path, max_tokens, wordpiece)
+        if wordpiece is None:
+            tokenizer.rust()  # a tokenizer of another shape: fail now if it cannot load
         weights = _mapped_tensors(path / "model.safetensors")
         if weights is None:
+            try:
+                from safetensors.numpy import load_file
+            except ImportError as exc:
+                raise ModelError(
+                    f"cannot import {exc.name}: {exc}", hint="reinstall agentctx"
+                ) from None
             weights = load_file(str(path / "model.safetensors"))
         layout = (  # the file is little-endian, as the model's is
-            layout_file(path / "model.safetensors", cache_dir or default_cache_dir())
-            if sys.byteorder == "little"
-            else None
+            layout_file(path / "model.safetensors", cache) if sys.byteorder == "little" else None
         )
         return _assemble(config, tokenizer, weights, layout)
     except ModelError:
@@ -151,7 +206,7 @@ def _mapped_tensors(file: Path) -> dict[str, np.ndarray] | None:
 
 def _assemble(
     config: dict[str, Any],
-    tokenizer: Any,
+    tokenizer: _Tokenizer,
     weights: dict[str, np.ndarray],
     layout: Path | None = None,
 ) -> _Model:
@@ -590,9 +645,7 @@ class NumpyMiniLMEmbedder:
         self.load()
         assert self._model is not None
         model = self._model
-        # One text at a time: as fast as encode_batch here, and it never starts the
-        # tokenizer's thread pool (which warns on stderr after a fork).
-        ids = [model.tokenizer.encode(text).ids for text in texts]
+        ids = model.tokenizer.encode(texts)
         lengths = np.array([len(seq) for seq in ids])
         order = np.argsort(-lengths, kind="stable")  # longest first: each group's pad is its head
         with _blas_threads(self._threads):
