@@ -19,6 +19,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from .textutil import valid_text  # the standard library only
+
 INFO_NAME = "watch.json"  # under .agentctx/: pid, socket path, settings fingerprint
 SOCKET_NAME = "watch.sock"
 PROTOCOL = 1
@@ -42,7 +44,7 @@ def pack_args(
 ) -> dict[str, Any]:
     """The canonical arguments of a ``pack`` request (the cache key is built from them)."""
     return {
-        "query": str(query),
+        "query": valid_text(str(query)),
         "budget": int(budget),
         "tokenizer": str(tokenizer),
         "fmt": str(fmt),
@@ -67,7 +69,7 @@ def pack_diff_args(
     return {
         "rev": None if staged else str(rev or "HEAD"),
         "staged": bool(staged),
-        "query": None if query is None else str(query),
+        "query": None if query is None else valid_text(str(query)),
         "budget": int(budget),
         "tokenizer": str(tokenizer),
         "fmt": str(fmt),
@@ -79,7 +81,7 @@ def search_args(
     query: str, *, n: int = 20, min_score: float | None = None, as_json: bool = False
 ) -> dict[str, Any]:
     return {
-        "query": str(query),
+        "query": valid_text(str(query)),
         "n": int(n),
         "min_score": None if min_score is None else float(min_score),
         "as_json": bool(as_json),

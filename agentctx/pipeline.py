@@ -959,12 +959,14 @@ def search(
     from .query import parse_query
     from .rank import DEFAULT_MIN_SCORE, rank
     from .retrieve import identifier_terms, retrieve
+    from .textutil import valid_text
 
     rep = reporter or NullReporter()
     emb = embedder or get_embedder(settings.embedder, settings.resolved_cache_dir)
     notes: list[str] = []
     lat: dict[str, float] = {}
     t0 = time.perf_counter()
+    query = valid_text(query)  # a library caller's lone surrogates (client.*_args mend the CLI's)
     signals = parse_query(query, issue_templates(settings.root))
     lat["parse"] = time.perf_counter() - t0
     t = time.perf_counter()
@@ -1085,8 +1087,10 @@ def pack_many(
     """
     from .budget import fit
     from .rank import DEFAULT_MIN_SCORE, helpers_first
+    from .textutil import valid_text
     from .tokens import get_tokenizer
 
+    query = valid_text(query)  # the bundle's header shows it: stdout takes no lone surrogates
     for budget in budgets:
         if budget <= 0:
             raise BudgetError(f"budget must be a positive number of tokens, got {budget}")

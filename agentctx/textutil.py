@@ -192,6 +192,22 @@ _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|[0-9]+")
 _CAMEL = re.compile(r"[A-Z]+(?=[A-Z][a-z0-9])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
 
 
+def valid_text(text: str) -> str:
+    """``text`` with what UTF-8 cannot hold made U+FFFD, as files are read: the bytes of an
+    argument or of stdin that are not UTF-8 arrive as lone surrogates (PEP 383), which the
+    tokenizer, SQLite and stdout all refuse."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        pass
+    try:
+        data = text.encode("utf-8", "surrogateescape")  # the bytes that were undecodable
+    except UnicodeEncodeError:  # other lone surrogates (a JSON escape, say)
+        data = text.encode("utf-8", "replace")
+    return data.decode("utf-8", "replace")
+
+
 def split_identifier(identifier: str) -> list[str]:
     """``getHTTPResponse_code`` -> ``["get", "http", "response", "code"]``."""
     parts: list[str] = []

@@ -158,3 +158,30 @@ def test_entry_point_exit_codes(sample_repo: Path, monkeypatch: pytest.MonkeyPat
     out, err = capsys.readouterr()
     assert f"agentctx {__version__}" in out and "Usage" in out
     assert err.count("\n") == 1 and "/nonexistent" in err
+
+
+def test_query_bytes_that_are_not_utf8_become_replacement_characters(sample_repo: Path):
+    """Undecodable bytes of an argument or of stdin (lone surrogates to Python) are read as
+    U+FFFD, as a file's are: the tokenizer, SQLite and stdout refused them (exit 1)."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "AGENTCTX_EMBEDDER": "hash"}
+    root = str(sample_repo).encode()
+    run = [sys.executable.encode(), b"-m", b"agentctx"]
+    subprocess.run([*run, b"index", root, b"--quiet"], env=env, check=True)
+    bad = b"caf\xe9 total \xff"
+    shown = "caf\ufffd total \ufffd"
+    for args, stdin in (
+        ([b"pack", bad, b"-b", b"800"], None),
+        ([b"pack", b"-", b"-b", b"800"], bad),
+        ([b"search", bad, b"--json"], None),
+    ):
+        proc = subprocess.run([*run, *args, b"-C", root], input=stdin, env=env, capture_output=True)
+        assert proc.returncode == 0, proc.stderr
+        out = proc.stdout.decode("utf-8")  # strict: nothing but UTF-8 on stdout
+        if args[0] == b"search":
+            assert json.loads(out)["query"] == shown
+        else:
+            assert out.startswith(f"# Context: {shown}\n")

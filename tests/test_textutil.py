@@ -203,3 +203,14 @@ def test_a_new_process_parses_a_report_from_the_kept_programs(tmp_path) -> None:
     assert first[:3] == second[:3] and first[1] == ["/x/pkg/adapters.py"]
     assert first[3] > 20 and second[3] == 0  # compiled once, then read back
     assert len(list((tmp_path / "regex").iterdir())) == 1
+
+
+def test_valid_text_mends_what_utf8_cannot_hold():
+    from agentctx.textutil import valid_text
+
+    assert valid_text("plain ünïcode ✓") == "plain ünïcode ✓"
+    undecodable = b"caf\xe9 \xff".decode("utf-8", "surrogateescape")  # as argv arrives
+    assert valid_text(undecodable) == "caf\ufffd \ufffd"
+    assert valid_text("lone \ud800 surrogate") == "lone ? surrogate"
+    for text in (undecodable, "x\udfff"):
+        valid_text(text).encode("utf-8")  # strict
