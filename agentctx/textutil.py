@@ -63,6 +63,10 @@ class _Programs:
             self._file = _programs_file()
             if self._file is not None:
                 self._known.update(_read_programs(self._file))
+                if self._known:
+                    from .cachefiles import mark_used
+
+                    mark_used(self._file)
         return self._known
 
     def save(self) -> None:
@@ -74,11 +78,13 @@ class _Programs:
             self._new = {}
         import marshal
 
+        from .cachefiles import prune_siblings
         from .store.db import write_derived  # atomic, or nothing (a read-only or full cache)
 
         with contextlib.suppress(OSError):
             self._file.parent.mkdir(parents=True, exist_ok=True)
         write_derived(self._file, marshal.dumps(merged))
+        prune_siblings(self._file, "programs-*.bin")  # other interpreters', unused 30 days
 
 
 def _sre_compile(pattern: str, args: tuple[Any, ...]) -> re.Pattern[str]:

@@ -177,6 +177,31 @@ def test_a_damaged_or_foreign_program_file_compiles_as_before(tmp_path, monkeypa
         textutil._Programs().compile(r"(", 0)  # a bad pattern still fails where it is used
 
 
+def test_program_files_of_other_interpreters_are_pruned(tmp_path, monkeypatch) -> None:
+    """Saving removes the files of other interpreters that none has used for 30 days;
+    reading marks this one's file as used."""
+    import os
+    import time
+
+    from agentctx import textutil
+
+    monkeypatch.setenv("AGENTCTX_CACHE_DIR", str(tmp_path))
+    file = textutil._programs_file()
+    assert file is not None
+    file.parent.mkdir()
+    stale, recent = (file.parent / f"programs-{n}.bin" for n in ("stale", "recent"))
+    for path, days in ((stale, 31), (recent, 29)):
+        path.write_bytes(b"x")
+        os.utime(path, (time.time() - days * 86400,) * 2)
+    programs = textutil._Programs()
+    programs.compile(r"b+", 0)
+    programs.save()
+    assert file.exists() and not stale.exists() and recent.exists()
+    os.utime(file, (time.time() - 5 * 86400,) * 2)
+    textutil._Programs().compile(r"b+", 0)
+    assert time.time() - file.stat().st_mtime < 3600  # marked as in use
+
+
 def test_a_new_process_parses_a_report_from_the_kept_programs(tmp_path) -> None:
     # The first process compiles and keeps what it used; the second compiles none of it
     # (it counts what it would compile) and parses the same.

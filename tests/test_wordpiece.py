@@ -160,6 +160,26 @@ def test_cache_file_is_read_back(tokenizer_json: Path, tmp_path: Path, monkeypat
     assert cache.read_bytes() != b"\x00garbage"
 
 
+def test_cache_files_of_other_tokenizers_are_pruned(tokenizer_json: Path, tmp_path: Path) -> None:
+    """Writing the cache removes other tokenizers' files unused for 30 days; reading it
+    marks it as used."""
+    import os
+    import time
+
+    folder = tmp_path / "tokenizer"
+    folder.mkdir()
+    stale, recent = (folder / f"wordpiece-v1-{n}.bin" for n in ("stale", "recent"))
+    for path, days in ((stale, 31), (recent, 29)):
+        path.write_bytes(b"x")
+        os.utime(path, (time.time() - days * 86400,) * 2)
+    assert WordPiece.load(tokenizer_json, tmp_path) is not None
+    (cache,) = set(folder.iterdir()) - {recent}
+    assert not stale.exists()
+    os.utime(cache, (time.time() - 5 * 86400,) * 2)
+    assert WordPiece.load(tokenizer_json, tmp_path) is not None
+    assert time.time() - cache.stat().st_mtime < 3600
+
+
 @pytest.mark.parametrize(
     "change",
     [

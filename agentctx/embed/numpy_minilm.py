@@ -20,7 +20,6 @@ import struct
 import sys
 import tempfile
 import threading
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from ..cachefiles import mark_used, prune_siblings
 from ..config import default_cache_dir
 from ..errors import ModelError
 from .sentence import MODEL_PACKAGE, SentenceTransformerEmbedder, model_dir
@@ -273,7 +273,6 @@ def _assemble(
 LAYOUT_VERSION = 1  # of the cached layer matrices; a new layout gets a new file name
 _SPOT_CHECKS = 8  # elements per cached matrix compared with the model file at load
 _SAMPLE_BYTES = 4096  # of the model file's data, at each of a few places, for its key
-LAYOUT_KEEP_DAYS = 30  # a cached layout no process has used for this long is removed
 
 
 def layout_file(model_file: Path, cache_dir: Path) -> Path | None:
@@ -299,24 +298,6 @@ def layout_file(model_file: Path, cache_dir: Path) -> Path | None:
     return cache_dir / "engine" / f"minilm-layers-{digest.hexdigest()[:20]}.npy"
 
 
-def _touch(path: Path) -> None:
-    """Mark a cached layout as in use (at most once a day), so pruning keeps it."""
-    with contextlib.suppress(OSError):
-        if time.time() - path.stat().st_mtime > 86400:
-            os.utime(path)
-
-
-def _prune_layouts(keep: Path) -> None:
-    """Remove the cached layouts (of other models, or of the path-keyed names of older
-    versions) that no process has used for ``LAYOUT_KEEP_DAYS``."""
-    cutoff = time.time() - LAYOUT_KEEP_DAYS * 86400
-    with contextlib.suppress(OSError):
-        for old in keep.parent.glob("minilm-layers-*.npy"):
-            with contextlib.suppress(OSError):
-                if old != keep and old.stat().st_mtime < cutoff:
-                    old.unlink()
-
-
 _Parts = list[tuple[np.ndarray, np.float32 | None]]  # matrices side by side, with factors
 _Sources = Callable[[int], list[_Parts]]
 
@@ -338,7 +319,7 @@ def _layer_matrices(count: int, sources: _Sources, layout: Path | None) -> list[
     if layout is not None and (flat := _mapped_layout(layout, total)) is not None:
         mapped = _split(flat, shapes)
         if _spot_check(mapped, layers):
-            _touch(layout)
+            mark_used(layout)
             return mapped
     built = [
         [
@@ -351,7 +332,7 @@ def _layer_matrices(count: int, sources: _Sources, layout: Path | None) -> list[
     ]
     if layout is not None:
         _write_layout(layout, built, total)
-        _prune_layouts(layout)
+        prune_siblings(layout, "minilm-layers-*.npy")  # other models', unused for 30 days
     return built
 
 

@@ -36,6 +36,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from ..cachefiles import mark_used, prune_siblings
+
 FORMAT = 1  # of the cache file; a new format gets a new file name
 _ASCII_PUNCT = frozenset("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
 # cleaned ASCII text: a run of word characters, or one punctuation character
@@ -124,7 +126,9 @@ class WordPiece:
         key = hashlib.blake2b(data, digest_size=12).hexdigest()
         cache = cache_dir / "tokenizer" / f"wordpiece-v{FORMAT}-{key}.bin"
         spec = _read_spec(cache)
-        if spec is None:
+        if spec is not None:
+            mark_used(cache)
+        else:
             spec = _spec_of(data)
             if spec is None:
                 return None
@@ -133,6 +137,7 @@ class WordPiece:
             with contextlib.suppress(OSError):
                 cache.parent.mkdir(parents=True, exist_ok=True)
             write_derived(cache, marshal.dumps(spec))
+            prune_siblings(cache, "wordpiece-*.bin")  # other tokenizers', unused 30 days
         words, special, unk, cls_token, sep, max_chars = spec
         try:
             return cls(words, special, unk, cls_token, sep, max_chars)
