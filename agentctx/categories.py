@@ -6,7 +6,7 @@ both classify paths the same way, from the path alone.
 
 from __future__ import annotations
 
-from .parse import CODE_LANGUAGES, language_for
+from .parse import CODE_LANGUAGES, PLAIN_CODE_LANGUAGES, language_for
 
 _SECONDARY_DIRS = frozenset(
     {
@@ -53,10 +53,17 @@ def is_vendored(path: str) -> bool:
     return "packages" in parts[1:]  # pkg/packages/urllib3 (not a top-level packages/ dir)
 
 
+def is_code(path: str) -> bool:
+    """Whether ``path`` is in a programming language (parsed, or chunked as text: Kotlin,
+    Cython, PHP...), not docs, configuration or markup."""
+    language = language_for(path)
+    return language in CODE_LANGUAGES or language in PLAIN_CODE_LANGUAGES
+
+
 def file_category(path: str) -> str:
     """code, test (tests, docs and examples in code), text (not code) or vendor."""
     if is_vendored(path):
         return "vendor"
-    if language_for(path) not in CODE_LANGUAGES:
+    if not is_code(path):
         return "text"
     return "test" if is_secondary(path) else "code"

@@ -16,10 +16,9 @@ import heapq
 from collections import Counter, defaultdict
 from collections.abc import Collection, Mapping, Sequence
 
-from .categories import file_category
+from .categories import file_category, is_code
 from .models import Hit
 from .outline import FileChildren, Outline, OutlineEntry
-from .parse import CODE_LANGUAGES, language_for
 from .retrieve import Candidates
 
 RRF_K = 60
@@ -65,7 +64,7 @@ def category_factor(path: str) -> float:
     library's changelog, README, THANKS) is both someone else's and not code: both apply."""
     cat = file_category(path)
     factor = CATEGORY_FACTORS[cat]
-    if cat == "vendor" and language_for(path) not in CODE_LANGUAGES:
+    if cat == "vendor" and not is_code(path):
         factor *= CATEGORY_FACTORS["text"]
     return factor
 

@@ -51,6 +51,24 @@ def test_file_categories():
     assert file_category("requests/packages/urllib3/util.py") == "vendor"
     assert file_category("lib/matplotlib/tests/test_axes.py") == "test"
     assert file_category("docs/conf.toml") == "text" and file_category("pkg/io.py") == "code"
+    # code in a language without a grammar here (chunked as text) is still code
+    assert file_category("sklearn/tree/_tree.pyx") == "code"
+    assert file_category("sklearn/tree/_tree.pxd") == "code"
+    assert file_category("app/src/main/kotlin/Users.kt") == "code"
+    assert file_category("src/test/kotlin/UsersTest.kt") == "test"
+    assert file_category("web/index.html") == "text" and file_category("api.proto") == "text"
+    assert file_category("vendor/lib/x.php") == "vendor"
+
+
+def test_plain_code_ranks_above_docs_it_ties_with():
+    """A Kotlin file and the README that describes it, matched alike: the code first (both
+    were text before, and ranked by chance)."""
+    outline = {
+        1: _entry(1, "README.md", "Users"),
+        2: _entry(2, "app/src/main/kotlin/Users.kt", "Users"),
+    }
+    hits, _ = rank(Candidates(lists={"lexical": [(1, 5.0), (2, 5.0)]}, outline=outline))
+    assert [h.id for h in hits] == [2, 1]
 
 
 def test_tests_rank_below_code_unless_the_query_names_them():

@@ -20,6 +20,7 @@ __all__ = [
     "FILENAMES",
     "LANGUAGES",
     "PARSER_VERSION",
+    "PLAIN_CODE_LANGUAGES",
     "language_for",
     "parse_file",
 ]
@@ -58,7 +59,11 @@ LANGUAGES: dict[str, str] = {
     ".rb": "ruby",
     ".rake": "ruby",
     ".gemspec": "ruby",
-    # code without a grammar here: chunked as text, but named for the bundle
+    # code without a grammar here: chunked as text, but named for the bundle (and ranked as
+    # code: see PLAIN_CODE_LANGUAGES)
+    ".pyx": "cython",
+    ".pxd": "cython",
+    ".pxi": "cython",
     ".kt": "kotlin",
     ".kts": "kotlin",
     ".swift": "swift",
@@ -123,6 +128,17 @@ LANGUAGES: dict[str, str] = {
     ".cmake": "cmake",
     ".dockerfile": "dockerfile",
 }
+
+# Programming languages of the table above that have no grammar here: their files are
+# chunked as text, yet they are a project's code, not its docs or configuration, so ranking
+# counts them as code (markup, stylesheets and schemas stay text).
+PLAIN_CODE_LANGUAGES: frozenset[str] = frozenset(
+    {
+        *("cython", "kotlin", "swift", "php", "scala", "lua", "r", "julia", "dart"),
+        *("elixir", "erlang", "haskell", "ocaml", "clojure", "perl", "groovy"),
+        *("vue", "svelte"),
+    }
+)
 
 FILENAMES: dict[str, str] = {
     "Dockerfile": "dockerfile",
