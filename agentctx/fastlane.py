@@ -90,6 +90,8 @@ def _request(argv: list[str]) -> dict[str, Any] | None:
         return None  # the CLI says: one or the other
     try:
         opts["min_score"] = None if "min_score" not in opts else float(opts["min_score"])
+        if opts["min_score"] is not None and not 0.0 <= opts["min_score"] <= 1.0:
+            return None  # the CLI says what a threshold may be
         if command == "search":
             opts["n"] = int(opts.get("n", 20))
             if (query is None and query_file is None) or opts["n"] <= 0:

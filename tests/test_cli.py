@@ -185,3 +185,23 @@ def test_query_bytes_that_are_not_utf8_become_replacement_characters(sample_repo
             assert json.loads(out)["query"] == shown
         else:
             assert out.startswith(f"# Context: {shown}\n")
+
+
+@pytest.mark.parametrize("value", ["5", "-0.1", "nan", "1.5"])
+@pytest.mark.parametrize("command", ["pack", "search"])
+def test_min_score_outside_0_to_1_is_a_usage_error(sample_repo: Path, command: str, value: str):
+    """A threshold relative to the best hit: above 1 it kept nothing and exited 0 with an
+    empty answer; below 0 or NaN it meant nothing."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "AGENTCTX_EMBEDDER": "hash"}
+    argv = [sys.executable, "-m", "agentctx", command, "retries", "--min-score", value]
+    proc = subprocess.run([*argv, "-C", str(sample_repo)], env=env, capture_output=True, text=True)
+    assert proc.returncode == ExitCode.USAGE and proc.stdout == ""
+    assert proc.stderr.count("\n") == 1 and "--min-score must be between 0 and 1" in proc.stderr
+    ok = subprocess.run(
+        [*argv[:-1], "1", "-C", str(sample_repo)], env=env, capture_output=True, text=True
+    )
+    assert ok.returncode == 0, ok.stderr

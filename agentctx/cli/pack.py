@@ -78,6 +78,7 @@ def pack_command(
         raise UsageError(f"unknown format {fmt!r}", hint="use markdown, xml or json")
     if budget <= 0:
         raise UsageError(f"--budget must be a positive number of tokens, got {budget}")
+    _check_min_score(min_score)
     if diff is not None and staged:
         raise UsageError("give either --diff [REV] or --staged, not both")
     by_diff = diff is not None or staged
@@ -88,6 +89,15 @@ def pack_command(
     settings = load_settings(resolve_root(repo))
     op, args = pack_request(text, diff, staged, budget, tokenizer, fmt, min_score)
     _answer(settings, op, args, no_refresh, no_server, stats=stats, profile=profile)
+
+
+def _check_min_score(value: float | None) -> None:
+    """A threshold is a share of the best hit's score: above 1 it keeps nothing, below 0
+    (or NaN) it means nothing."""
+    if value is not None and not 0.0 <= value <= 1.0:
+        raise UsageError(
+            f"--min-score must be between 0 and 1 (a share of the best hit's score), got {value}"
+        )
 
 
 @handle_errors
@@ -108,6 +118,7 @@ def search_command(
 
     if n <= 0:
         raise UsageError("-n must be positive")
+    _check_min_score(min_score)
     text = read_query(query, query_file)
     settings = load_settings(resolve_root(repo))
     args = search_args(text, n=n, min_score=min_score, as_json=as_json)
