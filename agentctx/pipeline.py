@@ -264,6 +264,7 @@ def build_index(
     rebuild: bool = False,
     staged: bool = False,
     max_embed: int | None = None,
+    announce_pending: bool = True,
 ) -> IndexReport:
     """Bring ``settings.root``'s index up to date; returns what changed.
 
@@ -272,7 +273,9 @@ def build_index(
     embedded text changed are re-embedded (the user-level cache answers first).
     With ``embed=False`` the symbol and lexical indexes are updated and vectors are
     left pending for a later run; with ``max_embed`` they are embedded (by the small,
-    torch-free engine) only when at most that many are pending.
+    torch-free engine) only when at most that many are pending (after the embedding
+    cache's), else left pending with a notice (``announce_pending``; a caller that says
+    it in its own words turns it off).
 
     With ``staged=True`` only the files staged in git are re-indexed, from their staged
     content (the git hook): see ``_plan_staged``. Nothing else is looked at, and when
@@ -352,9 +355,12 @@ def build_index(
         with timer("embed"):
             if embed and max_embed is not None:
                 waiting = store.pending_count()
+                if waiting > max_embed:  # what the cache has costs no model: take it
+                    new_vectors = _fill_from_cache(store, emb, settings, report, max_embed)
+                    waiting = store.pending_count()
                 if waiting > max_embed:
                     embed = False
-                    if max_embed:  # 0 asks for exactly this: nothing to say
+                    if max_embed and announce_pending:  # 0 asks for exactly this
                         msg = (
                             f"{waiting} chunk{'s' if waiting != 1 else ''} left pending "
                             f"embedding (more than {max_embed}); ranked lexically until "
@@ -363,7 +369,7 @@ def build_index(
                         report.notices.append(msg)
                         rep.notice(msg)
             if embed:
-                new_vectors = _embed_pending(
+                new_vectors += _embed_pending(
                     store, emb, settings, report, rep, small=max_embed is not None
                 )
         report.chunks_pending = store.pending_count()
@@ -691,6 +697,45 @@ def _check_recipe(
     return recipe if old_recipe != recipe else None
 
 
+def _fill_from_cache(
+    store: IndexStore,
+    emb: Embedder,
+    settings: Settings,
+    report: IndexReport,
+    max_misses: int,
+    page: int = 256,
+) -> list[int]:
+    """Store the vectors the embedding cache has for pending chunks; the ids filled.
+
+    For a run that embeds at most ``max_misses`` chunks itself (``pack``, the commit hook)
+    when more are pending: a branch switched back, or an index rebuilt, finds most of its
+    vectors in the cache and needs no model for them. The lookup stops once more than
+    ``max_misses`` chunks have missed, so a fresh clone's first ``pack`` does not look up
+    thousands of chunks the cache has never seen.
+    """
+    if not settings.cache:
+        return []
+    from .embed.cache import EmbeddingCache
+
+    cache = EmbeddingCache(settings.resolved_cache_dir, emb.model_id, emb.dim)
+    filled: list[int] = []
+    misses = 0
+    try:
+        last = -1
+        while misses <= max_misses and (part := store.pending_hashes(after=last, limit=page)):
+            last = part[-1][0]
+            hits = cache.get_many(h for _, h in part)
+            found = [(cid, h, hits[h].tobytes()) for cid, h in part if h in hits]
+            if found:
+                store.put_vectors(found)
+                filled.extend(cid for cid, _, _ in found)
+            misses += len(part) - len(found)
+    finally:
+        cache.close()
+    report.chunks_from_cache += len(filled)
+    return filled
+
+
 def _embed_pending(
     store: IndexStore,
     emb: Embedder,
@@ -725,7 +770,7 @@ def _embed_pending(
             for start in range(0, len(cached), 2048):
                 store.put_vectors(cached[start : start + 2048])
             done.extend(cid for cid, _, _ in cached)
-            report.chunks_from_cache = len(cached)
+            report.chunks_from_cache += len(cached)
             todo = [p for p in pending if p[1] not in hits]
         if not todo:
             return done
@@ -864,27 +909,22 @@ def _refresh(
 ) -> None:
     """Bring the index up to date before answering, without ever blocking for long.
 
-    A missing or largely unembedded index is built lexically first (minutes of
-    embedding are `agentctx index`'s job); a locked index is used as it is. With
+    A missing or largely unembedded index takes the vectors the embedding cache has
+    (another clone, a branch switched back, an index rebuilt) and is otherwise built
+    lexically first (minutes of embedding are `agentctx index`'s job); a locked index
+    is used as it is. With
     ``vectors=False`` (an answer that needs symbols only) nothing is embedded.
     """
     db = settings.index_dir / DB_NAME
-    embed = vectors
-    if db.exists() and vectors:
-        try:
-            with IndexStore.open(settings.index_dir, writer=False) as store:
-                embed = store.pending_count() <= EMBED_ON_QUERY_LIMIT
-        except AgentctxError:
-            embed = False
-    elif vectors:
-        embed = False
     try:
         report = build_index(
             replace(settings, lock_timeout=min(settings.lock_timeout, 2.0)),
             reporter=rep,
-            embed=embed,
+            embed=vectors,
             embedder=embedder,
-            max_embed=EMBED_ON_QUERY_LIMIT if embed else None,
+            # more pending than this: what the embedding cache has, and no model
+            max_embed=EMBED_ON_QUERY_LIMIT if vectors else None,
+            announce_pending=False,  # the note below says it
         )
     except LockedError:
         notes.append("index is being updated by another process; answered from the current index")

@@ -9,16 +9,19 @@ from __future__ import annotations
 import difflib
 import json
 import os
+import shutil
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
+from agentctx import pipeline
 from agentctx.cli import app
 from agentctx.config import load_settings
 from agentctx.embed import get_embedder
 from agentctx.errors import BudgetError, ExitCode
 from agentctx.pipeline import build_index, pack, search
+from agentctx.store import IndexStore
 from agentctx.tokens import get_tokenizer
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -267,14 +270,71 @@ def test_query_from_stdin_and_file(indexed_hash: Path, tmp_path: Path):
     assert missing.exit_code == ExitCode.NOT_FOUND
 
 
-def test_pack_in_a_fresh_repository_indexes_lexically_and_says_so(sample_repo: Path):
+def test_pack_in_a_fresh_repository_indexes_lexically_and_says_so(sample_repo: Path, monkeypatch):
+    """More chunks than a query embeds itself, none in the embedding cache: ranked
+    lexically, and said once."""
+    monkeypatch.setattr(pipeline, "EMBED_ON_QUERY_LIMIT", 4)
+    monkeypatch.setenv("AGENTCTX_EMBEDDER", "hash")
     result = runner.invoke(
         app, ["pack", "apply_discount", "--budget", "600", "--repo", str(sample_repo)]
     )
     assert result.exit_code == 0, result.stderr
     assert "apply_discount" in result.stdout
     assert "not embedded yet" in result.stderr and "ranked lexically" in result.stderr
+    assert result.stderr.count("not embedded yet") == 1  # one note, no notice beside it
+    assert "left pending" not in result.stderr
     assert (sample_repo / ".agentctx" / "index.db").exists()
+
+
+def test_pack_takes_what_the_embedding_cache_has(sample_repo: Path, tmp_path: Path, monkeypatch):
+    """A second clone, a branch switched back or an index rebuilt: more chunks pending
+    than a query embeds, all of them in the embedding cache, are all filled from it (no
+    model), and the answer is the one the first index gives."""
+    monkeypatch.setattr(pipeline, "EMBED_ON_QUERY_LIMIT", 4)
+    monkeypatch.setenv("AGENTCTX_EMBEDDER", "hash")
+    build_index(load_settings(sample_repo))
+    clone = tmp_path / "clone"
+    shutil.copytree(sample_repo, clone, symlinks=True, ignore=shutil.ignore_patterns(".agentctx"))
+    argv = ["pack", "apply_discount", "--budget", "600", "--format", "json"]
+    first = runner.invoke(app, [*argv, "--repo", str(sample_repo)])
+    second = runner.invoke(app, [*argv, "--repo", str(clone)])
+    assert second.exit_code == 0, second.stderr
+    assert "not embedded" not in second.stderr
+    with IndexStore.open(clone / ".agentctx", writer=False) as store:
+        assert store.pending_count() == 0 and store.vector_count() > 4
+    items = [
+        [(i["path"], i["symbol"]) for i in json.loads(r.stdout)["items"]] for r in (first, second)
+    ]
+    assert items[0] == items[1]
+
+
+def test_the_cache_lookup_stops_after_more_misses_than_a_query_embeds(indexed_hash: Path):
+    """A fresh clone's first pack does not look up thousands of chunks the cache has never
+    seen: it stops a page after more than ``max_misses`` have missed."""
+    from agentctx.embed.cache import EmbeddingCache
+
+    settings = load_settings(indexed_hash)
+    with IndexStore.open(settings.index_dir, writer=True) as store:
+        store.conn.execute("DELETE FROM vectors")
+        store.conn.commit()
+        pending = len(store.pending_hashes(limit=1_000_000))
+        looked = []
+        original = EmbeddingCache.get_many
+
+        def counting(self, hashes):
+            hashes = list(hashes)
+            looked.extend(hashes)
+            return original(self, [])  # a cache that has nothing
+
+        EmbeddingCache.get_many = counting
+        try:
+            emb = get_embedder("hash")
+            report = pipeline.IndexReport(root="x")
+            filled = pipeline._fill_from_cache(store, emb, settings, report, 3, page=2)
+        finally:
+            EmbeddingCache.get_many = original
+    assert filled == [] and pending > 10
+    assert len(looked) == 4  # two pages: 2 misses, then 4 > 3
 
 
 def test_search_text_and_json(indexed_hash: Path):

@@ -395,7 +395,7 @@ class IndexStore:
     # ---------------------------------------------------------------- vectors
     _PENDING = (
         "FROM chunks c LEFT JOIN vectors v ON v.id = c.id "
-        "WHERE v.id IS NULL OR v.embed_hash != c.embed_hash"
+        "WHERE (v.id IS NULL OR v.embed_hash != c.embed_hash)"
     )
 
     def pending(self) -> list[tuple[int, str, str]]:
@@ -409,6 +409,12 @@ class IndexStore:
                 f"SELECT c.id, c.embed_hash, c.embed_text {self._PENDING} ORDER BY c.id"
             )
         )
+
+    def pending_hashes(self, after: int = -1, limit: int = 256) -> list[tuple[int, str]]:
+        """(id, embed_hash) of up to ``limit`` pending chunks with ids above ``after``, by
+        id: ``pending`` without the texts, a page at a time."""
+        sql = f"SELECT c.id, c.embed_hash {self._PENDING} AND c.id > ? ORDER BY c.id LIMIT ?"
+        return list(self.conn.execute(sql, (after, limit)))
 
     def pending_count(self) -> int:
         sql = f"SELECT COUNT(*) {self._PENDING}"
