@@ -32,6 +32,7 @@ from .gitutil import (
 from .models import MODULE_SYMBOL, Chunk
 from .outline import Outline, OutlineEntry
 from .parse import language_for, parse_file
+from .textutil import is_utf8
 
 # Scores of the items around the change. Changed symbols score 1.0; the others are
 # capped at skeletons by the caller (``fit(max_detail=...)``) whatever their score.
@@ -127,6 +128,8 @@ def collect_changes(root: Path, spec: DiffSpec, *, max_file_size: int) -> list[F
         for rel in untracked.stdout.split(b"\0"):
             if rel:
                 status.setdefault(prefix + os.fsdecode(rel), "?")
+    # a name that is not UTF-8 is never indexed (discover skips it), nor shown
+    status = {path: st for path, st in status.items() if is_utf8(path)}
     if not status:
         return []
     patch = run_git(

@@ -39,6 +39,7 @@ from pathlib import Path
 
 from agentctx.errors import NotFoundError
 from agentctx.models import SkippedFile, SourceFile
+from agentctx.textutil import is_utf8, valid_text
 
 __all__ = [
     "AGENTCTXIGNORE",
@@ -48,6 +49,7 @@ __all__ = [
     "GITIGNORE",
     "SKIP_BINARY",
     "SKIP_BROKEN_SYMLINK",
+    "SKIP_NAME_NOT_UTF8",
     "SKIP_NESTED_REPO",
     "SKIP_NOT_REGULAR",
     "SKIP_SYMLINK_DIR",
@@ -96,6 +98,9 @@ SKIP_UNREADABLE = "unreadable"  # stat/scandir/open failed (permissions, I/O err
 SKIP_BINARY = "binary"  # read_source only
 SKIP_VANISHED = "vanished"  # read_source only: deleted between discover and read
 SKIP_NESTED_REPO = "nested-git-repository"  # a repository inside the indexed one (git skips it)
+# A name whose bytes are not UTF-8 (Python hands them over as lone surrogates): the index,
+# the bundle and JSON hold UTF-8 only. Recorded with U+FFFD in place of those bytes.
+SKIP_NAME_NOT_UTF8 = "name-not-utf-8"
 
 
 # ---------------------------------------------------------------------------
@@ -677,6 +682,10 @@ def discover(
             if name in _ALWAYS_SKIPPED:
                 continue
             path = prefix + name
+            if not is_utf8(name):
+                skipped.append(SkippedFile(valid_text(path), SKIP_NAME_NOT_UTF8))
+                stampable = False  # (a stamp records its paths as UTF-8 text)
+                continue
             try:
                 is_link = entry.is_symlink()
                 is_dir = not is_link and entry.is_dir(follow_symlinks=False)

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from .errors import AgentctxError, ExitCode, NotARepositoryError
 from .githead import GIT_PATH_VARS as _PATH_VARS
+from .textutil import is_utf8
 
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"  # `git hash-object -t tree /dev/null`
 # A hunk header of `git diff`/`git show` output (bytes): each side's first line and count
@@ -221,7 +222,9 @@ def staged_entries(root: Path) -> list[StagedEntry]:
         if len(meta) < 5:
             continue
         _old_mode, new_mode, _old_blob, new_blob, status = meta[:5]
-        entries.append(StagedEntry(status[:1], os.fsdecode(fields[i + 1]), new_mode, new_blob))
+        path = os.fsdecode(fields[i + 1])
+        if is_utf8(path):  # a name that is not UTF-8 is never indexed (discover skips it)
+            entries.append(StagedEntry(status[:1], path, new_mode, new_blob))
     return sorted(entries, key=lambda e: e.path)
 
 

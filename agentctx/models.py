@@ -28,7 +28,7 @@ class SkippedFile:
     """A file discovery looked at and left out, with the reason (for summaries and --json)."""
 
     path: str
-    reason: str  # "binary" | "too-large" | "symlink-outside-root" | "unreadable"
+    reason: str  # "binary" | "too-large" | "symlink-outside-root" | "unreadable" | ... (discover)
 
 
 @dataclass(frozen=True, slots=True)

@@ -198,15 +198,24 @@ _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|[0-9]+")
 _CAMEL = re.compile(r"[A-Z]+(?=[A-Z][a-z0-9])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
 
 
+def is_utf8(text: str) -> bool:
+    """Whether ``text`` holds no lone surrogate: a file name or argument whose bytes were
+    not UTF-8 holds some (PEP 383)."""
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def valid_text(text: str) -> str:
     """``text`` with what UTF-8 cannot hold made U+FFFD, as files are read: the bytes of an
     argument or of stdin that are not UTF-8 arrive as lone surrogates (PEP 383), which the
     tokenizer, SQLite and stdout all refuse."""
-    try:
-        text.encode("utf-8")
+    if is_utf8(text):
         return text
-    except UnicodeEncodeError:
-        pass
     try:
         data = text.encode("utf-8", "surrogateescape")  # the bytes that were undecodable
     except UnicodeEncodeError:  # other lone surrogates (a JSON escape, say)

@@ -36,6 +36,7 @@ from .errors import AgentctxError, IndexStateError, LockedError
 from .pipeline import IndexReport, Interrupted, NullReporter, Reporter, build_index
 from .store import IndexStore
 from .store.db import DB_NAME
+from .textutil import is_utf8
 
 if TYPE_CHECKING:
     import numpy as np
@@ -375,6 +376,8 @@ class Watcher:
     def _rel(self, path: str | bytes) -> str | None:
         """Root-relative POSIX path; '' for the root; None outside it."""
         p = os.fsdecode(path)
+        if not is_utf8(p):  # never indexed (discover skips such a name)
+            return None
         root = str(self.root)
         if p == root:
             return ""

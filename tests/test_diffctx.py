@@ -289,3 +289,25 @@ def test_a_file_with_a_byte_order_mark_is_decoded_as_the_indexer_does(tmp_path: 
     assert change.old_text is not None and change.new_text is not None
     assert not change.old_text.startswith("\ufeff") and not change.new_text.startswith("\ufeff")
     assert change.new_text.startswith("def f():")
+
+
+def test_a_changed_file_whose_name_is_not_utf8_is_left_out(repo: Path):
+    """git names it with bytes that are not UTF-8; the index never holds it (discover skips
+    it), and the bundle of the change leaves it out instead of failing (exit 1 before)."""
+    raw = os.path.join(os.fsencode(repo), b"caf\xe9.py")
+    with open(raw, "wb") as f:
+        f.write(b"def cafe():\n    return 2\n")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "cafe")
+    with open(raw, "ab") as f:
+        f.write(b"# edited\n")
+    _edit(repo, PRICING, "return round(", "return  round(")
+    for staged in (False, True):
+        if staged:
+            git(repo, "add", "-A")
+        changes = collect_changes(repo, DiffSpec(staged=staged), max_file_size=1 << 20)
+        assert [c.path for c in changes] == [PRICING]
+    result = runner.invoke(app, ["pack", "--diff", "HEAD~1", "-b", "2000", "--repo", str(repo)])
+    assert result.exit_code == 0, result.stderr
+    assert "def cafe" not in result.stdout and "\ufffd" not in result.stdout
+    assert PRICING in result.stdout

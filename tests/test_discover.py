@@ -28,6 +28,7 @@ from conftest import (
 
 from agentctx.discover import (
     AGENTCTXIGNORE,
+    SKIP_NAME_NOT_UTF8,
     Discovery,
     IgnoreMatcher,
     SourceText,
@@ -814,3 +815,24 @@ def test_no_stamp_for_what_it_cannot_vouch_for(plain_sample_repo: Path) -> None:
     assert discover(root).stamp is not None
     write(root, "docs/late.md")  # a directory modified just now
     assert discover(root).stamp is None
+
+
+def test_a_name_that_is_not_utf8_is_skipped_and_said(tmp_path: Path) -> None:
+    """A file or directory whose name's bytes are not UTF-8 arrives with lone surrogates,
+    which the index, the bundle and JSON cannot hold: it is left out with its own reason,
+    recorded with U+FFFD, and the rest is indexed (it crashed ``index`` before)."""
+    import os
+
+    (tmp_path / "ok.py").write_text("def ok():\n    return 1\n")
+    os.mkdir(os.path.join(os.fsencode(tmp_path), b"d\xe9"))
+    with open(os.path.join(os.fsencode(tmp_path), b"d\xe9", b"inner.py"), "wb") as f:
+        f.write(b"x = 1\n")
+    with open(os.path.join(os.fsencode(tmp_path), b"caf\xe9.py"), "wb") as f:
+        f.write(b"def cafe():\n    return 2\n")
+    d = discover(tmp_path)
+    assert [f.path for f in d.files] == ["ok.py"]
+    assert sorted((s.path, s.reason) for s in d.skipped) == [
+        ("caf\ufffd.py", SKIP_NAME_NOT_UTF8),
+        ("d\ufffd", SKIP_NAME_NOT_UTF8),
+    ]
+    assert d.stamp is None  # a stamp keeps paths as text: the next run walks again
