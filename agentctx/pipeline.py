@@ -53,6 +53,7 @@ from .store.db import (
     history_mark,
     write_derived,
 )
+from .textutil import valid_text
 
 if TYPE_CHECKING:
     import numpy as np
@@ -284,7 +285,7 @@ def build_index(
     rep = reporter or NullReporter()
     timer = _Timer()
     started = time.perf_counter()
-    report = IndexReport(root=str(settings.root))
+    report = IndexReport(root=valid_text(str(settings.root)))  # shown and in JSON: UTF-8
     if max_embed is not None and max_embed < 0:
         raise UsageError(f"max_embed must be 0 or more, got {max_embed}")
 
@@ -999,7 +1000,6 @@ def search(
     from .query import parse_query
     from .rank import DEFAULT_MIN_SCORE, rank
     from .retrieve import identifier_terms, retrieve
-    from .textutil import valid_text
 
     rep = reporter or NullReporter()
     emb = embedder or get_embedder(settings.embedder, settings.resolved_cache_dir)
@@ -1127,7 +1127,6 @@ def pack_many(
     """
     from .budget import fit
     from .rank import DEFAULT_MIN_SCORE, helpers_first
-    from .textutil import valid_text
     from .tokens import get_tokenizer
 
     query = valid_text(query)  # the bundle's header shows it: stdout takes no lone surrogates

@@ -205,3 +205,27 @@ def test_min_score_outside_0_to_1_is_a_usage_error(sample_repo: Path, command: s
         [*argv[:-1], "1", "-C", str(sample_repo)], env=env, capture_output=True, text=True
     )
     assert ok.returncode == 0, ok.stderr
+
+
+def test_a_repository_under_a_directory_not_named_in_utf8(tmp_path: Path):
+    """faiss takes a path as UTF-8 only: a repository below a directory named in another
+    encoding could not save its vectors (internal error). Its summary's JSON is UTF-8."""
+    import os
+    import subprocess
+    import sys
+
+    root = os.path.join(os.fsencode(tmp_path), b"r\xe9po")
+    os.mkdir(root)
+    with open(os.path.join(root, b"alpha.py"), "w") as f:
+        f.write("def alpha():\n    return 1\n")
+    env = {**os.environ, "AGENTCTX_EMBEDDER": "hash"}
+    run = [sys.executable, "-m", "agentctx"]
+    index = subprocess.run([*run, "index", "--json"], cwd=root, env=env, capture_output=True)
+    assert index.returncode == 0, index.stderr
+    assert json.loads(index.stdout.decode("utf-8"))["root"].endswith("r\ufffdpo")
+    assert os.path.exists(os.path.join(root, b".agentctx", b"vectors.faiss"))
+    found = subprocess.run(
+        [*run, "search", "alpha", "--json"], cwd=root, env=env, capture_output=True
+    )
+    assert found.returncode == 0, found.stderr
+    assert json.loads(found.stdout)["results"][0]["symbol"] == "alpha"

@@ -394,3 +394,32 @@ def test_a_writer_carries_a_remembered_value_over_only_from_its_own_generation(t
         assert store.is_remembered("norms") and store.recall("norms") == {"a.py": 1.5}
     with IndexStore.open(tmp_path, writer=False) as reader:
         assert not reader.carry_over("norms", reader.meta("generation"))  # writers only
+
+
+def test_faiss_file_under_a_directory_not_named_in_utf8(tmp_path: Path, monkeypatch):
+    """faiss takes a path as UTF-8 only; the file is written and read through Python's
+    file objects there (the same bytes), and faiss answers as from a plain path."""
+    import os
+
+    from agentctx.store import vectors
+
+    odd = Path(os.fsdecode(os.path.join(os.fsencode(tmp_path), b"r\xe9po")))
+    odd.mkdir()
+    chunks = _chunks(names=("a1", "a2", "a3"))
+    vecs = _unit(3)
+    with IndexStore.open(odd, writer=True) as store:
+        store.apply(files=[], removed_paths=[], upserts=chunks, deletes=[], keep_vectors=set())
+        store.put_vectors([(c.id, c.embed_hash, vecs[i].tobytes()) for i, c in enumerate(chunks)])
+        vi = VectorIndex.from_store(store, 8)
+        vi.save(store)
+        monkeypatch.setattr(vectors.MappedFlat, "open", classmethod(lambda cls, p, d: None))
+        loaded, rebuilt = VectorIndex.load(store, 8)  # by faiss, from the file
+        assert not rebuilt and loaded.ntotal == 3 and not loaded.mapped
+        assert _same_hits(loaded.search(vecs[2], 3), vi.search(vecs[2], 3))
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    with IndexStore.open(plain, writer=True) as store:
+        store.apply(files=[], removed_paths=[], upserts=chunks, deletes=[], keep_vectors=set())
+        store.put_vectors([(c.id, c.embed_hash, vecs[i].tobytes()) for i, c in enumerate(chunks)])
+        VectorIndex.from_store(store, 8).save(store)
+    assert (odd / FAISS_NAME).read_bytes() == (plain / FAISS_NAME).read_bytes()

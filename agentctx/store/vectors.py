@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from ..textutil import is_utf8
 from .db import FAISS_FILE, IndexStore
 
 FAISS_NAME = FAISS_FILE
@@ -77,7 +78,14 @@ class VectorIndex:
             faiss = _faiss()
             flag = getattr(faiss, "IO_FLAG_MMAP_IFC", None)
             try:
-                index = faiss.read_index(str(path), *(() if flag is None else (flag,)))
+                if is_utf8(str(path)):
+                    index = faiss.read_index(str(path), *(() if flag is None else (flag,)))
+                else:  # (see save)
+                    with open(path, "rb") as f:
+                        reader = faiss.PyCallbackIOReader(f.read)
+                        index = faiss.read_index(reader)
+                        del reader
+                    flag = None
                 if index.d == dim and index.ntotal == store.vector_count():
                     return cls(index, dim, mapped=flag is not None), False
             except Exception:
@@ -150,7 +158,14 @@ class VectorIndex:
         path = store.index_dir / FAISS_NAME
         tmp = path.with_name(f".{FAISS_NAME}.{os.getpid()}.tmp")
         try:
-            _faiss().write_index(self.index, str(tmp))
+            faiss = _faiss()
+            if is_utf8(str(tmp)):
+                faiss.write_index(self.index, str(tmp))
+            else:  # faiss takes a path as UTF-8 only: a directory named in another encoding
+                with open(tmp, "wb") as f:
+                    writer = faiss.PyCallbackIOWriter(f.write)
+                    faiss.write_index(self.index, writer)
+                    del writer  # flushes its buffer into f
             os.replace(tmp, path)
         finally:
             if tmp.exists():
