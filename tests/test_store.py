@@ -202,13 +202,18 @@ def test_saved_flat_index_is_answered_without_faiss_as_faiss_answers(tmp_path: P
     assert MappedFlat.open(path, dim) is None
 
 
-def test_faiss_roundtrip_generation_and_rebuild(tmp_path: Path):
+def _three_vectors(store: IndexStore) -> tuple[list, np.ndarray, VectorIndex]:
+    """Three chunks with unit vectors written to ``store``, and their vector index."""
     chunks = _chunks(names=("a1", "a2", "a3"))
     vecs = _unit(3)
+    store.apply(files=[], removed_paths=[], upserts=chunks, deletes=[], keep_vectors=set())
+    store.put_vectors([(c.id, c.embed_hash, vecs[i].tobytes()) for i, c in enumerate(chunks)])
+    return chunks, vecs, VectorIndex.from_store(store, 8)
+
+
+def test_faiss_roundtrip_generation_and_rebuild(tmp_path: Path):
     with IndexStore.open(tmp_path, writer=True) as store:
-        store.apply(files=[], removed_paths=[], upserts=chunks, deletes=[], keep_vectors=set())
-        store.put_vectors([(c.id, c.embed_hash, vecs[i].tobytes()) for i, c in enumerate(chunks)])
-        vi = VectorIndex.from_store(store, 8)
+        chunks, vecs, vi = _three_vectors(store)
         assert vi.ntotal == 3
         top = vi.search(vecs[1], 1)
         assert top[0][0] == chunks[1].id and top[0][1] == pytest.approx(1.0, abs=1e-5)
@@ -405,12 +410,8 @@ def test_faiss_file_under_a_directory_not_named_in_utf8(tmp_path: Path, monkeypa
 
     odd = Path(os.fsdecode(os.path.join(os.fsencode(tmp_path), b"r\xe9po")))
     odd.mkdir()
-    chunks = _chunks(names=("a1", "a2", "a3"))
-    vecs = _unit(3)
     with IndexStore.open(odd, writer=True) as store:
-        store.apply(files=[], removed_paths=[], upserts=chunks, deletes=[], keep_vectors=set())
-        store.put_vectors([(c.id, c.embed_hash, vecs[i].tobytes()) for i, c in enumerate(chunks)])
-        vi = VectorIndex.from_store(store, 8)
+        _, vecs, vi = _three_vectors(store)
         vi.save(store)
         monkeypatch.setattr(vectors.MappedFlat, "open", classmethod(lambda cls, p, d: None))
         loaded, rebuilt = VectorIndex.load(store, 8)  # by faiss, from the file
@@ -419,7 +420,5 @@ def test_faiss_file_under_a_directory_not_named_in_utf8(tmp_path: Path, monkeypa
     plain = tmp_path / "plain"
     plain.mkdir()
     with IndexStore.open(plain, writer=True) as store:
-        store.apply(files=[], removed_paths=[], upserts=chunks, deletes=[], keep_vectors=set())
-        store.put_vectors([(c.id, c.embed_hash, vecs[i].tobytes()) for i, c in enumerate(chunks)])
-        VectorIndex.from_store(store, 8).save(store)
+        _three_vectors(store)[2].save(store)
     assert (odd / FAISS_NAME).read_bytes() == (plain / FAISS_NAME).read_bytes()
