@@ -13,10 +13,10 @@ import sqlite3
 import stat
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .background import Background
 from .chunk import CHUNK_VERSION, chunk_file
@@ -59,6 +59,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from .budget import Fitted
+    from .embed.cache import EmbeddingCache
     from .gitutil import StagedEntry
     from .outline import FileChildren, OutlineEntry
     from .query import QuerySignals
@@ -714,27 +715,43 @@ def _fill_from_cache(
     ``max_misses`` chunks have missed, so a fresh clone's first ``pack`` does not look up
     thousands of chunks the cache has never seen.
     """
-    if not settings.cache:
+    cache = _embedding_cache(settings, emb)
+    if cache is None:
         return []
-    from .embed.cache import EmbeddingCache
-
-    cache = EmbeddingCache(settings.resolved_cache_dir, emb.model_id, emb.dim)
     filled: list[int] = []
     misses = 0
     try:
         last = -1
         while misses <= max_misses and (part := store.pending_hashes(after=last, limit=page)):
             last = part[-1][0]
-            hits = cache.get_many(h for _, h in part)
-            found = [(cid, h, hits[h].tobytes()) for cid, h in part if h in hits]
-            if found:
-                store.put_vectors(found)
-                filled.extend(cid for cid, _, _ in found)
-            misses += len(part) - len(found)
+            stored, _ = _store_cached(store, cache, part)
+            filled.extend(stored)
+            misses += len(part) - len(stored)
     finally:
         cache.close()
     report.chunks_from_cache += len(filled)
     return filled
+
+
+def _embedding_cache(settings: Settings, emb: Embedder) -> EmbeddingCache | None:
+    """The user-level embedding cache for ``emb``'s model, unless settings turn it off."""
+    if not settings.cache:
+        return None
+    from .embed.cache import EmbeddingCache
+
+    return EmbeddingCache(settings.resolved_cache_dir, emb.model_id, emb.dim)
+
+
+def _store_cached(
+    store: IndexStore, cache: EmbeddingCache, pending: Sequence[tuple[Any, ...]]
+) -> tuple[list[int], Collection[str]]:
+    """Store the vectors ``cache`` has for ``pending`` chunks (rows that start with id and
+    embed hash), 2,048 a transaction; the ids stored and the hashes the cache had."""
+    hits = cache.get_many(row[1] for row in pending)
+    found = [(row[0], row[1], hits[row[1]].tobytes()) for row in pending if row[1] in hits]
+    for start in range(0, len(found), 2048):
+        store.put_vectors(found[start : start + 2048])
+    return [cid for cid, _, _ in found], hits.keys()
 
 
 def _embed_pending(
@@ -758,21 +775,13 @@ def _embed_pending(
     import numpy as np
 
     done: list[int] = []
-    cache = None
-    if settings.cache:
-        from .embed.cache import EmbeddingCache
-
-        cache = EmbeddingCache(settings.resolved_cache_dir, emb.model_id, emb.dim)
+    cache = _embedding_cache(settings, emb)
     try:
         todo = pending
         if cache is not None:
-            hits = cache.get_many(h for _, h, _ in pending)
-            cached = [(cid, h, hits[h].tobytes()) for cid, h, _ in pending if h in hits]
-            for start in range(0, len(cached), 2048):
-                store.put_vectors(cached[start : start + 2048])
-            done.extend(cid for cid, _, _ in cached)
-            report.chunks_from_cache += len(cached)
-            todo = [p for p in pending if p[1] not in hits]
+            done, had = _store_cached(store, cache, pending)
+            report.chunks_from_cache += len(done)
+            todo = [p for p in pending if p[1] not in had]
         if not todo:
             return done
         # Similar lengths batch together (less padding), but the batches run in a fixed
@@ -913,8 +922,8 @@ def _refresh(
     A missing or largely unembedded index takes the vectors the embedding cache has
     (another clone, a branch switched back, an index rebuilt) and is otherwise built
     lexically first (minutes of embedding are `agentctx index`'s job); a locked index
-    is used as it is. With
-    ``vectors=False`` (an answer that needs symbols only) nothing is embedded.
+    is used as it is. With ``vectors=False`` (an answer that needs symbols only) nothing
+    is embedded.
     """
     db = settings.index_dir / DB_NAME
     try:
