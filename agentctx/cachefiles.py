@@ -27,6 +27,17 @@ def mark_used(path: Path) -> None:
             os.utime(path)
 
 
+def write(path: Path, data: bytes, siblings: str) -> None:
+    """Write ``path`` atomically (or not at all: a read-only or full cache costs the next
+    process a recomputation only), then prune its ``siblings`` (a glob)."""
+    from .store.db import write_derived
+
+    with contextlib.suppress(OSError):
+        path.parent.mkdir(parents=True, exist_ok=True)
+    write_derived(path, data)
+    prune_siblings(path, siblings)
+
+
 def prune_siblings(keep: Path, pattern: str, days: float = KEEP_DAYS) -> None:
     """Remove the files beside ``keep`` that match ``pattern`` (a glob) and that no
     process has used for ``days``; ``keep`` itself stays."""

@@ -78,13 +78,9 @@ class _Programs:
             self._new = {}
         import marshal
 
-        from .cachefiles import prune_siblings
-        from .store.db import write_derived  # atomic, or nothing (a read-only or full cache)
+        from .cachefiles import write
 
-        with contextlib.suppress(OSError):
-            self._file.parent.mkdir(parents=True, exist_ok=True)
-        write_derived(self._file, marshal.dumps(merged))
-        prune_siblings(self._file, "programs-*.bin")  # other interpreters', unused 30 days
+        write(self._file, marshal.dumps(merged), "programs-*.bin")  # (other Pythons' pruned)
 
 
 def _sre_compile(pattern: str, args: tuple[Any, ...]) -> re.Pattern[str]:

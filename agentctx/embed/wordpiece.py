@@ -27,7 +27,6 @@ A text with any other character (an emoji newer than 3.2, say) goes to the Rust 
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import marshal
 import re
@@ -36,7 +35,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from ..cachefiles import mark_used, prune_siblings
+from ..cachefiles import mark_used, write
 
 FORMAT = 1  # of the cache file; a new format gets a new file name
 _ASCII_PUNCT = frozenset("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
@@ -132,12 +131,7 @@ class WordPiece:
             spec = _spec_of(data)
             if spec is None:
                 return None
-            from ..store.db import write_derived  # atomic, or nothing (a read-only cache)
-
-            with contextlib.suppress(OSError):
-                cache.parent.mkdir(parents=True, exist_ok=True)
-            write_derived(cache, marshal.dumps(spec))
-            prune_siblings(cache, "wordpiece-*.bin")  # other tokenizers', unused 30 days
+            write(cache, marshal.dumps(spec), "wordpiece-*.bin")  # (other tokenizers' pruned)
         words, special, unk, cls_token, sep, max_chars = spec
         try:
             return cls(words, special, unk, cls_token, sep, max_chars)
