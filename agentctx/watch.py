@@ -376,14 +376,17 @@ class Watcher:
     def _rel(self, path: str | bytes) -> str | None:
         """Root-relative POSIX path; '' for the root; None outside it."""
         p = os.fsdecode(path)
-        if not is_utf8(p):  # never indexed (discover skips such a name)
-            return None
         root = str(self.root)
         if p == root:
             return ""
         if not p.startswith(root + os.sep):
             return None
-        return p[len(root) + 1 :].replace(os.sep, "/")
+        rel = p[len(root) + 1 :]
+        # a name below the root that is not UTF-8 is never indexed (discover skips it); the
+        # root's own name may be anything
+        if not is_utf8(rel):
+            return None
+        return rel.replace(os.sep, "/")
 
     def observe(self, paths: Sequence[str | bytes], is_dir: bool) -> None:
         """Take in one file-system event's paths (the observer calls this)."""

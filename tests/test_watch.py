@@ -431,3 +431,17 @@ def test_ignore_matcher_skips_a_nested_repository_like_discover(sample_repo: Pat
     matcher.ignored("vendor/dep/.git/HEAD")  # the event git init makes: forget what was known
     assert matcher.ignored("vendor/dep/lib.py")
     assert "vendor/dep/lib.py" not in {f.path for f in discover(sample_repo).files}
+
+
+def test_events_below_a_root_not_named_in_utf8_are_taken(tmp_path: Path) -> None:
+    """Only a name inside the repository that is not UTF-8 is left out (discover skips it):
+    a repository below such a directory still has its events taken (all were dropped)."""
+    import os
+
+    root = Path(os.fsdecode(os.path.join(os.fsencode(tmp_path), b"r\xe9po")))
+    root.mkdir()
+    (root / "a.py").write_text("def a():\n    return 1\n")
+    w = Watcher(load_settings(root, {"embedder": "hash"}))
+    odd = os.fsdecode(os.path.join(os.fsencode(root), b"caf\xe9.py"))
+    w.observe([str(root / "a.py"), odd, os.fsencode(root / "b.py")], False)
+    assert w._queue.paths == {"a.py", "b.py"}
