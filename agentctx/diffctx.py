@@ -128,8 +128,9 @@ def collect_changes(root: Path, spec: DiffSpec, *, max_file_size: int) -> list[F
         for rel in untracked.stdout.split(b"\0"):
             if rel:
                 status.setdefault(prefix + os.fsdecode(rel), "?")
-    # a name that is not UTF-8 is never indexed (discover skips it), nor shown
-    status = {path: st for path, st in status.items() if is_utf8(path)}
+    # a name below the root that is not UTF-8 is never indexed (discover skips it), nor
+    # shown; the root's own directories may be named anyhow
+    status = {path: st for path, st in status.items() if is_utf8(path[len(prefix) :])}
     if not status:
         return []
     patch = run_git(

@@ -168,7 +168,10 @@ def read_blobs(root: Path, specs: Sequence[str]) -> dict[str, bytes | None]:
     for s in specs:
         if "\n" in s:
             raise GitError(f"cannot read a path containing a newline: {s!r}")
-    proc = run_git(root, "cat-file", "--batch", input="".join(s + "\n" for s in specs).encode())
+    # paths were decoded with os.fsdecode: encoded back the same way, a name that is not
+    # UTF-8 (the root's directories may have one) names its own bytes again
+    names = "".join(s + "\n" for s in specs).encode("utf-8", "surrogateescape")
+    proc = run_git(root, "cat-file", "--batch", input=names)
     data = proc.stdout
     out: dict[str, bytes | None] = {}
     pos = 0

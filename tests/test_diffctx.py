@@ -311,3 +311,22 @@ def test_a_changed_file_whose_name_is_not_utf8_is_left_out(repo: Path):
     assert result.exit_code == 0, result.stderr
     assert "def cafe" not in result.stdout and "\ufffd" not in result.stdout
     assert PRICING in result.stdout
+
+
+def test_a_root_below_a_directory_not_named_in_utf8(tmp_path: Path):
+    """Only names below the root are left out: a root inside the repository whose own
+    directory is not named in UTF-8 keeps its changes, both sides read by git (its
+    bytes handed back as they came; every change was dropped, then the read failed)."""
+    top = tmp_path / "top"
+    top.mkdir()
+    git(top, "init", "-q")
+    root = Path(os.fsdecode(os.path.join(os.fsencode(top), b"sub\xe9")))
+    root.mkdir()
+    (root / "a.py").write_text("def alpha():\n    return 1\n")
+    git(top, "add", "-A")
+    git(top, "commit", "-q", "-m", "a")
+    (root / "a.py").write_text("def alpha():\n    return 2\n")
+    (changed,) = collect_changes(root, DiffSpec(), max_file_size=1 << 20)
+    assert (changed.path, changed.status) == ("a.py", "M")
+    assert changed.old_text == "def alpha():\n    return 1\n"
+    assert changed.new_text == "def alpha():\n    return 2\n"
