@@ -86,6 +86,19 @@ def embed_text_for(
     the body. Capped at ``max_chars`` (~256 MiniLM tokens of code); the model's own
     256-token truncation is the hard limit.
     """
+    pieces = [embed_header(path, qualname, kind)]
+    if signature:
+        pieces.append(signature.strip())
+    if docstring:
+        pieces.append(docstring.strip()[:600])
+    budget = max_chars - sum(len(p) + 1 for p in pieces)
+    if budget > 40:  # (windows.window_texts starts where this stops)
+        pieces.append("\n".join(body_lines(signature, docstring, text))[:budget])
+    return "\n".join(pieces)[:max_chars]
+
+
+def embed_header(path: str, qualname: str, kind: str) -> str:
+    """What a symbol is and where: the first line of its embedded text."""
     words = (
         ""
         if qualname == MODULE_SYMBOL
@@ -94,25 +107,22 @@ def embed_text_for(
     header = f"{path} :: {qualname} ({kind})"
     if words and words != qualname.lower():
         header += f" - {words}"
-    pieces = [header]
+    return header
+
+
+def body_lines(signature: str, docstring: str, text: str) -> list[str]:
+    """The stripped, non-blank lines of ``text`` after its signature (and decorators) and
+    docstring, which the embedded text has already."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
     if signature:
-        pieces.append(signature.strip())
+        head = signature.strip()[:20]
+        for n, line in enumerate(lines[:8]):
+            if line.startswith(head):
+                lines = lines[n + 1 :]
+                break
     if docstring:
-        pieces.append(docstring.strip()[:600])
-    budget = max_chars - sum(len(p) + 1 for p in pieces)
-    if budget > 40:
-        lines = [line.strip() for line in text.splitlines() if line.strip()]
-        if signature:
-            # The signature is already there: start the head after it (and its decorators).
-            head = signature.strip()[:20]
-            for n, line in enumerate(lines[:8]):
-                if line.startswith(head):
-                    lines = lines[n + 1 :]
-                    break
-        if docstring:
-            lines = _drop_docstring_literal(lines)
-        pieces.append("\n".join(lines)[:budget])
-    return "\n".join(pieces)[:max_chars]
+        lines = _drop_docstring_literal(lines)
+    return lines
 
 
 _QUOTES = ('"""', "'''", 'r"""', "r'''", 'b"""', 'u"""')

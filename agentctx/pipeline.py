@@ -127,6 +127,10 @@ class IndexReport:
     chunks_embedded: int = 0
     chunks_from_cache: int = 0
     chunks_pending: int = 0
+    windows_total: int = 0  # vectors of long functions' bodies (see windows.py)
+    windows_embedded: int = 0
+    windows_from_cache: int = 0
+    windows_pending: int = 0
     bytes_embedded: int = 0
     bytes_full_refresh: int = 0
     decode_errors: list[str] = field(default_factory=list)
@@ -171,6 +175,12 @@ class IndexReport:
                 "embedded": self.chunks_embedded,
                 "from_cache": self.chunks_from_cache,
                 "pending": self.chunks_pending,
+            },
+            "windows": {
+                "total": self.windows_total,
+                "embedded": self.windows_embedded,
+                "from_cache": self.windows_from_cache,
+                "pending": self.windows_pending,
             },
             "bytes_embedded": self.bytes_embedded,
             "bytes_full_refresh": self.bytes_full_refresh,
@@ -389,6 +399,11 @@ def build_index(
         if not staged:  # last: the key includes the generation embedding may have bumped
             with timer("recency"):
                 refresh_recency(store, settings.root)
+        # after every write: the file is stamped with the index's content key (the git
+        # hook leaves it to the next run, which embeds its few new windows)
+        if embed and not staged and store.meta("embedder") == emb.model_id:
+            with timer("windows"):
+                _update_windows(store, emb, settings, report, rep, max_embed=max_embed)
         store.remember_counts()  # for the queries that follow
         _remember_file_norms(
             store, emb, synced, generation_before, bool(stale or new_vectors), staged, timer
@@ -819,6 +834,80 @@ def _embed_pending(
         if cache is not None:
             cache.close()
     return done
+
+
+def _update_windows(
+    store: IndexStore,
+    emb: Embedder,
+    settings: Settings,
+    report: IndexReport,
+    rep: Reporter,
+    *,
+    max_embed: int | None,
+) -> None:
+    """Bring ``windows.bin`` (the vectors of long functions' bodies, see ``windows``) to
+    the index's content. Only the chunks new or changed since the file was written are cut
+    again; a window whose text some vector already has (the file's, then the embedding
+    cache's) is not embedded; the rest are, unless more than ``max_embed`` are left:
+    those wait for a run allowed to embed them (the file says how many). A current file
+    costs a read of its first bytes."""
+    from . import windows
+
+    key = windows.key_of(store)
+    stamp = windows.read_stamp(store)
+    done = stamp is not None and stamp.key == key
+    if done and (not stamp.missing or (max_embed is not None and stamp.missing > max_embed)):
+        report.windows_total, report.windows_pending = stamp.total, stamp.missing
+        return
+    import numpy as np
+
+    old = windows.read(store, emb.dim)
+    if old is not None and old.stamp.key[-1:] != key[-1:]:
+        old = None  # another model's vectors
+    sources, rows, fresh = windows.plan(store, old)
+    have: dict[str, np.ndarray] = old.by_hash() if old is not None else {}
+    todo = {w.hash: w.text for w in fresh if w.hash not in have}
+    cache = _embedding_cache(settings, emb) if todo else None
+    try:
+        if cache is not None:
+            found = cache.get_many(todo)
+            have.update(found)
+            report.windows_from_cache += len(found)
+            todo = {h: t for h, t in todo.items() if h not in found}
+        if todo and (max_embed is None or len(todo) <= max_embed):
+            items = sorted(todo.items(), key=lambda x: (len(x[1]), x[0]))
+            size = settings.batch_size
+            rep.stage("load model")
+            _load_model(emb, 1 if max_embed is not None else len(items))
+            rep.stage("embed windows", len(items))
+            try:
+                for start in range(0, len(items), size):
+                    batch = items[start : start + size]
+                    vectors = emb.embed_batch([t for _, t in batch])
+                    for (h, _), vec in zip(batch, vectors, strict=True):
+                        have[h] = np.asarray(vec, dtype=np.float32)
+                        del todo[h]
+                    if cache is not None:
+                        cache.put_many((h, vectors[i]) for i, (h, _) in enumerate(batch))
+                    report.windows_embedded += len(batch)
+                    rep.advance(len(batch))
+            except KeyboardInterrupt:
+                raise Interrupted(
+                    f"interrupted: embedded {report.windows_embedded} of {len(items)} windows "
+                    "of long functions",
+                    hint="every chunk's own vector is kept; run `agentctx index` to finish",
+                ) from None
+    finally:
+        if cache is not None:
+            cache.close()
+    rows += [(w.chunk, w.hash, have[w.hash]) for w in fresh if w.hash in have]
+    rows.sort(key=lambda r: r[0])
+    waiting = {w.chunk for w in fresh if w.hash in todo}  # cut again by the next run
+    complete = {cid: src for cid, src in sources.items() if cid not in waiting}
+    report.windows_total = len(rows) + sum(1 for w in fresh if w.hash in todo)
+    report.windows_pending = len(todo)
+    stamp = windows.Stamp(key, len(todo), report.windows_total)
+    windows.write(store, stamp, rows, emb.dim, complete)
 
 
 def _remember_file_norms(

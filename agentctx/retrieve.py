@@ -29,6 +29,8 @@ from .recency import recency_scores, stored_recency
 from .store import IndexStore
 from .syntax import code_only, in_code
 from .textutil import STOP_TERMS, split_identifier, terms
+from .windows import best_of
+from .windows import current as current_windows
 
 if TYPE_CHECKING:
     import numpy as np
@@ -1019,6 +1021,9 @@ def retrieve(
         vector = query_vector() if callable(query_vector) else query_vector
         index, _ = VectorIndex.load(store, dim)
         cands.lists["dense"] = index.search(vector, k)
+        wins = current_windows(store, dim)
+        if wins is not None:  # long functions score as their best stretch of body
+            cands.lists["dense"] = best_of(cands.lists["dense"], wins, vector, k)
         cands.file_scores["centroid"] = centroid_scores(store, index, cands.outline, vector)
         cands.dense_available = True
     return cands

@@ -398,6 +398,32 @@ class IndexStore:
         "WHERE (v.id IS NULL OR v.embed_hash != c.embed_hash)"
     )
 
+    def window_candidates(self, kinds: Sequence[str]) -> list[tuple[int, str, str]]:
+        """(id, embed hash, content hash) of the chunks of ``kinds`` that may be too long
+        for their embedded text (``windows.window_texts`` decides), by id. A body goes on
+        past that text only if the text, header, signature and docstring together pass
+        its ~1,200 characters: the rest cannot (a header is its path, its qualified name
+        and their words: at most three times the name, and ~21 characters more)."""
+        marks = ",".join("?" * len(kinds))
+        return self.conn.execute(
+            "SELECT id, embed_hash, content_hash FROM chunks "
+            f"WHERE kind IN ({marks}) AND length(text) + length(path) + 3 * length(qualname)"
+            " + length(signature) + min(length(docstring), 600) > 1150 ORDER BY id",
+            tuple(kinds),
+        ).fetchall()
+
+    def window_sources(
+        self, ids: Sequence[int]
+    ) -> Iterator[tuple[int, str, str, str, str, str, str]]:
+        """(id, path, qualname, kind, signature, docstring, text) of chunks ``ids``."""
+        for batch in _batches(list(ids), 500):
+            marks = ",".join("?" * len(batch))
+            yield from self.conn.execute(
+                "SELECT id, path, qualname, kind, signature, docstring, text FROM chunks "
+                f"WHERE id IN ({marks}) ORDER BY id",
+                batch,
+            )
+
     def pending(self) -> list[tuple[int, str, str]]:
         """(id, embed_hash, embed_text) of chunks with no current vector, by id.
 
