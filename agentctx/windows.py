@@ -21,8 +21,7 @@ from __future__ import annotations
 
 import marshal
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from .categories import file_category
 from .chunk import body_lines, embed_hash, embed_header
@@ -72,8 +71,7 @@ def window_texts(
     return out
 
 
-@dataclass(frozen=True)
-class Window:
+class Window(NamedTuple):
     chunk: int
     hash: str
     text: str
@@ -106,8 +104,7 @@ def plan(
     return sources, kept, fresh
 
 
-@dataclass(frozen=True)
-class Stamp:
+class Stamp(NamedTuple):
     """What a windows file was made for: the index's content key, and how many of the
     windows it called for had no vector then (left for a run allowed to embed them)."""
 
@@ -116,8 +113,7 @@ class Stamp:
     total: int = 0  # windows called for (with a vector or missing)
 
 
-@dataclass(frozen=True)
-class Windows:
+class Windows(NamedTuple):
     """Windows as read from ``windows.bin``: ``ids[i]`` is the chunk of ``vectors[i]``."""
 
     stamp: Stamp
@@ -125,7 +121,7 @@ class Windows:
     hashes: list[str]
     vectors: np.ndarray  # float32, (n, dim)
     # the chunks whose windows are all here (none, for some), as they were cut from
-    sources: dict[int, Source] = field(default_factory=dict)
+    sources: dict[int, Source]
 
     def by_hash(self) -> dict[str, np.ndarray]:
         return dict(zip(self.hashes, self.vectors, strict=True))

@@ -100,6 +100,7 @@ def test_best_of_takes_each_chunks_best_vector_exactly():
         np.array([3, 3, 5, 8], dtype=np.int64),
         ["h1", "h2", "h3", "h4"],
         np.array([[0.2, 0.9], [0.95, 0.1], [0.1, 0.9], [0.75, 0.3]], dtype=np.float32),
+        {},
     )
     heads = [(1, 0.9), (2, 0.8), (3, 0.7)]  # the top 3 by the chunks' own vectors
     got = windows.best_of(heads, wins, q, 3)
