@@ -252,15 +252,21 @@ def best_of(
 
     ``heads`` are the chunks' top ``k`` by their own vectors. Exact for the top ``k``: a
     chunk outside ``heads`` scores at most the ``k``-th head's cosine by its own vector,
-    so only a window can bring it in, and then at that window's cosine."""
+    so only a window can bring it in, and then at that window's cosine. Ties keep the
+    heads' order (``heads`` itself when no window scores above its chunk)."""
     import numpy as np
 
+    if not len(windows.ids):
+        return list(heads)
+    scores = windows.vectors @ np.asarray(query, dtype=np.float32).reshape(-1)
+    floor = heads[-1][1] if len(heads) >= k else -np.inf
     best = dict(heads)
-    if len(windows.ids):
-        scores = windows.vectors @ np.asarray(query, dtype=np.float32).reshape(-1)
-        floor = heads[-1][1] if len(heads) >= k else -np.inf
-        for i in np.flatnonzero(scores > floor):
-            cid, s = int(windows.ids[i]), float(scores[i])
-            if s > best.get(cid, -np.inf):
-                best[cid] = s
-    return sorted(best.items(), key=lambda x: (-x[1], x[0]))[:k]
+    raised = False
+    for i in np.flatnonzero(scores > floor):
+        cid, s = int(windows.ids[i]), float(scores[i])
+        if s > best.get(cid, -np.inf):
+            best[cid] = s
+            raised = True
+    if not raised:
+        return list(heads)
+    return sorted(best.items(), key=lambda x: -x[1])[:k]  # stable: heads first among ties

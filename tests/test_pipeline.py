@@ -182,6 +182,23 @@ def test_interrupted_embedding_keeps_finished_batches_and_resumes(sample_repo: P
     assert report.chunks_pending == 0 and not report.changed
 
 
+def test_interrupted_windows_keep_every_chunk_vector_then_resume(sample_repo: Path):
+    steps = "\n".join(f"    step_{i} = apply_discount(cart, rule_{i}, rate_{i})" for i in range(40))
+    (sample_repo / "src/shop/long.py").write_text(f"def settle(cart):\n{steps}\n    return cart\n")
+    settings = _settings(sample_repo, cache=False)
+    first = build_index(settings)
+    assert first.windows_total > 0 and first.windows_embedded == first.windows_total
+    (sample_repo / ".agentctx" / "windows.bin").unlink()  # (as if made by an older version)
+    with pytest.raises(Interrupted, match="windows of long functions"):
+        build_index(settings, embedder=_FlakyEmbedder(allowed=0))  # only windows to embed
+    assert not (sample_repo / ".agentctx" / "windows.bin").exists()
+    with IndexStore.open(sample_repo / ".agentctx", writer=False) as store:
+        assert store.pending_count() == 0
+    report = build_index(settings)
+    assert report.windows_embedded == report.windows_total == first.windows_total
+    assert build_index(settings).windows_embedded == 0  # current: read its stamp, no more
+
+
 def test_no_embed_leaves_vectors_pending_then_embeds(sample_repo: Path):
     report = build_index(_settings(sample_repo), embed=False)
     assert report.chunks_embedded == 0 and report.chunks_pending == report.chunks_total

@@ -108,6 +108,13 @@ def test_best_of_takes_each_chunks_best_vector_exactly():
     # beats chunk 2; chunk 5's window is below the third head: it cannot come in
     assert got == [(3, pytest.approx(0.95)), (1, 0.9), (2, 0.8)]
     assert windows.best_of(heads, wins, q, 4)[3] == (8, pytest.approx(0.75))
+    # No window above its chunk: the heads as they came, ties in their order.
+    tied = [(9, 0.99), (4, 0.99), (2, 0.98)]
+    assert windows.best_of(tied, wins, q, 3) == tied
+    empty = windows.Windows(
+        windows.Stamp((), 0), np.zeros(0, np.int64), [], np.zeros((0, 2), np.float32), {}
+    )
+    assert windows.best_of(heads, empty, q, 3) == heads
 
 
 def agentctx(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:

@@ -194,6 +194,17 @@ def summary_lines(r: IndexReport) -> list[str]:
             f"{plural(r.chunks_pending, 'chunk')} pending embedding "
             "(ranked lexically until `agentctx index` embeds them)"
         )
+    if r.windows_embedded or r.windows_from_cache:  # (see windows.py)
+        cached = f", {r.windows_from_cache:,} from cache" if r.windows_from_cache else ""
+        lines.append(
+            f"Long functions: {plural(r.windows_embedded + r.windows_from_cache, 'window')} "
+            f"of their bodies embedded{cached}"
+        )
+    if r.windows_pending:
+        lines.append(
+            f"{plural(r.windows_pending, 'window')} of long functions pending "
+            "(`agentctx index` embeds them)"
+        )
     if r.history and r.history.get("files"):
         lines.append(
             f"Git history: {plural(int(r.history['commits']), 'commit')} read into the history "
