@@ -86,15 +86,29 @@ def embed_text_for(
     the body. Capped at ``max_chars`` (~256 MiniLM tokens of code); the model's own
     256-token truncation is the hard limit.
     """
+    pieces = embed_pieces(path, qualname, kind, signature, docstring)
+    share = body_share(pieces, max_chars)
+    if share:  # (windows.window_texts starts where this stops)
+        pieces.append("\n".join(body_lines(signature, docstring, text))[:share])
+    return "\n".join(pieces)[:max_chars]
+
+
+def embed_pieces(path: str, qualname: str, kind: str, signature: str, docstring: str) -> list[str]:
+    """The embedded text's lines before the body: header, signature, docstring (its first
+    600 characters)."""
     pieces = [embed_header(path, qualname, kind)]
     if signature:
         pieces.append(signature.strip())
     if docstring:
         pieces.append(docstring.strip()[:600])
+    return pieces
+
+
+def body_share(pieces: list[str], max_chars: int) -> int:
+    """How many characters of the body (``body_lines`` joined) follow ``pieces`` in the
+    embedded text: none when fewer than 40 are left."""
     budget = max_chars - sum(len(p) + 1 for p in pieces)
-    if budget > 40:  # (windows.window_texts starts where this stops)
-        pieces.append("\n".join(body_lines(signature, docstring, text))[:budget])
-    return "\n".join(pieces)[:max_chars]
+    return budget if budget > 40 else 0
 
 
 def embed_header(path: str, qualname: str, kind: str) -> str:

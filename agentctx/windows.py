@@ -24,7 +24,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
 from .categories import file_category
-from .chunk import body_lines, embed_hash, embed_header
+from .chunk import body_lines, body_share, embed_hash, embed_pieces
 from .store.db import write_derived
 
 if TYPE_CHECKING:
@@ -53,16 +53,10 @@ def window_texts(
     whose body goes on past what ``embed_text_for`` puts in its vector."""
     if kind not in WINDOW_KINDS or file_category(path) != "code":
         return []
-    header = embed_header(path, qualname, kind)
-    pieces = [header]
-    if signature:
-        pieces.append(signature.strip())
-    if docstring:
-        pieces.append(docstring.strip()[:600])
-    budget = max_chars - sum(len(p) + 1 for p in pieces)
+    pieces = embed_pieces(path, qualname, kind, signature, docstring)
     body = "\n".join(body_lines(signature, docstring, text))
-    rest = body[budget:] if budget > 40 else body  # (embed_text_for's rule)
-    head = f"{header}\n{signature.strip()}" if signature else header  # what it is part of
+    rest = body[body_share(pieces, max_chars) :]  # what the chunk's own text stops short of
+    head = "\n".join(pieces[:2]) if signature else pieces[0]  # header (and signature)
     room = max_chars - len(head) - 1
     out: list[str] = []
     while len(out) < MAX_WINDOWS and room > 200 and len(rest.strip()) >= MIN_WINDOW_BODY:
