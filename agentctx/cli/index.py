@@ -195,10 +195,10 @@ def summary_lines(r: IndexReport) -> list[str]:
             "(ranked lexically until `agentctx index` embeds them)"
         )
     if r.windows_embedded or r.windows_from_cache:  # (see windows.py)
-        cached = f", {r.windows_from_cache:,} from cache" if r.windows_from_cache else ""
+        cached = f" ({r.windows_from_cache:,} from cache)" if r.windows_from_cache else ""
         lines.append(
             f"Long functions: {plural(r.windows_embedded + r.windows_from_cache, 'window')} "
-            f"of their bodies embedded{cached}"
+            f"of their bodies{cached}"
         )
     if r.windows_pending:
         lines.append(
