@@ -84,10 +84,13 @@ def plan(
     kept: list[tuple[int, str, np.ndarray]] = []
     done: set[int] = set()
     if old is not None:
-        for i, cid in enumerate(old.ids.tolist()):
-            if old.sources.get(cid) == sources.get(cid):
-                kept.append((cid, old.hashes[i], old.vectors[i]))
         done = {cid for cid, src in old.sources.items() if sources.get(cid) == src}
+        # (a chunk whose windows were waiting is in no source: cut again, never kept)
+        kept = [
+            (cid, old.hashes[i], old.vectors[i])
+            for i, cid in enumerate(old.ids.tolist())
+            if cid in done
+        ]
     fresh = [
         Window(cid, embed_hash(t), t)
         for cid, path, qualname, kind, signature, docstring, text in store.window_sources(

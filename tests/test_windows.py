@@ -93,6 +93,37 @@ def test_windows_file_round_trip_and_damage(tmp_path: Path):
     assert empty is not None and len(empty.ids) == 0
 
 
+class _PlanStore:  # the two queries plan() makes
+    def __init__(self, candidates, texts):
+        self.candidates, self.texts = candidates, texts
+
+    def window_candidates(self, kinds):
+        return self.candidates
+
+    def window_sources(self, ids):
+        return [self.texts[cid] for cid in ids]
+
+
+def test_plan_keeps_unchanged_chunks_and_cuts_the_rest_again():
+    vec = np.zeros((3, 2), dtype=np.float32)
+    old = windows.Windows(
+        windows.Stamp((), 1),
+        np.array([1, 2, 3], dtype=np.int64),
+        ["h1", "h2", "h3"],
+        vec,
+        {1: ("e1", "c1"), 3: ("e3", "c3")},  # chunk 2's windows were still waiting
+    )
+    long_source = ("pkg/mod.py", "long_function", "function", SIGNATURE, DOC, LONG)
+    store = _PlanStore(
+        [(1, "e1", "c1"), (3, "e3", "c3-edited"), (4, "e4", "c4")],  # 2 is gone
+        {3: (3, *long_source), 4: (4, *long_source)},
+    )
+    sources, kept, fresh = windows.plan(store, old)  # type: ignore[arg-type]
+    assert [(cid, h) for cid, h, _ in kept] == [(1, "h1")]  # not 2 (gone), not 3 (edited)
+    assert {w.chunk for w in fresh} == {3, 4} and len(fresh) == 2 * len(texts())
+    assert sources == {1: ("e1", "c1"), 3: ("e3", "c3-edited"), 4: ("e4", "c4")}
+
+
 def test_best_of_takes_each_chunks_best_vector_exactly():
     q = np.array([1.0, 0.0], dtype=np.float32)
     wins = windows.Windows(
