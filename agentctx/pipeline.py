@@ -799,30 +799,19 @@ def _embed_pending(
             todo = [p for p in pending if p[1] not in had]
         if not todo:
             return done
-        # Similar lengths batch together (less padding), but the batches run in a fixed
-        # shuffled order: every stretch of the run then costs about the same per chunk,
-        # so the progress ETA is honest from the first batches on.
         todo.sort(key=lambda p: (len(p[2]), p[0]))
-        size = settings.batch_size
-        batches = [todo[i : i + size] for i in range(0, len(todo), size)]
-        random.Random(len(todo)).shuffle(batches)
-        rep.stage("load model")
-        _load_model(emb, 1 if small else len(todo))
-        rep.stage("embed", len(todo))
         try:
-            for batch in batches:
-                vectors: np.ndarray = emb.embed_batch([t for _, _, t in batch])
+            for batch, vectors in _embedded_batches(
+                emb, todo, settings, cache, rep, stage="embed", small=small
+            ):
                 rows = [
                     (cid, h, vectors[i].astype(np.float32).tobytes())
                     for i, (cid, h, _) in enumerate(batch)
                 ]
                 store.put_vectors(rows)
-                if cache is not None:
-                    cache.put_many((h, vectors[i]) for i, (_, h, _) in enumerate(batch))
                 done.extend(cid for cid, _, _ in batch)
                 report.chunks_embedded += len(batch)
                 report.bytes_embedded += sum(len(t.encode("utf-8", "replace")) for _, _, t in batch)
-                rep.advance(len(batch))
         except KeyboardInterrupt:
             left = len(todo) - report.chunks_embedded
             raise Interrupted(
@@ -834,6 +823,39 @@ def _embed_pending(
         if cache is not None:
             cache.close()
     return done
+
+
+def _embedded_batches(
+    emb: Embedder,
+    items: Sequence[tuple[Any, str, str]],
+    settings: Settings,
+    cache: EmbeddingCache | None,
+    rep: Reporter,
+    *,
+    stage: str,
+    small: bool,
+) -> Iterator[tuple[Sequence[tuple[Any, str, str]], np.ndarray]]:
+    """Embed ``items`` (key, embed hash, text), sorted by length, ``settings.batch_size``
+    at a time; yield each batch with its vectors, which ``cache`` keeps, and count it on
+    the progress bar once the caller has stored it. ``small``: the engine meant for a
+    handful of texts whatever their number (a commit hook or a query must not pay for
+    torch).
+
+    Similar lengths batch together (less padding), but the batches run in a fixed shuffled
+    order: every stretch of the run then costs about the same per text, so the progress ETA
+    is honest from the first batches on."""
+    size = settings.batch_size
+    batches = [items[i : i + size] for i in range(0, len(items), size)]
+    random.Random(len(items)).shuffle(batches)
+    rep.stage("load model")
+    _load_model(emb, 1 if small else len(items))
+    rep.stage(stage, len(items))
+    for batch in batches:
+        vectors: np.ndarray = emb.embed_batch([t for _, _, t in batch])
+        if cache is not None:
+            cache.put_many((h, vectors[i]) for i, (_, h, _) in enumerate(batch))
+        yield batch, vectors
+        rep.advance(len(batch))
 
 
 def _update_windows(
@@ -875,22 +897,16 @@ def _update_windows(
             report.windows_from_cache += len(found)
             todo = {h: t for h, t in todo.items() if h not in found}
         if todo and (max_embed is None or len(todo) <= max_embed):
-            items = sorted(todo.items(), key=lambda x: (len(x[1]), x[0]))
-            size = settings.batch_size
-            rep.stage("load model")
-            _load_model(emb, 1 if max_embed is not None else len(items))
-            rep.stage("embed windows", len(items))
+            items = sorted(((h, h, t) for h, t in todo.items()), key=lambda x: (len(x[2]), x[0]))
+            small = max_embed is not None
             try:
-                for start in range(0, len(items), size):
-                    batch = items[start : start + size]
-                    vectors = emb.embed_batch([t for _, t in batch])
-                    for (h, _), vec in zip(batch, vectors, strict=True):
+                for batch, vectors in _embedded_batches(
+                    emb, items, settings, cache, rep, stage="embed windows", small=small
+                ):
+                    for (h, _, _), vec in zip(batch, vectors, strict=True):
                         have[h] = np.asarray(vec, dtype=np.float32)
                         del todo[h]
-                    if cache is not None:
-                        cache.put_many((h, vectors[i]) for i, (h, _) in enumerate(batch))
                     report.windows_embedded += len(batch)
-                    rep.advance(len(batch))
             except KeyboardInterrupt:
                 raise Interrupted(
                     f"interrupted: embedded {report.windows_embedded} of {len(items)} windows "
